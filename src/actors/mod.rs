@@ -1,0 +1,41 @@
+//! The actor tree. `root` anchors supervision; `tenants` activates one `org:<id>` actor per
+//! organization on demand, passivates idle ones and restarts failed ones within a bounded
+//! intensity. The org actor is the single writer for its organization.
+//!
+//! ```text
+//! root
+//!  +-- tenants
+//!       +-- org:<id>   (one per active organization)
+//! ```
+
+pub mod org;
+mod root;
+pub mod tenants;
+
+use std::time::Duration;
+
+pub use root::Root;
+pub use tenants::{OrgStatus, Tenants};
+
+/// Timings and limits of the actor tree; the binary fills it from flags, tests shorten it.
+#[derive(Clone, Debug)]
+pub struct ActorConfig {
+    /// An org actor with no request for this long is stopped; its state lives in the database.
+    pub idle_timeout: Duration,
+    /// The longest any caller waits for an actor's answer.
+    pub call_timeout: Duration,
+    /// More failures than this within `restart_window` suspend the org instead of looping.
+    pub max_restarts: usize,
+    pub restart_window: Duration,
+}
+
+impl Default for ActorConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(15 * 60),
+            call_timeout: Duration::from_secs(5),
+            max_restarts: 3,
+            restart_window: Duration::from_secs(60),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! One organization's actor: the only writer of its settings (and, as they arrive, its contact
+//! sessions and conversations). Callers reach it through [`Org`], a view on the tenants handle.
+
+mod actor;
+mod handle;
+
+pub(crate) use actor::{OrgActor, OrgArgs, OrgMsg};
+pub use handle::Org;

@@ -1,0 +1,291 @@
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use tokio::time::Instant;
+
+use super::table::Table;
+use super::{OrgStatus, Tenants};
+use crate::actors::ActorConfig;
+use crate::actors::org::{OrgActor, OrgArgs, OrgMsg};
+use crate::db::Repos;
+use crate::error::ApiError;
+use crate::ids::OrgId;
+
+pub(crate) struct TenantsActor;
+
+pub(crate) struct TenantsArgs {
+    table: Arc<Table>,
+    repos: Repos,
+    config: ActorConfig,
+}
+
+type Waiter = RpcReplyPort<Result<(), ApiError>>;
+
+pub(crate) struct TenantsState {
+    table: Arc<Table>,
+    repos: Repos,
+    config: ActorConfig,
+    /// Which org each live child actor serves, to read supervision events.
+    by_actor: HashMap<ActorId, OrgId>,
+    /// Callers waiting for an org to be (re)activated.
+    waiters: HashMap<OrgId, Vec<Waiter>>,
+    starting: HashSet<OrgId>,
+    /// Passivated: out of the table, not yet terminated. No replacement starts before it ends.
+    stopping: HashSet<OrgId>,
+    failures: HashMap<OrgId, VecDeque<Instant>>,
+    restarts: HashMap<OrgId, u32>,
+    suspended_until: HashMap<OrgId, Instant>,
+}
+
+pub(crate) enum TenantsMsg {
+    /// Make sure the org has a running actor; answered once it is in the routing table.
+    Activate(OrgId, Waiter),
+    /// An activation started by this actor finished.
+    Started(OrgId, Result<ActorRef<OrgMsg>, String>),
+    /// Periodic: passivate the org actors that have been idle longer than the idle timeout.
+    Sweep,
+    /// A snapshot of every org actor, for the supervision tree.
+    Statuses(RpcReplyPort<Vec<OrgStatus>>),
+}
+
+impl TenantsActor {
+    /// Spawns the tenants actor under `supervisor` and returns its public handle.
+    pub(crate) async fn start(
+        supervisor: ActorCell,
+        repos: Repos,
+        config: ActorConfig,
+    ) -> Result<Tenants, ractor::SpawnErr> {
+        let table = Arc::new(Table::new());
+        let call_timeout = config.call_timeout;
+        let args = TenantsArgs { table: table.clone(), repos, config };
+        let (actor, _) = Actor::spawn_linked(Some(tenants_name()), TenantsActor, args, supervisor).await?;
+        Ok(Tenants { actor, table, call_timeout })
+    }
+}
+
+/// Actor names are process-global in ractor; several apps share a process in tests.
+fn tenants_name() -> String {
+    format!("tenants-{}", uuid::Uuid::new_v4().simple())
+}
+
+impl Actor for TenantsActor {
+    type Msg = TenantsMsg;
+    type State = TenantsState;
+    type Arguments = TenantsArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<TenantsMsg>,
+        args: TenantsArgs,
+    ) -> Result<TenantsState, ActorProcessingErr> {
+        let period = (args.config.idle_timeout / 4).max(std::time::Duration::from_millis(10));
+        myself.send_interval(period, || TenantsMsg::Sweep);
+        Ok(TenantsState {
+            table: args.table,
+            repos: args.repos,
+            config: args.config,
+            by_actor: HashMap::new(),
+            waiters: HashMap::new(),
+            starting: HashSet::new(),
+            stopping: HashSet::new(),
+            failures: HashMap::new(),
+            restarts: HashMap::new(),
+            suspended_until: HashMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<TenantsMsg>,
+        msg: TenantsMsg,
+        state: &mut TenantsState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            TenantsMsg::Activate(org, waiter) => state.activate(&myself, org, waiter),
+            TenantsMsg::Started(org, result) => state.started(org, result),
+            TenantsMsg::Sweep => state.sweep(),
+            TenantsMsg::Statuses(reply) => {
+                let _ = reply.send(state.statuses());
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        myself: ActorRef<TenantsMsg>,
+        event: SupervisionEvent,
+        state: &mut TenantsState,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorTerminated(cell, _, reason) => state.terminated(&myself, &cell, reason),
+            SupervisionEvent::ActorFailed(cell, err) => state.failed(&myself, &cell, &err.to_string()),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+impl TenantsState {
+    fn activate(&mut self, myself: &ActorRef<TenantsMsg>, org: OrgId, waiter: Waiter) {
+        if self.table.read().contains_key(&org) {
+            let _ = waiter.send(Ok(()));
+            return;
+        }
+        if let Some(until) = self.suspended_until.get(&org) {
+            if Instant::now() < *until {
+                let _ = waiter.send(Err(ApiError::unavailable(format!(
+                    "organization {org} failed repeatedly and is suspended; retry in {} s",
+                    until.saturating_duration_since(Instant::now()).as_secs().max(1)
+                ))));
+                return;
+            }
+            self.suspended_until.remove(&org);
+            self.failures.remove(&org);
+        }
+        self.waiters.entry(org.clone()).or_default().push(waiter);
+        if !self.starting.contains(&org) && !self.stopping.contains(&org) {
+            self.spawn(myself, org);
+        }
+    }
+
+    /// Loads the org in a task of its own, so one slow database read never holds up the
+    /// activation of other orgs.
+    fn spawn(&mut self, myself: &ActorRef<TenantsMsg>, org: OrgId) {
+        self.starting.insert(org.clone());
+        let args = OrgArgs { org: org.clone(), repos: self.repos.clone() };
+        let tenants = myself.clone();
+        tokio::spawn(async move {
+            let result = Actor::spawn_linked(None, OrgActor, args, tenants.get_cell())
+                .await
+                .map(|(actor, _)| actor)
+                .map_err(|e| e.to_string());
+            let _ = tenants.send_message(TenantsMsg::Started(org, result));
+        });
+    }
+
+    fn started(&mut self, org: OrgId, result: Result<ActorRef<OrgMsg>, String>) {
+        self.starting.remove(&org);
+        let answer = match result {
+            Ok(actor) => {
+                self.by_actor.insert(actor.get_id(), org.clone());
+                self.table.insert(org.clone(), actor);
+                Ok(())
+            }
+            Err(cause) => {
+                tracing::error!(%org, %cause, "org actor could not start");
+                Err(ApiError::unavailable(format!("organization {org} could not be loaded; retry")))
+            }
+        };
+        for waiter in self.waiters.remove(&org).unwrap_or_default() {
+            let _ = waiter.send(answer.clone());
+        }
+    }
+
+    fn sweep(&mut self) {
+        let now = self.table.now_ms();
+        let idle_ms = u64::try_from(self.config.idle_timeout.as_millis()).unwrap_or(u64::MAX);
+        let idle: Vec<_> = {
+            let mut orgs = self.table.write();
+            let idle: Vec<OrgId> = orgs
+                .iter()
+                .filter(|(_, entry)| now.saturating_sub(entry.last_used_ms()) >= idle_ms)
+                .map(|(org, _)| org.clone())
+                .collect();
+            idle.into_iter().filter_map(|org| orgs.remove(&org).map(|entry| (org, entry))).collect()
+        };
+        for (org, entry) in idle {
+            tracing::debug!(%org, "passivating idle org actor");
+            self.stopping.insert(org);
+            // Queued behind every request routed before the removal above.
+            let _ = entry.actor.send_message(OrgMsg::Passivate);
+        }
+    }
+
+    /// Takes the org out of the table if `cell` is still the actor serving it.
+    fn forget(&mut self, cell: &ActorCell) -> Option<OrgId> {
+        let org = self.by_actor.remove(&cell.get_id())?;
+        let mut orgs = self.table.write();
+        if orgs.get(&org).is_some_and(|entry| entry.actor.get_id() == cell.get_id()) {
+            orgs.remove(&org);
+        }
+        drop(orgs);
+        self.stopping.remove(&org);
+        Some(org)
+    }
+
+    fn terminated(&mut self, myself: &ActorRef<TenantsMsg>, cell: &ActorCell, reason: Option<String>) {
+        let Some(org) = self.forget(cell) else { return };
+        tracing::debug!(%org, ?reason, "org actor stopped");
+        if self.waiters.contains_key(&org) && !self.starting.contains(&org) {
+            self.spawn(myself, org);
+        }
+    }
+
+    /// Restarts a failed org actor with its state reloaded from the database, unless it failed
+    /// more than `max_restarts` times within `restart_window`: then the org is suspended for a
+    /// window and reported, instead of crash-looping.
+    fn failed(&mut self, myself: &ActorRef<TenantsMsg>, cell: &ActorCell, cause: &str) {
+        let Some(org) = self.forget(cell) else { return };
+        let now = Instant::now();
+        let window = self.config.restart_window;
+        let failures = self.failures.entry(org.clone()).or_default();
+        failures.retain(|at| now.duration_since(*at) < window);
+        failures.push_back(now);
+        if failures.len() > self.config.max_restarts {
+            tracing::error!(%org, cause, failures = failures.len(), "org actor keeps failing; suspended");
+            self.suspended_until.insert(org.clone(), now + window);
+            for waiter in self.waiters.remove(&org).unwrap_or_default() {
+                let _ = waiter.send(Err(ApiError::unavailable(format!(
+                    "organization {org} failed repeatedly and is suspended"
+                ))));
+            }
+            return;
+        }
+        *self.restarts.entry(org.clone()).or_default() += 1;
+        tracing::warn!(%org, cause, "org actor failed; restarting it from the database");
+        if !self.starting.contains(&org) {
+            self.spawn(myself, org);
+        }
+    }
+
+    fn statuses(&self) -> Vec<OrgStatus> {
+        let now = self.table.now_ms();
+        let restarts = |org: &OrgId| self.restarts.get(org).copied().unwrap_or(0);
+        let mut out: Vec<OrgStatus> = self
+            .table
+            .read()
+            .iter()
+            .map(|(org, entry)| OrgStatus {
+                org: org.clone(),
+                status: "active",
+                restarts: restarts(org),
+                uptime_ms: Some(now.saturating_sub(entry.started_ms)),
+                idle_ms: Some(now.saturating_sub(entry.last_used_ms())),
+            })
+            .collect();
+        let others = [("starting", &self.starting), ("stopping", &self.stopping)];
+        for (status, orgs) in others {
+            out.extend(orgs.iter().map(|org| OrgStatus {
+                org: org.clone(),
+                status,
+                restarts: restarts(org),
+                uptime_ms: None,
+                idle_ms: None,
+            }));
+        }
+        let now = Instant::now();
+        out.extend(self.suspended_until.iter().filter(|(_, until)| now < **until).map(|(org, _)| {
+            OrgStatus {
+                org: org.clone(),
+                status: "suspended",
+                restarts: restarts(org),
+                uptime_ms: None,
+                idle_ms: None,
+            }
+        }));
+        out.sort_by(|a, b| a.org.cmp(&b.org));
+        out
+    }
+}

@@ -1,0 +1,98 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use ractor::{ActorRef, RpcReplyPort};
+
+use super::OrgStatus;
+use super::actor::TenantsMsg;
+use super::table::Table;
+use crate::actors::org::{Org, OrgMsg};
+use crate::error::ApiError;
+use crate::ids::OrgId;
+
+/// The public face of the tenants actor: cheap to clone, shared by every request handler.
+#[derive(Clone)]
+pub struct Tenants {
+    pub(super) actor: ActorRef<TenantsMsg>,
+    pub(super) table: Arc<Table>,
+    pub(super) call_timeout: Duration,
+}
+
+impl Tenants {
+    pub fn org<'a>(&'a self, id: &'a OrgId) -> Org<'a> {
+        Org { tenants: self, id }
+    }
+
+    /// Whether the org has a running actor right now (no activation, no actor call).
+    pub fn is_active(&self, org: &OrgId) -> bool {
+        self.table.read().contains_key(org)
+    }
+
+    /// Every org actor the tenants actor knows of, for the supervision tree.
+    pub async fn statuses(&self) -> Result<Vec<OrgStatus>, ApiError> {
+        ractor::call_t!(self.actor, TenantsMsg::Statuses, self.timeout_ms())
+            .map_err(|e| unavailable("tenants", e))
+    }
+
+    /// Sends one request to the org's actor, activating it first when needed, and waits for
+    /// the answer at most the call timeout.
+    pub(crate) async fn ask<T>(
+        &self,
+        org: &OrgId,
+        make: impl Fn(RpcReplyPort<Result<T, ApiError>>) -> OrgMsg,
+    ) -> Result<T, ApiError> {
+        // Two tries: the actor may stop (passivation, failure) between lookup and send.
+        for _ in 0..2 {
+            if let Some(answer) = self.try_send(org, &make) {
+                return match tokio::time::timeout(self.call_timeout, answer).await {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(_)) => Err(ApiError::unavailable(format!(
+                        "organization {org} failed while handling the request; it is being restarted, retry"
+                    ))),
+                    Err(_) => Err(ApiError::unavailable(format!(
+                        "organization {org} did not answer within {} ms",
+                        self.timeout_ms()
+                    ))),
+                };
+            }
+            self.activate(org).await?;
+        }
+        Err(ApiError::unavailable(format!("organization {org} could not be activated, retry")))
+    }
+
+    /// Enqueues under the table's read lock: see the module doc for why.
+    fn try_send<T>(
+        &self,
+        org: &OrgId,
+        make: &impl Fn(RpcReplyPort<Result<T, ApiError>>) -> OrgMsg,
+    ) -> Option<ractor::concurrency::OneshotReceiver<Result<T, ApiError>>> {
+        let orgs = self.table.read();
+        let entry = orgs.get(org)?;
+        let (tx, rx) = ractor::concurrency::oneshot();
+        entry.actor.send_message(make(tx.into())).ok()?;
+        entry.touch(self.table.now_ms());
+        Some(rx)
+    }
+
+    async fn activate(&self, org: &OrgId) -> Result<(), ApiError> {
+        ractor::call_t!(self.actor, TenantsMsg::Activate, self.timeout_ms(), org.clone())
+            .map_err(|e| unavailable("tenants", e))?
+    }
+
+    fn timeout_ms(&self) -> u64 {
+        u64::try_from(self.call_timeout.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+fn unavailable(actor: &str, err: impl std::fmt::Display) -> ApiError {
+    tracing::warn!(actor, error = %err, "actor call failed");
+    ApiError::unavailable(format!("the {actor} actor did not answer; retry"))
+}
+
+impl Tenants {
+    /// Stops every org actor (each finishes the message in hand), then the tenants actor.
+    pub(crate) async fn shutdown(&self, timeout: Duration) {
+        self.actor.stop_children_and_wait(Some("shutdown".into()), Some(timeout)).await;
+        let _ = self.actor.stop_and_wait(Some("shutdown".into()), Some(timeout)).await;
+    }
+}

@@ -1,0 +1,70 @@
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use ractor::ActorRef;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::actors::org::OrgMsg;
+use crate::ids::OrgId;
+
+/// A running org actor and when it last got a request.
+pub(super) struct Entry {
+    pub actor: ActorRef<OrgMsg>,
+    pub started_ms: u64,
+    last_used_ms: AtomicU64,
+}
+
+impl Entry {
+    pub fn touch(&self, now_ms: u64) {
+        self.last_used_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    pub fn last_used_ms(&self) -> u64 {
+        self.last_used_ms.load(Ordering::Relaxed)
+    }
+}
+
+/// The routing table shared by every handle and the tenants actor (its only writer).
+pub(super) struct Table {
+    orgs: RwLock<HashMap<OrgId, Arc<Entry>>>,
+    epoch: Instant,
+}
+
+impl Table {
+    pub fn new() -> Self {
+        Self { orgs: RwLock::new(HashMap::new()), epoch: Instant::now() }
+    }
+
+    /// Milliseconds on tokio's clock, so paused-time tests move it.
+    pub fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, HashMap<OrgId, Arc<Entry>>> {
+        self.orgs.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn write(&self) -> RwLockWriteGuard<'_, HashMap<OrgId, Arc<Entry>>> {
+        self.orgs.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn insert(&self, org: OrgId, actor: ActorRef<OrgMsg>) {
+        let now = self.now_ms();
+        let entry = Entry { actor, started_ms: now, last_used_ms: AtomicU64::new(now) };
+        self.write().insert(org, Arc::new(entry));
+    }
+}
+
+/// One org actor as operators see it in the supervision tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgStatus {
+    pub org: OrgId,
+    /// `active`, `starting`, `stopping` or `suspended`.
+    pub status: &'static str,
+    pub restarts: u32,
+    pub uptime_ms: Option<u64>,
+    pub idle_ms: Option<u64>,
+}

@@ -1,0 +1,142 @@
+//! Start-up and shutdown, shared by the binary and the tests: `App::build` connects everything
+//! and binds the listener (port 0 allowed), `App::run_until_stopped` serves until the shutdown
+//! future resolves, then drains children-first.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ractor::{Actor, ActorRef};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::actors::tenants::TenantsActor;
+use crate::actors::{Root, Tenants};
+use crate::auth::Authenticator;
+use crate::bus::embedded::{Credentials, NatsServer};
+use crate::bus::{BusError, BusService, Context};
+use crate::config::Config;
+use crate::db::{Db, DbError, Repos};
+use crate::http::{Edge, router};
+
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("actor system: {0}")]
+    Actors(String),
+    #[error("http client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    nats: async_nats::Client,
+    nats_server: Option<NatsServer>,
+    root: ActorRef<()>,
+    root_task: JoinHandle<()>,
+    tenants: Tenants,
+    service: BusService,
+}
+
+impl App {
+    pub async fn build(config: Config) -> Result<Self, AppError> {
+        // async-nats and surrealdb bring both rustls providers; pick one before any TLS.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let (nats_server, nats_url) = match &config.nats_url {
+            Some(url) => (None, url.clone()),
+            None => {
+                let server = start_embedded_nats(&config).await?;
+                let url = server.backend_url();
+                (Some(server), url)
+            }
+        };
+        let nats = crate::bus::connect(&nats_url, "assist", config.request_timeout).await?;
+        let db = Db::connect(&config.db).await?;
+        let (root, root_task) =
+            Actor::spawn(None, Root, ()).await.map_err(|e| AppError::Actors(e.to_string()))?;
+        let tenants = TenantsActor::start(root.get_cell(), Repos::new(&db), config.actors.clone())
+            .await
+            .map_err(|e| AppError::Actors(e.to_string()))?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+        let ctx = Context { tenants: tenants.clone(), auth: Authenticator::new(config.clerk.clone(), http) };
+        let service = BusService::start(&nats, ctx).await?;
+        let edge = Edge { nats: nats.clone(), db, request_timeout: config.request_timeout };
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .map_err(|source| AppError::Listen { addr: config.http_addr, source })?;
+        Ok(Self {
+            listener,
+            router: router(edge, config.body_limit),
+            nats,
+            nats_server,
+            root,
+            root_task,
+            tenants,
+            service,
+        })
+    }
+
+    /// The address the edge really listens on (after port 0 was resolved).
+    pub fn http_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn tenants(&self) -> &Tenants {
+        &self.tenants
+    }
+
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.nats
+    }
+
+    /// Serves until `shutdown` resolves (or the actor tree fails), then stops taking requests,
+    /// lets in-flight ones finish, stops the actors children-first, drains NATS and stops the
+    /// embedded nats-server.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), AppError> {
+        let Self { listener, router, nats, nats_server, root, mut root_task, tenants, service } = self;
+        let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
+        let outcome = tokio::select! {
+            served = server => served.map_err(AppError::from),
+            _ = &mut root_task => Err(AppError::Actors("the actor tree stopped after a failure".into())),
+        };
+        service.stop().await;
+        tenants.shutdown(DRAIN_TIMEOUT).await;
+        let _ = root.stop_and_wait(Some("shutdown".into()), Some(DRAIN_TIMEOUT)).await;
+        // Drain flushes what is pending and closes the connection, so the client does not try
+        // to reconnect to the embedded server stopping below.
+        if let Err(err) = nats.drain().await {
+            tracing::warn!(error = %err, "draining NATS at shutdown");
+        }
+        if let Some(server) = nats_server {
+            server.stop().await;
+        }
+        tracing::info!("stopped");
+        outcome
+    }
+}
+
+async fn start_embedded_nats(config: &Config) -> Result<NatsServer, AppError> {
+    let dir = config.data_dir.join("nats");
+    std::fs::create_dir_all(&dir)?;
+    let credentials = Credentials::load_or_create(&config.data_dir)?;
+    let server = NatsServer::start(&dir, credentials).await?;
+    tracing::info!(
+        port = server.port(),
+        "started the bundled nats-server (credentials in {}/nats-credentials.json)",
+        config.data_dir.display()
+    );
+    Ok(server)
+}

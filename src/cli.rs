@@ -1,0 +1,127 @@
+//! Flags with environment fallbacks (CONTRACT.md's configuration table).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use assist::Config;
+use assist::auth::ClerkConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "assist",
+    version,
+    about = "Multi-tenant AI voice-assistant backend",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `assist` with no command serves, taking the same flags as `assist serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ServeArgs {
+    /// Where the edge listens; `:PORT` means every interface, port 0 picks a free one.
+    #[arg(long, env = "ASSIST_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: String,
+    /// An external NATS server or cluster; unset starts the bundled nats-server.
+    #[arg(long, env = "ASSIST_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// SurrealDB: `surrealkv://path`, `mem://`, or `ws://host:port`.
+    #[arg(long, env = "ASSIST_DB", default_value = "surrealkv://./data/assist.db")]
+    pub db: String,
+    /// Local state of the embedded defaults (NATS store, generated credentials).
+    #[arg(long, env = "ASSIST_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Clerk JWKS URL (Frontend API `/.well-known/jwks.json`).
+    #[arg(long, env = "ASSIST_CLERK_JWKS_URL")]
+    pub clerk_jwks_url: Option<String>,
+    /// Expected `iss` of Clerk session tokens.
+    #[arg(long, env = "ASSIST_CLERK_ISSUER")]
+    pub clerk_issuer: Option<String>,
+    /// Allowed `azp` values, comma-separated.
+    #[arg(long, env = "ASSIST_CLERK_AUTHORIZED_PARTIES", value_delimiter = ',')]
+    pub clerk_authorized_parties: Vec<String>,
+    /// Seconds without a request before an org actor is passivated.
+    #[arg(long, env = "ASSIST_ORG_IDLE_SECS", default_value_t = 900)]
+    pub org_idle_secs: u64,
+    /// Log filter (tracing's EnvFilter syntax).
+    #[arg(long, env = "ASSIST_LOG", default_value = "info")]
+    pub log: String,
+    #[arg(long, env = "ASSIST_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl ServeArgs {
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let mut config = Config::embedded();
+        config.http_addr = parse_addr(&self.http_addr)?;
+        config.nats_url = self.nats_url.clone().filter(|url| !url.is_empty());
+        config.db = self.db.clone();
+        config.data_dir = self.data_dir.clone();
+        config.clerk = ClerkConfig {
+            jwks_url: self.clerk_jwks_url.clone(),
+            issuer: self.clerk_issuer.clone(),
+            authorized_parties: self
+                .clerk_authorized_parties
+                .iter()
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
+        };
+        config.actors.idle_timeout = Duration::from_secs(self.org_idle_secs.max(1));
+        Ok(config)
+    }
+}
+
+fn parse_addr(raw: &str) -> anyhow::Result<SocketAddr> {
+    let full = if raw.starts_with(':') { format!("0.0.0.0{raw}") } else { raw.to_owned() };
+    full.parse()
+        .with_context(|| format!("ASSIST_HTTP_ADDR: {raw:?} is not an address like 127.0.0.1:8080 or :8080"))
+}
+
+pub fn init_logging(filter: &str, format: LogFormat) -> anyhow::Result<()> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).with_context(|| format!("ASSIST_LOG: {filter:?}"))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: both mean "drain and stop".
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,78 @@
+//! The `organizations` table: one record per Clerk organization, keyed by its id.
+
+use serde::Deserialize;
+use surrealdb::types::RecordId;
+
+use super::{Db, DbError, first_row};
+use crate::ids::OrgId;
+use crate::model::organization::Organization;
+
+const TABLE: &str = "organizations";
+
+#[derive(Deserialize)]
+struct Row {
+    org: OrgId,
+    name: Option<String>,
+    slug: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<Row> for Organization {
+    fn from(row: Row) -> Self {
+        Self {
+            id: row.org,
+            name: row.name,
+            slug: row.slug,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Organizations {
+    db: Db,
+}
+
+impl Organizations {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// The organization, unless it is unknown or was deleted in Clerk.
+    pub async fn get(&self, org: &OrgId) -> Result<Option<Organization>, DbError> {
+        let rows: Vec<serde_json::Value> = self
+            .db
+            .client()
+            .query("SELECT org, name, slug, created_at, updated_at FROM $rid WHERE deleted = false")
+            .bind(("rid", record(org)))
+            .await?
+            .take(0)?;
+        Ok(first_row::<Row>(TABLE, rows)?.map(Organization::from))
+    }
+
+    /// Records an organization first seen in a verified operator token. Only the org actor
+    /// calls this, so the read-then-create cannot race another writer for the same org.
+    pub async fn ensure(&self, org: &OrgId) -> Result<Organization, DbError> {
+        if let Some(found) = self.get(org).await? {
+            return Ok(found);
+        }
+        let rows: Vec<serde_json::Value> = self
+            .db
+            .client()
+            .query(
+                "UPSERT $rid SET org = $org, deleted = false RETURN org, name, slug, created_at, updated_at",
+            )
+            .bind(("rid", record(org)))
+            .bind(("org", org.as_str().to_owned()))
+            .await?
+            .take(0)?;
+        let row = first_row::<Row>(TABLE, rows)?;
+        row.map(Organization::from).ok_or(DbError::Missing { table: TABLE })
+    }
+}
+
+fn record(org: &OrgId) -> RecordId {
+    RecordId::new(TABLE, org.as_str())
+}

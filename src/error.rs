@@ -1,0 +1,124 @@
+//! The one table of stable error codes. HTTP bodies and NATS error headers both carry these, so
+//! a caller can switch on `code` whichever door it came through.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable, documented error codes (CONTRACT.md). Adding one is a contract change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidArgument,
+    Unauthenticated,
+    PaymentRequired,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    RateLimited,
+    Internal,
+    Unavailable,
+}
+
+/// Code, HTTP status and wire name in one row each, so the three can never drift apart.
+const TABLE: [(ErrorCode, u16, &str); 10] = [
+    (ErrorCode::InvalidArgument, 400, "invalid_argument"),
+    (ErrorCode::Unauthenticated, 401, "unauthenticated"),
+    (ErrorCode::PaymentRequired, 402, "payment_required"),
+    (ErrorCode::Forbidden, 403, "forbidden"),
+    (ErrorCode::NotFound, 404, "not_found"),
+    (ErrorCode::Conflict, 409, "conflict"),
+    (ErrorCode::PayloadTooLarge, 413, "payload_too_large"),
+    (ErrorCode::RateLimited, 429, "rate_limited"),
+    (ErrorCode::Internal, 500, "internal"),
+    (ErrorCode::Unavailable, 503, "unavailable"),
+];
+
+impl ErrorCode {
+    pub fn status(self) -> u16 {
+        TABLE.iter().find(|row| row.0 == self).map_or(500, |row| row.1)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        TABLE.iter().find(|row| row.0 == self).map_or("internal", |row| row.2)
+    }
+
+    /// Reads the numeric `Nats-Service-Error-Code` back into a code.
+    pub fn from_status(status: u16) -> Option<Self> {
+        TABLE.iter().find(|row| row.1 == status).map(|row| row.0)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a caller is told: a stable code and a message that names the offending field. Internal
+/// causes never reach it; they are logged where they happen (see [`ApiError::internal`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+
+    /// A bad input; `field` is the JSON path the caller sent (`theme.primaryColor`).
+    pub fn invalid(field: &str, problem: impl std::fmt::Display) -> Self {
+        Self::new(ErrorCode::InvalidArgument, format!("{field}: {problem}"))
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthenticated, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unavailable, message)
+    }
+
+    /// Logs the cause chain here, once, and gives the caller nothing of it.
+    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(inner) = source {
+            chain.push_str(": ");
+            chain.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        tracing::error!(cause = %chain, "internal error");
+        Self::new(ErrorCode::Internal, "internal error; it has been logged")
+    }
+
+    /// The HTTP body shape of CONTRACT.md: `{"error": {"code", "message"}}`.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({"error": {"code": self.code, "message": self.message}})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips_through_its_status() {
+        for (code, status, name) in TABLE {
+            assert_eq!(code.status(), status);
+            assert_eq!(ErrorCode::from_status(status), Some(code));
+            assert_eq!(serde_json::to_value(code).unwrap(), name);
+            assert_eq!(code.as_str(), name);
+        }
+    }
+}

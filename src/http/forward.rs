@@ -1,0 +1,65 @@
+//! Route → subject → reply: the only thing most edge handlers do.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::Edge;
+use crate::bus::envelope::{self, FORWARDED};
+use crate::bus::subjects::{self, Endpoint};
+use crate::error::{ApiError, ErrorCode};
+use crate::ids::OrgId;
+
+impl Edge {
+    /// Publishes the request on the endpoint's subject for `org` and answers with the reply.
+    pub(super) async fn forward(
+        &self,
+        endpoint: Endpoint,
+        org: &str,
+        headers: &HeaderMap,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Response {
+        match self.try_forward(endpoint, org, headers, body).await {
+            Ok(reply) => {
+                let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+                (status, [(header::CONTENT_TYPE, "application/json")], reply.body).into_response()
+            }
+            Err(err) => err.into_response(),
+        }
+    }
+
+    async fn try_forward(
+        &self,
+        endpoint: Endpoint,
+        org: &str,
+        headers: &HeaderMap,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Result<envelope::Reply, ApiError> {
+        let org = OrgId::parse(org)?;
+        let body = body.map_err(body_error)?;
+        let mut nats_headers = async_nats::HeaderMap::new();
+        for name in FORWARDED {
+            if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+                nats_headers.insert(name, value);
+            }
+        }
+        let request = self.nats.request_with_headers(subjects::public(&org, endpoint), nats_headers, body);
+        let message = tokio::time::timeout(self.request_timeout, request)
+            .await
+            .map_err(|_| ApiError::unavailable("the request timed out"))?
+            .map_err(|err| {
+                tracing::warn!(error = %err, "bus request failed");
+                ApiError::unavailable("the service is unavailable; retry")
+            })?;
+        envelope::read_reply(message.headers.as_ref(), message.payload)
+    }
+}
+
+fn body_error(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(ErrorCode::PayloadTooLarge, "body: the request body is too large")
+    } else {
+        ApiError::invalid("body", rejection.body_text())
+    }
+}

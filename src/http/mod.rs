@@ -1,0 +1,17 @@
+//! The edge: a thin axum layer that turns each route into a request on its NATS subject and the
+//! reply back into HTTP. It authenticates nothing itself; the bus service does, in one place, for
+//! HTTP and NATS callers alike.
+
+mod error;
+mod forward;
+mod routes;
+
+pub use routes::router;
+
+/// What every edge handler shares.
+#[derive(Clone)]
+pub struct Edge {
+    pub nats: async_nats::Client,
+    pub db: crate::db::Db,
+    pub request_timeout: std::time::Duration,
+}

@@ -1,0 +1,90 @@
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderName, Method, Request, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower::ServiceBuilder;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use super::Edge;
+use crate::bus::envelope::{CONTACT_SESSION, REQUEST_ID};
+use crate::bus::subjects::Endpoint;
+use crate::error::ApiError;
+
+/// Every route of CONTRACT.md that exists so far, with the edge's layers.
+pub fn router(edge: Edge, body_limit: usize) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .nest("/v1/widget/{org}", widget_routes())
+        .route("/v1/orgs/{org}/widget-settings", get(settings_get).put(settings_put))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::new(request_id)),
+        )
+        .with_state(edge)
+}
+
+/// The widget is embedded on customers' sites: any origin may call these, never with
+/// credentials; the contact session travels in a header instead.
+fn widget_routes() -> Router<Edge> {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("x-contact-session")])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(600));
+    debug_assert_eq!(CONTACT_SESSION.to_ascii_lowercase(), "x-contact-session");
+    Router::new().route("/settings", get(widget_settings)).layer(cors)
+}
+
+async fn settings_get(State(edge): State<Edge>, Path(org): Path<String>, headers: HeaderMap) -> Response {
+    edge.forward(Endpoint::SettingsGet, &org, &headers, Ok(Bytes::new())).await
+}
+
+async fn settings_put(
+    State(edge): State<Edge>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    edge.forward(Endpoint::SettingsPut, &org, &headers, body).await
+}
+
+async fn widget_settings(State(edge): State<Edge>, Path(org): Path<String>, headers: HeaderMap) -> Response {
+    edge.forward(Endpoint::WidgetSettings, &org, &headers, Ok(Bytes::new())).await
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Ready when both dependencies answer; otherwise 503 naming the part that does not.
+async fn readyz(State(edge): State<Edge>) -> Response {
+    if edge.nats.connection_state() != async_nats::connection::State::Connected {
+        return ApiError::unavailable("nats: not connected").into_response();
+    }
+    if let Err(err) = edge.db.ping().await {
+        tracing::warn!(error = %err, "readiness: database");
+        return ApiError::unavailable("database: not answering").into_response();
+    }
+    Json(serde_json::json!({"status": "ready"})).into_response()
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}

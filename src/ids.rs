@@ -1,0 +1,85 @@
+//! Identifiers that end up inside NATS subjects and database keys. They are validated once, at
+//! the edge of the system, so nothing downstream has to wonder whether a token can break a
+//! subject (`.`, `*`, `>`, whitespace) or a query.
+
+use crate::error::ApiError;
+
+const MAX_ID_LEN: usize = 64;
+
+/// Clerk ids look like `org_2abc…`; we accept ASCII letters, digits, `_` and `-`, 1 to 64 long.
+fn check(field: &str, raw: &str) -> Result<(), ApiError> {
+    if raw.is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if raw.len() > MAX_ID_LEN {
+        return Err(ApiError::invalid(field, format!("must be at most {MAX_ID_LEN} characters")));
+    }
+    if let Some(bad) = raw.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+        return Err(ApiError::invalid(
+            field,
+            format!("may contain only letters, digits, '_' and '-', found {bad:?}"),
+        ));
+    }
+    Ok(())
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, ApiError> {
+                check($field, raw).map(|()| Self(raw.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                Self::parse(&raw).map_err(|e| serde::de::Error::custom(e.message))
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A Clerk organization id: the tenant key of every record and subject.
+    OrgId,
+    "org"
+);
+id_type!(
+    /// A Clerk user id.
+    UserId,
+    "userId"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_clerk_shaped_ids() {
+        assert_eq!(OrgId::parse("org_2abcXYZ-9").unwrap().as_str(), "org_2abcXYZ-9");
+    }
+
+    #[test]
+    fn refuses_tokens_that_would_break_a_subject() {
+        for bad in ["", "a.b", "a*", ">", "a b", "a\tb", "ä", &"x".repeat(65)] {
+            let err = OrgId::parse(bad).unwrap_err();
+            assert!(err.message.starts_with("org: "), "{bad:?}: {}", err.message);
+        }
+    }
+}

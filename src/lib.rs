@@ -1,0 +1,36 @@
+//! # assist
+//!
+//! A multi-tenant backend for an embeddable AI voice assistant: organizations configure a widget
+//! and a Vapi assistant, end-users talk to it, operators watch from a dashboard.
+//!
+//! # Layout
+//!
+//! A request flows edge → bus → actors → db, and the reply comes back the same way:
+//!
+//! - [`http`]: the axum edge. Each route becomes a NATS request on its subject; headers
+//!   (`Authorization`, `X-Contact-Session`, `X-Request-Id`) become NATS headers.
+//! - [`bus`]: every subject name ([`bus::subjects`]), the request/reply envelope, the NATS micro
+//!   service that serves `assist.v1.public.>` (authenticating callers in one place), and the
+//!   bundled nats-server for single-machine runs.
+//! - [`actors`]: ractor actors. `root` → `tenants` → one `org:<id>` actor per organization, the
+//!   single writer of its data, activated on demand and passivated when idle.
+//! - [`db`]: SurrealDB through the `any` engine; the schema and one repository per table.
+//! - [`auth`]: Clerk session-JWT verification (JWKS, RS256, org claims v1 and v2).
+//! - [`model`]: the JSON shapes callers see, with their validation.
+//! - [`error`]: the one table of error codes shared by HTTP bodies and NATS error headers.
+//! - [`app`]: building and running the whole thing; [`config`]: what it is built from.
+
+pub mod actors;
+pub mod app;
+pub mod auth;
+pub mod bus;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod faults;
+pub mod http;
+pub mod ids;
+pub mod model;
+
+pub use app::{App, AppError};
+pub use config::Config;

@@ -1,0 +1,19 @@
+//! The `assist` binary: parse flags and environment, set up logging, build, run.
+
+mod cli;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    match cli.command.unwrap_or(cli::Command::Serve(cli.serve)) {
+        cli::Command::Serve(args) => {
+            cli::init_logging(&args.log, args.log_format)?;
+            let app = assist::App::build(args.config()?).await?;
+            tracing::info!("listening on http://{}", app.http_addr());
+            app.run_until_stopped(cli::shutdown_signal()).await?;
+        }
+    }
+    Ok(())
+}

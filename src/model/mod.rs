@@ -1,0 +1,28 @@
+//! The tenant-owned data as callers see it (camelCase JSON), with the validation that decides
+//! what may enter the system. Validation lives beside the shape so both doors, HTTP and NATS,
+//! refuse the same inputs with the same messages.
+
+pub mod organization;
+pub mod text;
+pub mod widget_settings;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Decodes a request body, naming the offending field path on failure (`theme.mode: unknown
+/// variant ...`), which serde_json alone does not do for type errors.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.is_empty() {
+        return Err(ApiError::invalid("body", "a JSON object is required"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let field = if path.is_empty() || path == "." { "body".to_owned() } else { path };
+        let problem = inner.to_string();
+        let problem = problem.split(" at line ").next().unwrap_or(&problem).to_owned();
+        ApiError::invalid(&field, problem)
+    })
+}

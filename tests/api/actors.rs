@@ -1,0 +1,62 @@
+//! The actor tree under stress: crashes, restart limits, passivation.
+
+use std::time::Duration;
+
+use assist::ids::OrgId;
+use reqwest::StatusCode;
+
+use crate::helpers::{custom_settings, eventually, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn an_org_actor_that_panics_mid_request_is_restarted_and_keeps_the_committed_write() {
+    let app = spawn_app().await;
+    let token = app.token("org_crash");
+    let org = OrgId::parse("org_crash").unwrap();
+    app.get("/v1/orgs/org_crash/widget-settings", Some(&token)).await;
+    assist::faults::panic_after_next_write(&org);
+
+    let crashed = app.put("/v1/orgs/org_crash/widget-settings", Some(&token), &custom_settings()).await;
+
+    assert_eq!(crashed.status, StatusCode::SERVICE_UNAVAILABLE, "{}", crashed.body);
+    let after = app.get("/v1/orgs/org_crash/widget-settings", Some(&token)).await;
+    assert_eq!(after.status, StatusCode::OK);
+    assert_eq!(after.body, custom_settings(), "the write committed before the panic survives");
+    let status = app.tenants.statuses().await.unwrap().into_iter().find(|s| s.org == org).unwrap();
+    assert_eq!((status.status, status.restarts), ("active", 1));
+}
+
+#[tokio::test]
+async fn an_org_that_keeps_failing_is_suspended_not_restarted_forever() {
+    let app = spawn_app_with(|c| c.actors.max_restarts = 1).await;
+    let token = app.token("org_flaky");
+    let org = OrgId::parse("org_flaky").unwrap();
+
+    for _ in 0..2 {
+        assist::faults::panic_after_next_write(&org);
+        app.put("/v1/orgs/org_flaky/widget-settings", Some(&token), &custom_settings()).await;
+    }
+    let refused = app.get("/v1/orgs/org_flaky/widget-settings", Some(&token)).await;
+
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.error_message().contains("suspended"), "{}", refused.error_message());
+    let statuses = app.tenants.statuses().await.unwrap();
+    assert!(statuses.iter().any(|s| s.org == org && s.status == "suspended"), "{statuses:?}");
+    let other = app.get("/v1/orgs/org_fine/widget-settings", Some(&app.token("org_fine"))).await;
+    assert_eq!(other.status, StatusCode::OK, "other organizations are unaffected");
+}
+
+#[tokio::test]
+async fn an_idle_org_actor_is_passivated_and_comes_back_with_its_state() {
+    let app = spawn_app_with(|c| c.actors.idle_timeout = Duration::from_millis(200)).await;
+    let token = app.token("org_sleepy");
+    let org = OrgId::parse("org_sleepy").unwrap();
+    app.put("/v1/orgs/org_sleepy/widget-settings", Some(&token), &custom_settings()).await;
+    assert!(app.tenants.is_active(&org));
+
+    assert!(eventually(Duration::from_secs(5), || !app.tenants.is_active(&org)).await, "passivated");
+    let widget = app.get("/v1/widget/org_sleepy/settings", None).await;
+
+    assert_eq!(widget.status, StatusCode::OK);
+    assert_eq!(widget.body["welcomeMessage"], custom_settings()["welcomeMessage"]);
+    assert!(app.tenants.is_active(&org), "reactivated on demand");
+}

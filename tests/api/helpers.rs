@@ -1,0 +1,163 @@
+//! `spawn_app()`: the real thing, per test — its own nats-server (bundled config, random port),
+//! a fresh `mem://` database and a loopback fake Clerk — plus typed request helpers.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use assist::bus::embedded::{Credentials, NatsServer};
+use assist::{App, Config};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::fakes::clerk::FakeClerk;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub clerk: FakeClerk,
+    pub nats_server: NatsServer,
+    pub tenants: assist::actors::Tenants,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with the config adjusted first (short idle timeouts and the like).
+pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
+    init_logs();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let nats_server = NatsServer::start(dir.path(), Credentials::random()).await.expect("nats-server starts");
+    let clerk = FakeClerk::start().await;
+    let mut config = Config::embedded();
+    config.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.nats_url = Some(nats_server.backend_url());
+    config.db = "mem://".into();
+    config.data_dir = dir.path().to_owned();
+    config.clerk = clerk.config();
+    config.request_timeout = Duration::from_secs(5);
+    edit(&mut config);
+    let app = App::build(config).await.expect("the app builds");
+    let addr = app.http_addr();
+    let tenants = app.tenants().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async {
+        let _ = rx.await;
+    }));
+    TestApp { addr, http: reqwest::Client::new(), clerk, nats_server, tenants, shutdown: Some(tx), _dir: dir }
+}
+
+/// Logs go to the test's captured output; `ASSIST_TEST_LOG=debug` shows more.
+fn init_logs() {
+    let filter = std::env::var("ASSIST_TEST_LOG").unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter(filter).try_init();
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A status and a parsed JSON body (`Null` when the body is empty or not JSON).
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn error_message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A Clerk session token of an admin whose active org is `org`.
+    pub fn token(&self, org: &str) -> String {
+        self.clerk.token().org(org).role("org:admin").sign()
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        answer(request.send().await.expect("the edge answers")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.send(reqwest::Method::PUT, path, token, Some(body)).await
+    }
+
+    /// A NATS client logged in as the bundled config's backend user.
+    pub async fn backend_nats(&self) -> async_nats::Client {
+        assist::bus::connect(&self.nats_server.backend_url(), "test-backend", Duration::from_secs(5))
+            .await
+            .expect("backend user connects")
+    }
+
+    /// A NATS client logged in as the public-only user other services get.
+    pub async fn public_nats(&self) -> async_nats::Client {
+        assist::bus::connect(&self.nats_server.public_url(), "test-public", Duration::from_secs(5))
+            .await
+            .expect("public user connects")
+    }
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("a body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer { status, body, headers }
+}
+
+/// Polls `check` until it holds or `within` passes; readiness by polling, never by sleeping.
+pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    check()
+}
+
+/// Valid settings different from the defaults.
+pub fn custom_settings() -> Value {
+    serde_json::json!({
+        "welcomeMessage": "Welcome to Acme! Ask us anything.",
+        "assistantId": null,
+        "voice": "nova",
+        "theme": {"primaryColor": "#ff5500", "position": "bottom-left", "mode": "dark"},
+        "suggestions": ["Pricing", "Book a demo"],
+        "phoneNumber": "+14155550123"
+    })
+}
