@@ -64,9 +64,14 @@ impl App {
         let db = Db::connect(&config.db).await?;
         let (root, root_task) =
             Actor::spawn(None, Root, ()).await.map_err(|e| AppError::Actors(e.to_string()))?;
-        let tenants = TenantsActor::start(root.get_cell(), Repos::new(&db), config.actors.clone())
-            .await
-            .map_err(|e| AppError::Actors(e.to_string()))?;
+        let tenants = TenantsActor::start(
+            root.get_cell(),
+            Repos::new(&db),
+            config.actors.clone(),
+            config.clock.clone(),
+        )
+        .await
+        .map_err(|e| AppError::Actors(e.to_string()))?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
         let ctx = Context { tenants: tenants.clone(), auth: Authenticator::new(config.clerk.clone(), http) };
         let service = BusService::start(&nats, ctx).await?;

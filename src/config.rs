@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::actors::ActorConfig;
 use crate::auth::ClerkConfig;
+use crate::clock::Clock;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -24,6 +25,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Request bodies larger than this get 413.
     pub body_limit: usize,
+    /// The wall clock for expiry and timestamps; tests use a manual one.
+    pub clock: Clock,
 }
 
 impl Config {
@@ -38,6 +41,7 @@ impl Config {
             actors: ActorConfig::default(),
             request_timeout: Duration::from_secs(10),
             body_limit: 64 * 1024,
+            clock: Clock::system(),
         }
     }
 }

@@ -61,10 +61,43 @@ id_type!(
     "org"
 );
 id_type!(
-    /// A Clerk user id.
-    UserId,
-    "userId"
+    /// An end-user's contact session (`cs_…`), created by the widget.
+    ContactSessionId,
+    "contactSessionId"
 );
+id_type!(
+    /// A conversation (`conv_…`).
+    ConversationId,
+    "conversationId"
+);
+id_type!(
+    /// A message (`msg_…`).
+    MessageId,
+    "messageId"
+);
+
+/// A new id with a type prefix; UUIDv7 so ids created later sort later.
+fn generate(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+impl ContactSessionId {
+    pub fn generate() -> Self {
+        Self(generate("cs"))
+    }
+}
+
+impl ConversationId {
+    pub fn generate() -> Self {
+        Self(generate("conv"))
+    }
+}
+
+impl MessageId {
+    pub fn generate() -> Self {
+        Self(generate("msg"))
+    }
+}
 
 #[cfg(test)]
 mod tests {

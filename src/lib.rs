@@ -24,13 +24,17 @@ pub mod actors;
 pub mod app;
 pub mod auth;
 pub mod bus;
+pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod model;
+pub mod vapi;
+pub mod webhooks;
 
 pub use app::{App, AppError};
 pub use config::Config;

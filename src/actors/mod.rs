@@ -27,6 +27,8 @@ pub struct ActorConfig {
     /// More failures than this within `restart_window` suspend the org instead of looping.
     pub max_restarts: usize,
     pub restart_window: Duration,
+    /// How often expired contact sessions are deleted.
+    pub session_sweep: Duration,
 }
 
 impl Default for ActorConfig {
@@ -36,6 +38,7 @@ impl Default for ActorConfig {
             call_timeout: Duration::from_secs(5),
             max_restarts: 3,
             restart_window: Duration::from_secs(60),
+            session_sweep: Duration::from_secs(10 * 60),
         }
     }
 }

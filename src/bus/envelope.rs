@@ -1,8 +1,9 @@
 //! The request/reply envelope, identical for the edge and for other services on NATS.
 //!
 //! A request is a NATS message whose headers carry the caller's credentials under their HTTP
-//! names (`Authorization`, `X-Contact-Session`) and the `X-Request-Id`; the body is the JSON of
-//! the matching HTTP route. A success reply is the JSON body, with `Assist-Status` when the HTTP
+//! names (`Authorization`, `X-Contact-Session`) and the `X-Request-Id`; path and query
+//! parameters travel in `Assist-Params` as a URL query string; the body is the JSON of the
+//! matching HTTP route. A success reply is the JSON body, with `Assist-Status` when the HTTP
 //! status is not 200. An error reply follows the NATS micro protocol: `Nats-Service-Error-Code`
 //! is the HTTP status, `Nats-Service-Error` the message, and `Assist-Error-Code` the stable code.
 
@@ -15,10 +16,12 @@ use crate::error::{ApiError, ErrorCode};
 pub const AUTHORIZATION: &str = "Authorization";
 pub const CONTACT_SESSION: &str = "X-Contact-Session";
 pub const REQUEST_ID: &str = "X-Request-Id";
+/// Path and query parameters as a URL query string (`id=conv_1&limit=20`).
+pub const PARAMS: &str = "Assist-Params";
 pub const STATUS: &str = "Assist-Status";
 pub const ERROR_CODE: &str = "Assist-Error-Code";
 
-/// The headers a caller may forward into a request.
+/// The HTTP headers the edge forwards into a request.
 pub const FORWARDED: [&str; 3] = [AUTHORIZATION, CONTACT_SESSION, REQUEST_ID];
 
 /// A successful answer: status (200 unless said otherwise) and JSON body.

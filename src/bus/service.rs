@@ -64,7 +64,8 @@ async fn serve(ctx: Arc<Context>, endpoint: Endpoint, request: service::Request)
     let span = tracing::info_span!("request", endpoint = %endpoint.name(), request_id = %request_id);
     let result = async {
         let (org, _) = subjects::parse_public(request.message.subject.as_str())?;
-        dispatch::dispatch(&ctx, endpoint, org, headers, &request.message.payload).await
+        let input = dispatch::Input { headers, body: &request.message.payload };
+        dispatch::dispatch(&ctx, endpoint, org, input).await
     }
     .instrument(span.clone())
     .await;

@@ -12,26 +12,110 @@ use crate::ids::OrgId;
 
 const PUBLIC_PREFIX: &str = "assist.v1.public";
 
+/// Who may call an operation, and how they prove it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A Clerk session JWT whose active org is the subject's org (`Authorization`).
+    Operator,
+    /// A contact session token of the subject's org (`X-Contact-Session`).
+    Contact,
+    /// Anyone: the widget before it has a session.
+    Anonymous,
+}
+
 /// One public operation: a `(resource, verb)` pair under an org. Each is a NATS micro-service
 /// endpoint of its own, so `nats micro stats` counts requests and errors per operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Endpoint {
-    /// Operator reads the widget settings (JWT).
+    /// The organization with its subscription status and member count.
+    OrgGet,
+    /// Operator reads the widget settings.
     SettingsGet,
-    /// Operator replaces the widget settings (JWT).
+    /// Operator replaces the widget settings.
     SettingsPut,
-    /// The embedded widget reads what it needs to render (anonymous).
+    /// Operator lists conversations (`status`, `cursor`, `limit` in `Assist-Params`).
+    ConversationsList,
+    /// Operator reads one conversation with its contact session (`id`).
+    ConversationGet,
+    /// Operator changes a conversation's status (`id`).
+    ConversationPatch,
+    /// Operator reads a transcript (`id` of the conversation).
+    MessagesList,
+    /// Operator replies (`id` of the conversation).
+    MessagesCreate,
+    /// Operator reads one end-user session (`id`).
+    ContactSessionGet,
+    /// The embedded widget reads what it needs to render.
     WidgetSettings,
+    /// The widget starts a contact session.
+    SessionCreate,
+    /// The widget validates (and refreshes) its contact session.
+    SessionCurrent,
+    /// The end-user starts a conversation.
+    WidgetConversationCreate,
+    /// The end-user lists their conversations.
+    WidgetConversationsList,
+    /// The end-user reads one of their conversations (`id`).
+    WidgetConversationGet,
+    /// The end-user sends a message (`id` of the conversation).
+    WidgetMessagesCreate,
+    /// The end-user reads the messages of one of their conversations (`id`).
+    WidgetMessagesList,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 3] = [Self::SettingsGet, Self::SettingsPut, Self::WidgetSettings];
+    pub const ALL: [Endpoint; 17] = [
+        Self::OrgGet,
+        Self::SettingsGet,
+        Self::SettingsPut,
+        Self::ConversationsList,
+        Self::ConversationGet,
+        Self::ConversationPatch,
+        Self::MessagesList,
+        Self::MessagesCreate,
+        Self::ContactSessionGet,
+        Self::WidgetSettings,
+        Self::SessionCreate,
+        Self::SessionCurrent,
+        Self::WidgetConversationCreate,
+        Self::WidgetConversationsList,
+        Self::WidgetConversationGet,
+        Self::WidgetMessagesCreate,
+        Self::WidgetMessagesList,
+    ];
 
     fn tokens(self) -> (&'static str, &'static str) {
         match self {
+            Self::OrgGet => ("org", "get"),
             Self::SettingsGet => ("settings", "get"),
             Self::SettingsPut => ("settings", "put"),
+            Self::ConversationsList => ("conversations", "list"),
+            Self::ConversationGet => ("conversations", "get"),
+            Self::ConversationPatch => ("conversations", "patch"),
+            Self::MessagesList => ("messages", "list"),
+            Self::MessagesCreate => ("messages", "create"),
+            Self::ContactSessionGet => ("contact-sessions", "get"),
             Self::WidgetSettings => ("widget", "settings"),
+            Self::SessionCreate => ("widget-sessions", "create"),
+            Self::SessionCurrent => ("widget-sessions", "current"),
+            Self::WidgetConversationCreate => ("widget-conversations", "create"),
+            Self::WidgetConversationsList => ("widget-conversations", "list"),
+            Self::WidgetConversationGet => ("widget-conversations", "get"),
+            Self::WidgetMessagesCreate => ("widget-messages", "create"),
+            Self::WidgetMessagesList => ("widget-messages", "list"),
+        }
+    }
+
+    pub fn access(self) -> Access {
+        match self {
+            Self::WidgetSettings | Self::SessionCreate => Access::Anonymous,
+            Self::SessionCurrent
+            | Self::WidgetConversationCreate
+            | Self::WidgetConversationsList
+            | Self::WidgetConversationGet
+            | Self::WidgetMessagesCreate
+            | Self::WidgetMessagesList => Access::Contact,
+            _ => Access::Operator,
         }
     }
 

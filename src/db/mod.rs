@@ -2,6 +2,9 @@
 //! and one repository per table. Repositories bind every value; no query text is ever built from
 //! caller input, and every tenant-owned query binds the org.
 
+pub mod contact_sessions;
+pub mod conversations;
+pub mod messages;
 pub mod organizations;
 mod schema;
 pub mod widget_settings;
@@ -71,6 +74,11 @@ fn ensure_parent_dir(path: &str) -> Result<(), DbError> {
         .map_err(|source| DbError::Directory { path: parent.display().to_string(), source })
 }
 
+/// Maps a row that does not fit its type to an error naming the table.
+pub(crate) fn shape(table: &'static str) -> impl Fn(serde_json::Error) -> DbError {
+    move |source| DbError::Shape { table, source }
+}
+
 /// Turns the first row of a JSON result into a typed row, naming the table when it does not fit.
 pub(crate) fn first_row<T: DeserializeOwned>(
     table: &'static str,
@@ -87,6 +95,9 @@ pub(crate) fn first_row<T: DeserializeOwned>(
 pub struct Repos {
     pub organizations: organizations::Organizations,
     pub widget_settings: widget_settings::WidgetSettingsRepo,
+    pub contact_sessions: contact_sessions::ContactSessions,
+    pub conversations: conversations::Conversations,
+    pub messages: messages::Messages,
 }
 
 impl Repos {
@@ -94,6 +105,9 @@ impl Repos {
         Self {
             organizations: organizations::Organizations::new(db.clone()),
             widget_settings: widget_settings::WidgetSettingsRepo::new(db.clone()),
+            contact_sessions: contact_sessions::ContactSessions::new(db.clone()),
+            conversations: conversations::Conversations::new(db.clone()),
+            messages: messages::Messages::new(db.clone()),
         }
     }
 }

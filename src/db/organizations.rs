@@ -5,7 +5,7 @@ use surrealdb::types::RecordId;
 
 use super::{Db, DbError, first_row};
 use crate::ids::OrgId;
-use crate::model::organization::Organization;
+use crate::model::organization::{OrgFacts, Organization};
 
 const TABLE: &str = "organizations";
 
@@ -70,6 +70,27 @@ impl Organizations {
             .take(0)?;
         let row = first_row::<Row>(TABLE, rows)?;
         row.map(Organization::from).ok_or(DbError::Missing { table: TABLE })
+    }
+}
+
+impl Organizations {
+    /// Subscription status and member count: the newest subscription, and Clerk's member count
+    /// or, failing that, the memberships its webhooks recorded.
+    pub async fn facts(&self, org: &OrgId) -> Result<OrgFacts, DbError> {
+        let mut response = self
+            .db
+            .client()
+            .query(
+                "(SELECT VALUE status FROM subscriptions WHERE org = $org ORDER BY updated_at DESC LIMIT 1)[0];                  (SELECT VALUE members_count FROM $rid)[0];                  count(SELECT org FROM memberships WHERE org = $org);",
+            )
+            .bind(("org", org.as_str().to_owned()))
+            .bind(("rid", record(org)))
+            .await?;
+        let status: Option<String> = response.take(0)?;
+        let clerk_count: Option<i64> = response.take(1)?;
+        let recorded: Option<i64> = response.take(2)?;
+        let member_count = clerk_count.or(recorded.filter(|n| *n > 0));
+        Ok(OrgFacts { subscription_status: status, member_count })
     }
 }
 

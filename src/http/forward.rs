@@ -1,5 +1,7 @@
 //! Route → subject → reply: the only thing most edge handlers do.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -17,10 +19,12 @@ impl Edge {
         &self,
         endpoint: Endpoint,
         org: &str,
+        path: HashMap<String, String>,
+        query: Option<String>,
         headers: &HeaderMap,
         body: Result<Bytes, BytesRejection>,
     ) -> Response {
-        match self.try_forward(endpoint, org, headers, body).await {
+        match self.try_forward(endpoint, org, params(path, query), headers, body).await {
             Ok(reply) => {
                 let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
                 (status, [(header::CONTENT_TYPE, "application/json")], reply.body).into_response()
@@ -33,12 +37,16 @@ impl Edge {
         &self,
         endpoint: Endpoint,
         org: &str,
+        params: String,
         headers: &HeaderMap,
         body: Result<Bytes, BytesRejection>,
     ) -> Result<envelope::Reply, ApiError> {
         let org = OrgId::parse(org)?;
         let body = body.map_err(body_error)?;
         let mut nats_headers = async_nats::HeaderMap::new();
+        if !params.is_empty() {
+            nats_headers.insert(envelope::PARAMS, params.as_str());
+        }
         for name in FORWARDED {
             if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
                 nats_headers.insert(name, value);
@@ -54,6 +62,16 @@ impl Edge {
             })?;
         envelope::read_reply(message.headers.as_ref(), message.payload)
     }
+}
+
+/// Path parameters (other than the org, which is in the subject) and the query string, as one
+/// URL query string for `Assist-Params`.
+fn params(path: HashMap<String, String>, query: Option<String>) -> String {
+    let mut out = form_urlencoded::Serializer::new(query.unwrap_or_default());
+    for (name, value) in path {
+        out.append_pair(&name, &value);
+    }
+    out.finish()
 }
 
 fn body_error(rejection: BytesRejection) -> ApiError {

@@ -5,6 +5,7 @@
 mod error;
 mod forward;
 mod routes;
+pub mod table;
 
 pub use routes::router;
 

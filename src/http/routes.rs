@@ -1,11 +1,12 @@
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, Method, Request, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodFilter, get, on};
 use axum::{Json, Router};
 use tower::ServiceBuilder;
 use tower_http::cors::{Any, CorsLayer};
@@ -13,16 +14,29 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use super::Edge;
-use crate::bus::envelope::{CONTACT_SESSION, REQUEST_ID};
-use crate::bus::subjects::Endpoint;
+use super::table::route;
+use crate::bus::envelope::REQUEST_ID;
+use crate::bus::subjects::{Access, Endpoint};
 use crate::error::ApiError;
 
-/// Every route of CONTRACT.md that exists so far, with the edge's layers.
+/// Every operation's route (see `table.rs`), the probes, and the edge's layers.
 pub fn router(edge: Edge, body_limit: usize) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let (mut widget, mut dashboard) = (Router::new(), Router::new());
+    for endpoint in Endpoint::ALL {
+        let (method, path) = route(endpoint);
+        let filter = MethodFilter::try_from(method).expect("routes use standard methods");
+        let handler = on(filter, move |state, path, query, headers, body| {
+            forward(endpoint, state, path, query, headers, body)
+        });
+        match endpoint.access() {
+            Access::Operator => dashboard = dashboard.route(path, handler),
+            Access::Contact | Access::Anonymous => widget = widget.route(path, handler),
+        }
+    }
     Router::new()
-        .nest("/v1/widget/{org}", widget_routes())
-        .route("/v1/orgs/{org}/widget-settings", get(settings_get).put(settings_put))
+        .merge(widget.layer(widget_cors()))
+        .merge(dashboard)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -41,32 +55,25 @@ pub fn router(edge: Edge, body_limit: usize) -> Router {
 
 /// The widget is embedded on customers' sites: any origin may call these, never with
 /// credentials; the contact session travels in a header instead.
-fn widget_routes() -> Router<Edge> {
-    let cors = CorsLayer::new()
+fn widget_cors() -> CorsLayer {
+    CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("x-contact-session")])
         .expose_headers([HeaderName::from_static("x-request-id")])
-        .max_age(Duration::from_secs(600));
-    debug_assert_eq!(CONTACT_SESSION.to_ascii_lowercase(), "x-contact-session");
-    Router::new().route("/settings", get(widget_settings)).layer(cors)
+        .max_age(Duration::from_secs(600))
 }
 
-async fn settings_get(State(edge): State<Edge>, Path(org): Path<String>, headers: HeaderMap) -> Response {
-    edge.forward(Endpoint::SettingsGet, &org, &headers, Ok(Bytes::new())).await
-}
-
-async fn settings_put(
+async fn forward(
+    endpoint: Endpoint,
     State(edge): State<Edge>,
-    Path(org): Path<String>,
+    Path(mut path): Path<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    edge.forward(Endpoint::SettingsPut, &org, &headers, body).await
-}
-
-async fn widget_settings(State(edge): State<Edge>, Path(org): Path<String>, headers: HeaderMap) -> Response {
-    edge.forward(Endpoint::WidgetSettings, &org, &headers, Ok(Bytes::new())).await
+    let org = path.remove("org").unwrap_or_default();
+    edge.forward(endpoint, &org, path, query, &headers, body).await
 }
 
 async fn healthz() -> Json<serde_json::Value> {

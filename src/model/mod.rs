@@ -2,6 +2,8 @@
 //! what may enter the system. Validation lives beside the shape so both doors, HTTP and NATS,
 //! refuse the same inputs with the same messages.
 
+pub mod contact_session;
+pub mod conversation;
 pub mod organization;
 pub mod text;
 pub mod widget_settings;
@@ -19,10 +21,17 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        let field = if path.is_empty() || path == "." { "body".to_owned() } else { path };
-        let problem = inner.to_string();
+        let path = if path == "." { String::new() } else { path };
+        let problem = err.into_inner().to_string();
         let problem = problem.split(" at line ").next().unwrap_or(&problem).to_owned();
+        // A missing field is reported at its parent; name the field itself.
+        let missing = problem.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+        let field = match (missing, path.is_empty()) {
+            (Some(name), true) => name.to_owned(),
+            (Some(name), false) => format!("{path}.{name}"),
+            (None, true) => "body".to_owned(),
+            (None, false) => path,
+        };
         ApiError::invalid(&field, problem)
     })
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use assist::bus::embedded::{Credentials, NatsServer};
+use assist::clock::Clock;
 use assist::{App, Config};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -17,6 +18,8 @@ pub struct TestApp {
     pub clerk: FakeClerk,
     pub nats_server: NatsServer,
     pub tenants: assist::actors::Tenants,
+    /// The app's wall clock: it stands still until a test advances it.
+    pub clock: Clock,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
 }
@@ -38,6 +41,8 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     config.data_dir = dir.path().to_owned();
     config.clerk = clerk.config();
     config.request_timeout = Duration::from_secs(5);
+    let clock = Clock::manual("2026-01-15T09:00:00Z".parse().expect("a time"));
+    config.clock = clock.clone();
     edit(&mut config);
     let app = App::build(config).await.expect("the app builds");
     let addr = app.http_addr();
@@ -46,7 +51,16 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
-    TestApp { addr, http: reqwest::Client::new(), clerk, nats_server, tenants, shutdown: Some(tx), _dir: dir }
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        clerk,
+        nats_server,
+        tenants,
+        clock,
+        shutdown: Some(tx),
+        _dir: dir,
+    }
 }
 
 /// Logs go to the test's captured output; `ASSIST_TEST_LOG=debug` shows more.
@@ -113,6 +127,54 @@ impl TestApp {
 
     pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
         self.send(reqwest::Method::PUT, path, token, Some(body)).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Answer {
+        self.send(reqwest::Method::POST, path, token, Some(body)).await
+    }
+
+    /// A widget request: no JWT, the contact session token in `X-Contact-Session`.
+    pub async fn widget(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        session: Option<&str>,
+        body: Option<&Value>,
+    ) -> Answer {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(session) = session {
+            request = request.header("X-Contact-Session", session);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        answer(request.send().await.expect("the edge answers")).await
+    }
+
+    /// Makes `org` known (an operator's first request) so its widget routes answer.
+    pub async fn known_org(&self, org: &str) {
+        let seen = self.get(&format!("/v1/orgs/{org}/widget-settings"), Some(&self.token(org))).await;
+        assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    }
+
+    /// A new contact session in `org`: its id and token.
+    pub async fn session(&self, org: &str, name: &str) -> (String, String) {
+        let body = serde_json::json!({"name": name, "email": format!("{}@example.com", name.to_lowercase())});
+        let created = self.post(&format!("/v1/widget/{org}/sessions"), None, &body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        (
+            created.body["contactSessionId"].as_str().unwrap().to_owned(),
+            created.body["token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A new chat conversation of the session with `token`; its id.
+    pub async fn conversation(&self, org: &str, token: &str) -> String {
+        let created = self
+            .widget(reqwest::Method::POST, &format!("/v1/widget/{org}/conversations"), Some(token), None)
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created.body["id"].as_str().unwrap().to_owned()
     }
 
     /// A NATS client logged in as the bundled config's backend user.

@@ -3,6 +3,11 @@
 mod actors;
 mod auth;
 mod bus;
+mod conversations;
 mod fakes;
 mod helpers;
+mod isolation;
+mod sessions;
 mod settings;
+mod vapi_client;
+mod webhooks;

@@ -1,10 +1,17 @@
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use crate::auth::Operator;
+use crate::clock::Clock;
 use crate::db::Repos;
 use crate::error::ApiError;
-use crate::ids::OrgId;
-use crate::model::organization::Organization;
+use crate::ids::{ContactSessionId, ConversationId, OrgId};
+use crate::model::contact_session::{
+    ContactSession, CreatedSession, CurrentSession, NewContactSession, SessionToken,
+};
+use crate::model::conversation::{
+    Conversation, ConversationDetail, ListQuery, Message, NewMessage, Page, Status,
+};
+use crate::model::organization::{Organization, OrganizationView};
 use crate::model::widget_settings::{PublicSettings, WidgetSettings};
 
 pub(crate) struct OrgActor;
@@ -12,14 +19,17 @@ pub(crate) struct OrgActor;
 pub(crate) struct OrgArgs {
     pub org: OrgId,
     pub repos: Repos,
+    pub clock: Clock,
 }
 
 /// What the actor keeps in memory: small on purpose, since many thousands may be active.
+/// Conversations and sessions stay in the database; the actor is their only writer.
 pub(crate) struct OrgState {
-    org: OrgId,
-    repos: Repos,
-    organization: Option<Organization>,
-    settings: Option<WidgetSettings>,
+    pub(super) org: OrgId,
+    pub(super) repos: Repos,
+    pub(super) clock: Clock,
+    pub(super) organization: Option<Organization>,
+    pub(super) settings: Option<WidgetSettings>,
 }
 
 pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
@@ -29,8 +39,36 @@ pub(crate) enum OrgMsg {
     GetSettings(Operator, Reply<WidgetSettings>),
     /// An operator replaces the widget settings; answered after the write is committed.
     PutSettings(Operator, WidgetSettings, Reply<WidgetSettings>),
-    /// The anonymous widget's view; `not_found` while the organization is unknown.
+    /// An operator reads the organization with its subscription status and member count.
+    GetOrganization(Operator, Reply<OrganizationView>),
+    /// An operator lists conversations, newest first.
+    ListConversations(Operator, ListQuery, Reply<Page<Conversation>>),
+    /// An operator reads one conversation with its contact session.
+    GetConversation(Operator, ConversationId, Reply<ConversationDetail>),
+    /// An operator changes a conversation's status.
+    SetStatus(Operator, ConversationId, Status, Reply<Conversation>),
+    /// An operator replies in a conversation (escalating an unresolved one).
+    OperatorReply(Operator, ConversationId, NewMessage, Reply<Message>),
+    /// An operator reads a conversation's transcript.
+    ListMessages(Operator, ConversationId, Reply<Page<Message>>),
+    /// An operator reads one end-user session with its metadata.
+    GetContactSession(Operator, ContactSessionId, Reply<ContactSession>),
+    /// The anonymous widget's view of the settings; `not_found` while the org is unknown.
     WidgetSettings(Reply<PublicSettings>),
+    /// The widget starts a contact session.
+    CreateSession(NewContactSession, Reply<CreatedSession>),
+    /// The widget checks its session (and extends it when close to expiry).
+    CurrentSession(SessionToken, Reply<CurrentSession>),
+    /// The end-user starts a chat conversation.
+    StartConversation(SessionToken, Reply<Conversation>),
+    /// The end-user lists their own conversations.
+    MyConversations(SessionToken, ListQuery, Reply<Page<Conversation>>),
+    /// The end-user reads one of their own conversations.
+    MyConversation(SessionToken, ConversationId, Reply<Conversation>),
+    /// The end-user sends a message in one of their own conversations.
+    SendMessage(SessionToken, ConversationId, NewMessage, Reply<Message>),
+    /// The end-user reads the messages of one of their own conversations.
+    MyMessages(SessionToken, ConversationId, Reply<Page<Message>>),
     /// Sent by tenants when idle: stop once the messages already queued are answered.
     Passivate,
 }
@@ -45,7 +83,7 @@ impl Actor for OrgActor {
     async fn pre_start(&self, _: ActorRef<OrgMsg>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
         let organization = args.repos.organizations.get(&args.org).await?;
         let settings = args.repos.widget_settings.get(&args.org).await?;
-        Ok(OrgState { org: args.org, repos: args.repos, organization, settings })
+        Ok(OrgState { org: args.org, repos: args.repos, clock: args.clock, organization, settings })
     }
 
     async fn handle(
@@ -54,54 +92,63 @@ impl Actor for OrgActor {
         msg: OrgMsg,
         state: &mut OrgState,
     ) -> Result<(), ActorProcessingErr> {
+        // A closed reply port only means the caller gave up; the work is done either way.
         match msg {
-            OrgMsg::GetSettings(operator, reply) => {
-                let result = state.first_sight(&operator).await.map(|()| state.settings_or_default());
-                reply.send(result)?;
+            OrgMsg::GetSettings(op, reply) => {
+                let _ = reply.send(state.settings(&op).await);
             }
-            OrgMsg::PutSettings(operator, settings, reply) => {
-                let result = state.put_settings(&operator, settings).await;
+            OrgMsg::PutSettings(op, settings, reply) => {
+                let result = state.put_settings(&op, settings).await;
                 crate::faults::after_write(&state.org);
-                reply.send(result)?;
+                let _ = reply.send(result);
             }
-            OrgMsg::WidgetSettings(reply) => reply.send(state.public_settings())?,
+            OrgMsg::GetOrganization(op, reply) => {
+                let _ = reply.send(state.organization_view(&op).await);
+            }
+            OrgMsg::ListConversations(op, query, reply) => {
+                let _ = reply.send(state.list_conversations(&op, &query).await);
+            }
+            OrgMsg::GetConversation(op, id, reply) => {
+                let _ = reply.send(state.conversation_detail(&op, &id).await);
+            }
+            OrgMsg::SetStatus(op, id, status, reply) => {
+                let _ = reply.send(state.set_status(&op, &id, status).await);
+            }
+            OrgMsg::OperatorReply(op, id, message, reply) => {
+                let _ = reply.send(state.operator_reply(&op, &id, message).await);
+            }
+            OrgMsg::ListMessages(op, id, reply) => {
+                let _ = reply.send(state.operator_messages(&op, &id).await);
+            }
+            OrgMsg::GetContactSession(op, id, reply) => {
+                let _ = reply.send(state.contact_session(&op, &id).await);
+            }
+            OrgMsg::WidgetSettings(reply) => {
+                let _ = reply.send(state.public_settings());
+            }
+            OrgMsg::CreateSession(new, reply) => {
+                let _ = reply.send(state.create_session(new).await);
+            }
+            OrgMsg::CurrentSession(token, reply) => {
+                let _ = reply.send(state.current_session(&token).await);
+            }
+            OrgMsg::StartConversation(token, reply) => {
+                let _ = reply.send(state.start_conversation(&token).await);
+            }
+            OrgMsg::MyConversations(token, query, reply) => {
+                let _ = reply.send(state.my_conversations(&token, &query).await);
+            }
+            OrgMsg::MyConversation(token, id, reply) => {
+                let _ = reply.send(state.my_conversation(&token, &id).await);
+            }
+            OrgMsg::SendMessage(token, id, message, reply) => {
+                let _ = reply.send(state.send_message(&token, &id, message).await);
+            }
+            OrgMsg::MyMessages(token, id, reply) => {
+                let _ = reply.send(state.my_messages(&token, &id).await);
+            }
             OrgMsg::Passivate => myself.stop(Some("passivated".into())),
         }
         Ok(())
-    }
-}
-
-impl OrgState {
-    fn settings_or_default(&self) -> WidgetSettings {
-        self.settings.clone().unwrap_or_default()
-    }
-
-    /// An operator with a verified token for this org proves it exists, even before Clerk's
-    /// webhook tells us.
-    async fn first_sight(&mut self, operator: &Operator) -> Result<(), ApiError> {
-        if self.organization.is_none() {
-            tracing::info!(org = %self.org, user = %operator.user_id, "organization first seen");
-            self.organization = Some(self.repos.organizations.ensure(&self.org).await?);
-        }
-        Ok(())
-    }
-
-    async fn put_settings(
-        &mut self,
-        operator: &Operator,
-        settings: WidgetSettings,
-    ) -> Result<WidgetSettings, ApiError> {
-        self.first_sight(operator).await?;
-        self.repos.widget_settings.put(&self.org, &settings).await?;
-        tracing::info!(org = %self.org, user = %operator.user_id, "widget settings replaced");
-        self.settings = Some(settings.clone());
-        Ok(settings)
-    }
-
-    fn public_settings(&self) -> Result<PublicSettings, ApiError> {
-        if self.organization.is_none() {
-            return Err(ApiError::not_found(format!("organization {} is not known to assist", self.org)));
-        }
-        Ok(PublicSettings::new(self.org.clone(), &self.settings_or_default()))
     }
 }

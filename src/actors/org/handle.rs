@@ -1,34 +1,136 @@
 use crate::actors::Tenants;
 use crate::auth::Operator;
 use crate::error::ApiError;
-use crate::ids::OrgId;
+use crate::ids::{ContactSessionId, ConversationId, OrgId};
+use crate::model::contact_session::{
+    ContactSession, CreatedSession, CurrentSession, NewContactSession, SessionToken,
+};
+use crate::model::conversation::{
+    Conversation, ConversationDetail, ListQuery, Message, NewMessage, Page, Status,
+};
+use crate::model::organization::OrganizationView;
 use crate::model::widget_settings::{PublicSettings, WidgetSettings};
 
 use super::OrgMsg;
 
 /// One organization's operations. Every call is routed to the org's actor (activating it when
-/// needed) and bounded by the tenants' call timeout.
+/// needed) and bounded by the tenants' call timeout. Inputs arrive validated.
 pub struct Org<'a> {
     pub(crate) tenants: &'a Tenants,
     pub(crate) id: &'a OrgId,
 }
 
 impl Org<'_> {
-    pub async fn settings(&self, operator: &Operator) -> Result<WidgetSettings, ApiError> {
-        self.tenants.ask(self.id, |reply| OrgMsg::GetSettings(operator.clone(), reply)).await
+    pub async fn settings(&self, op: &Operator) -> Result<WidgetSettings, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::GetSettings(op.clone(), r)).await
     }
 
     pub async fn put_settings(
         &self,
-        operator: &Operator,
+        op: &Operator,
         settings: WidgetSettings,
     ) -> Result<WidgetSettings, ApiError> {
-        self.tenants
-            .ask(self.id, |reply| OrgMsg::PutSettings(operator.clone(), settings.clone(), reply))
-            .await
+        self.tenants.ask(self.id, |r| OrgMsg::PutSettings(op.clone(), settings.clone(), r)).await
+    }
+
+    pub async fn organization(&self, op: &Operator) -> Result<OrganizationView, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::GetOrganization(op.clone(), r)).await
+    }
+
+    pub async fn conversations(
+        &self,
+        op: &Operator,
+        query: ListQuery,
+    ) -> Result<Page<Conversation>, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::ListConversations(op.clone(), query.clone(), r)).await
+    }
+
+    pub async fn conversation(
+        &self,
+        op: &Operator,
+        id: ConversationId,
+    ) -> Result<ConversationDetail, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::GetConversation(op.clone(), id.clone(), r)).await
+    }
+
+    pub async fn set_status(
+        &self,
+        op: &Operator,
+        id: ConversationId,
+        status: Status,
+    ) -> Result<Conversation, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::SetStatus(op.clone(), id.clone(), status, r)).await
+    }
+
+    pub async fn reply(
+        &self,
+        op: &Operator,
+        id: ConversationId,
+        message: NewMessage,
+    ) -> Result<Message, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::OperatorReply(op.clone(), id.clone(), message.clone(), r)).await
+    }
+
+    pub async fn messages(&self, op: &Operator, id: ConversationId) -> Result<Page<Message>, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::ListMessages(op.clone(), id.clone(), r)).await
+    }
+
+    pub async fn contact_session(
+        &self,
+        op: &Operator,
+        id: ContactSessionId,
+    ) -> Result<ContactSession, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::GetContactSession(op.clone(), id.clone(), r)).await
     }
 
     pub async fn widget_settings(&self) -> Result<PublicSettings, ApiError> {
         self.tenants.ask(self.id, OrgMsg::WidgetSettings).await
+    }
+
+    pub async fn create_session(&self, new: NewContactSession) -> Result<CreatedSession, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::CreateSession(new.clone(), r)).await
+    }
+
+    pub async fn current_session(&self, token: SessionToken) -> Result<CurrentSession, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::CurrentSession(token.clone(), r)).await
+    }
+
+    pub async fn start_conversation(&self, token: SessionToken) -> Result<Conversation, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::StartConversation(token.clone(), r)).await
+    }
+
+    pub async fn my_conversations(
+        &self,
+        token: SessionToken,
+        query: ListQuery,
+    ) -> Result<Page<Conversation>, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::MyConversations(token.clone(), query.clone(), r)).await
+    }
+
+    pub async fn my_conversation(
+        &self,
+        token: SessionToken,
+        id: ConversationId,
+    ) -> Result<Conversation, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::MyConversation(token.clone(), id.clone(), r)).await
+    }
+
+    pub async fn send_message(
+        &self,
+        token: SessionToken,
+        id: ConversationId,
+        message: NewMessage,
+    ) -> Result<Message, ApiError> {
+        self.tenants
+            .ask(self.id, |r| OrgMsg::SendMessage(token.clone(), id.clone(), message.clone(), r))
+            .await
+    }
+
+    pub async fn my_messages(
+        &self,
+        token: SessionToken,
+        id: ConversationId,
+    ) -> Result<Page<Message>, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::MyMessages(token.clone(), id.clone(), r)).await
     }
 }

@@ -2,7 +2,10 @@
 //! sessions and conversations). Callers reach it through [`Org`], a view on the tenants handle.
 
 mod actor;
+mod conversations;
 mod handle;
+mod sessions;
+mod settings;
 
 pub(crate) use actor::{OrgActor, OrgArgs, OrgMsg};
 pub use handle::Org;

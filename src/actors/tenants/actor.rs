@@ -8,6 +8,7 @@ use super::table::Table;
 use super::{OrgStatus, Tenants};
 use crate::actors::ActorConfig;
 use crate::actors::org::{OrgActor, OrgArgs, OrgMsg};
+use crate::clock::Clock;
 use crate::db::Repos;
 use crate::error::ApiError;
 use crate::ids::OrgId;
@@ -18,6 +19,7 @@ pub(crate) struct TenantsArgs {
     table: Arc<Table>,
     repos: Repos,
     config: ActorConfig,
+    clock: Clock,
 }
 
 type Waiter = RpcReplyPort<Result<(), ApiError>>;
@@ -26,6 +28,7 @@ pub(crate) struct TenantsState {
     table: Arc<Table>,
     repos: Repos,
     config: ActorConfig,
+    clock: Clock,
     /// Which org each live child actor serves, to read supervision events.
     by_actor: HashMap<ActorId, OrgId>,
     /// Callers waiting for an org to be (re)activated.
@@ -45,6 +48,8 @@ pub(crate) enum TenantsMsg {
     Started(OrgId, Result<ActorRef<OrgMsg>, String>),
     /// Periodic: passivate the org actors that have been idle longer than the idle timeout.
     Sweep,
+    /// Periodic: delete expired contact sessions from the database.
+    SweepSessions,
     /// A snapshot of every org actor, for the supervision tree.
     Statuses(RpcReplyPort<Vec<OrgStatus>>),
 }
@@ -55,10 +60,11 @@ impl TenantsActor {
         supervisor: ActorCell,
         repos: Repos,
         config: ActorConfig,
+        clock: Clock,
     ) -> Result<Tenants, ractor::SpawnErr> {
         let table = Arc::new(Table::new());
         let call_timeout = config.call_timeout;
-        let args = TenantsArgs { table: table.clone(), repos, config };
+        let args = TenantsArgs { table: table.clone(), repos, config, clock };
         let (actor, _) = Actor::spawn_linked(Some(tenants_name()), TenantsActor, args, supervisor).await?;
         Ok(Tenants { actor, table, call_timeout })
     }
@@ -81,10 +87,12 @@ impl Actor for TenantsActor {
     ) -> Result<TenantsState, ActorProcessingErr> {
         let period = (args.config.idle_timeout / 4).max(std::time::Duration::from_millis(10));
         myself.send_interval(period, || TenantsMsg::Sweep);
+        myself.send_interval(args.config.session_sweep, || TenantsMsg::SweepSessions);
         Ok(TenantsState {
             table: args.table,
             repos: args.repos,
             config: args.config,
+            clock: args.clock,
             by_actor: HashMap::new(),
             waiters: HashMap::new(),
             starting: HashSet::new(),
@@ -105,6 +113,7 @@ impl Actor for TenantsActor {
             TenantsMsg::Activate(org, waiter) => state.activate(&myself, org, waiter),
             TenantsMsg::Started(org, result) => state.started(org, result),
             TenantsMsg::Sweep => state.sweep(),
+            TenantsMsg::SweepSessions => state.sweep_sessions(),
             TenantsMsg::Statuses(reply) => {
                 let _ = reply.send(state.statuses());
             }
@@ -154,7 +163,7 @@ impl TenantsState {
     /// activation of other orgs.
     fn spawn(&mut self, myself: &ActorRef<TenantsMsg>, org: OrgId) {
         self.starting.insert(org.clone());
-        let args = OrgArgs { org: org.clone(), repos: self.repos.clone() };
+        let args = OrgArgs { org: org.clone(), repos: self.repos.clone(), clock: self.clock.clone() };
         let tenants = myself.clone();
         tokio::spawn(async move {
             let result = Actor::spawn_linked(None, OrgActor, args, tenants.get_cell())
@@ -201,6 +210,18 @@ impl TenantsState {
             // Queued behind every request routed before the removal above.
             let _ = entry.actor.send_message(OrgMsg::Passivate);
         }
+    }
+
+    /// Runs on a task of its own: a large delete must not hold up activations.
+    fn sweep_sessions(&self) {
+        let (sessions, now) = (self.repos.contact_sessions.clone(), self.clock.now());
+        tokio::spawn(async move {
+            match sessions.delete_expired(now).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "expired contact sessions swept"),
+                Err(err) => tracing::warn!(error = %err, "sweeping expired contact sessions"),
+            }
+        });
     }
 
     /// Takes the org out of the table if `cell` is still the actor serving it.

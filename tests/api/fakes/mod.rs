@@ -1,1 +1,2 @@
 pub mod clerk;
+pub mod vapi;

@@ -1,0 +1,63 @@
+//! The org actor's organization and widget-settings operations.
+
+use super::actor::OrgState;
+use crate::auth::Operator;
+use crate::error::ApiError;
+use crate::model::organization::OrganizationView;
+use crate::model::widget_settings::{PublicSettings, WidgetSettings};
+
+impl OrgState {
+    /// An operator with a verified token for this org proves it exists, even before Clerk's
+    /// webhook tells us. Every operator operation starts here.
+    pub(super) async fn first_sight(&mut self, operator: &Operator) -> Result<(), ApiError> {
+        if self.organization.is_none() {
+            tracing::info!(org = %self.org, user = %operator.user_id, "organization first seen");
+            self.organization = Some(self.repos.organizations.ensure(&self.org).await?);
+        }
+        Ok(())
+    }
+
+    /// Unknown to assist (never seen, or deleted in Clerk): what anonymous callers get.
+    pub(super) fn require_known(&self) -> Result<(), ApiError> {
+        match self.organization {
+            Some(_) => Ok(()),
+            None => Err(ApiError::not_found(format!("organization {} is not known to assist", self.org))),
+        }
+    }
+
+    fn settings_or_default(&self) -> WidgetSettings {
+        self.settings.clone().unwrap_or_default()
+    }
+
+    pub(super) async fn settings(&mut self, operator: &Operator) -> Result<WidgetSettings, ApiError> {
+        self.first_sight(operator).await?;
+        Ok(self.settings_or_default())
+    }
+
+    pub(super) async fn put_settings(
+        &mut self,
+        operator: &Operator,
+        settings: WidgetSettings,
+    ) -> Result<WidgetSettings, ApiError> {
+        self.first_sight(operator).await?;
+        self.repos.widget_settings.put(&self.org, &settings).await?;
+        tracing::info!(org = %self.org, user = %operator.user_id, "widget settings replaced");
+        self.settings = Some(settings.clone());
+        Ok(settings)
+    }
+
+    pub(super) fn public_settings(&self) -> Result<PublicSettings, ApiError> {
+        self.require_known()?;
+        Ok(PublicSettings::new(self.org.clone(), &self.settings_or_default()))
+    }
+
+    pub(super) async fn organization_view(
+        &mut self,
+        operator: &Operator,
+    ) -> Result<OrganizationView, ApiError> {
+        self.first_sight(operator).await?;
+        let organization = self.organization.clone().ok_or_else(|| ApiError::not_found("organization"))?;
+        let facts = self.repos.organizations.facts(&self.org).await?;
+        Ok(OrganizationView::new(organization, facts))
+    }
+}

@@ -1,0 +1,124 @@
+//! The `contact_sessions` table: one record per widget end-user session, keyed by its id.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use surrealdb::types::RecordId;
+
+use super::{Db, DbError, first_row, shape};
+use crate::ids::{ContactSessionId, OrgId};
+use crate::model::contact_session::{ContactSession, Metadata};
+
+const TABLE: &str = "contact_sessions";
+
+#[derive(Deserialize)]
+struct Row {
+    session: ContactSessionId,
+    name: String,
+    email: String,
+    metadata: Metadata,
+    token_hash: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+/// A stored session with the hash its token must match.
+pub struct StoredSession {
+    pub session: ContactSession,
+    pub token_hash: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ContactSessions {
+    db: Db,
+}
+
+impl ContactSessions {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn create(
+        &self,
+        org: &OrgId,
+        session: &ContactSession,
+        token_hash: &str,
+    ) -> Result<(), DbError> {
+        let metadata = serde_json::to_value(&session.metadata).map_err(shape(TABLE))?;
+        self.db
+            .client()
+            .query(
+                "CREATE $rid SET session = $session_id, org = $org, name = $name, email = $email, \
+                 metadata = $metadata, token_hash = $token_hash, created_at = $created_at, \
+                 expires_at = $expires_at RETURN NONE",
+            )
+            .bind(("rid", record(&session.id)))
+            .bind(("session_id", session.id.as_str().to_owned()))
+            .bind(("org", org.as_str().to_owned()))
+            .bind(("name", session.name.clone()))
+            .bind(("email", session.email.clone()))
+            .bind(("metadata", metadata))
+            .bind(("token_hash", token_hash.to_owned()))
+            .bind(("created_at", session.created_at))
+            .bind(("expires_at", session.expires_at))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
+    /// The session if it belongs to `org`; another org's session reads as absent.
+    pub async fn get(&self, org: &OrgId, id: &ContactSessionId) -> Result<Option<StoredSession>, DbError> {
+        let rows: Vec<serde_json::Value> = self
+            .db
+            .client()
+            .query("SELECT * OMIT id FROM $rid WHERE org = $org")
+            .bind(("rid", record(id)))
+            .bind(("org", org.as_str().to_owned()))
+            .await?
+            .take(0)?;
+        Ok(first_row::<Row>(TABLE, rows)?.map(|row| StoredSession {
+            token_hash: row.token_hash,
+            session: ContactSession {
+                id: row.session,
+                name: row.name,
+                email: row.email,
+                metadata: row.metadata,
+                created_at: row.created_at,
+                expires_at: row.expires_at,
+            },
+        }))
+    }
+
+    pub async fn extend(
+        &self,
+        org: &OrgId,
+        id: &ContactSessionId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.db
+            .client()
+            .query("UPDATE $rid SET expires_at = $expires_at WHERE org = $org RETURN NONE")
+            .bind(("rid", record(id)))
+            .bind(("org", org.as_str().to_owned()))
+            .bind(("expires_at", expires_at))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
+    /// Deletes every session that expired before `now`, across orgs: expired sessions are
+    /// refused anyway, so this races with no writer.
+    pub async fn delete_expired(&self, now: DateTime<Utc>) -> Result<usize, DbError> {
+        let deleted: Vec<serde_json::Value> = self
+            .db
+            .client()
+            .query("DELETE contact_sessions WHERE expires_at < $now RETURN BEFORE")
+            .bind(("now", now))
+            .await?
+            .take(0)?;
+        Ok(deleted.len())
+    }
+}
+
+fn record(id: &ContactSessionId) -> RecordId {
+    RecordId::new(TABLE, id.as_str())
+}

@@ -1,0 +1,171 @@
+//! Tenant isolation on every route. The routes come from the router's own table, so a new route
+//! is walked here automatically; `sample_body` matches every endpoint, so a new one does not
+//! compile until it says what a valid request body is.
+
+use assist::bus::subjects::{Access, Endpoint};
+use assist::http::table::route;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Answer, TestApp, custom_settings, spawn_app};
+
+/// Two organizations, each with an end-user who has a conversation with a message, and a
+/// second end-user in org A with nothing.
+struct World {
+    app: TestApp,
+    a_session: (String, String),
+    a_other_session: (String, String),
+    a_conversation: String,
+    b_session: (String, String),
+    b_conversation: String,
+}
+
+async fn world() -> World {
+    let app = spawn_app().await;
+    app.known_org("org_a").await;
+    app.known_org("org_b").await;
+    let a_session = app.session("org_a", "Ada").await;
+    let a_other_session = app.session("org_a", "Eve").await;
+    let b_session = app.session("org_b", "Bob").await;
+    let a_conversation = app.conversation("org_a", &a_session.1).await;
+    let b_conversation = app.conversation("org_b", &b_session.1).await;
+    for (org, token, conversation) in
+        [("org_a", &a_session.1, &a_conversation), ("org_b", &b_session.1, &b_conversation)]
+    {
+        let path = format!("/v1/widget/{org}/conversations/{conversation}/messages");
+        app.widget(Method::POST, &path, Some(token), Some(&json!({"text": "secret of {org}"}))).await;
+    }
+    World { app, a_session, a_other_session, a_conversation, b_session, b_conversation }
+}
+
+fn sample_body(endpoint: Endpoint) -> Option<Value> {
+    match endpoint {
+        Endpoint::SettingsPut => Some(custom_settings()),
+        Endpoint::ConversationPatch => Some(json!({"status": "resolved"})),
+        Endpoint::MessagesCreate | Endpoint::WidgetMessagesCreate => Some(json!({"text": "hello"})),
+        Endpoint::SessionCreate => Some(json!({"name": "Mallory", "email": "m@example.com"})),
+        Endpoint::OrgGet
+        | Endpoint::SettingsGet
+        | Endpoint::ConversationsList
+        | Endpoint::ConversationGet
+        | Endpoint::MessagesList
+        | Endpoint::ContactSessionGet
+        | Endpoint::WidgetSettings
+        | Endpoint::SessionCurrent
+        | Endpoint::WidgetConversationCreate
+        | Endpoint::WidgetConversationsList
+        | Endpoint::WidgetConversationGet
+        | Endpoint::WidgetMessagesList => None,
+    }
+}
+
+/// The route's path for `org`, with `{id}` filled by the kind of id the route takes.
+fn path(endpoint: Endpoint, org: &str, conversation: &str, session: &str) -> String {
+    let (_, template) = route(endpoint);
+    let id = if endpoint == Endpoint::ContactSessionGet { session } else { conversation };
+    template.replace("{org}", org).replace("{id}", id)
+}
+
+async fn call(w: &World, endpoint: Endpoint, path: &str, jwt: Option<&str>, session: Option<&str>) -> Answer {
+    let (method, _) = route(endpoint);
+    let mut request =
+        w.app.http.request(Method::from_bytes(method.as_str().as_bytes()).unwrap(), w.app.url(path));
+    if let Some(jwt) = jwt {
+        request = request.bearer_auth(jwt);
+    }
+    if let Some(session) = session {
+        request = request.header("X-Contact-Session", session);
+    }
+    if let Some(body) = sample_body(endpoint) {
+        request = request.json(&body);
+    }
+    crate::helpers::answer(request.send().await.unwrap()).await
+}
+
+/// Nothing of org B (ids, names, message text) appears in what org A's caller got back,
+/// beyond an id the caller sent itself.
+fn assert_no_b_data(w: &World, answer: &Answer, what: &str, sent: &str) {
+    let text = answer.body.to_string();
+    for secret in [w.b_conversation.as_str(), w.b_session.0.as_str(), "Bob", "secret of org_b"] {
+        assert!(sent.contains(secret) || !text.contains(secret), "{what} leaked {secret}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn every_route_refuses_callers_without_the_right_credentials() {
+    let w = world().await;
+    let jwt_b = w.app.token("org_b");
+    let jwt_a = w.app.token("org_a");
+    for endpoint in Endpoint::ALL {
+        let own = path(endpoint, "org_a", &w.a_conversation, &w.a_session.0);
+        let foreign_ids = path(endpoint, "org_a", &w.b_conversation, &w.b_session.0);
+        let name = format!("{endpoint:?}");
+        match endpoint.access() {
+            Access::Operator => {
+                let none = call(&w, endpoint, &own, None, None).await;
+                assert_eq!(none.status, StatusCode::UNAUTHORIZED, "{name} without a token");
+                let other_org = call(&w, endpoint, &own, Some(&jwt_b), None).await;
+                assert_eq!(other_org.status, StatusCode::FORBIDDEN, "{name} with org B's token");
+                let widget_token = call(&w, endpoint, &own, None, Some(&w.a_session.1)).await;
+                assert_eq!(widget_token.status, StatusCode::UNAUTHORIZED, "{name} with a contact session");
+                if route(endpoint).1.contains("{id}") {
+                    let answer = call(&w, endpoint, &foreign_ids, Some(&jwt_a), None).await;
+                    assert_eq!(
+                        answer.status,
+                        StatusCode::NOT_FOUND,
+                        "{name} with org B's ids: {}",
+                        answer.body
+                    );
+                    assert_no_b_data(&w, &answer, &name, &foreign_ids);
+                }
+            }
+            Access::Contact => {
+                let none = call(&w, endpoint, &own, None, None).await;
+                assert_eq!(none.status, StatusCode::UNAUTHORIZED, "{name} without a session");
+                let jwt = call(&w, endpoint, &own, Some(&jwt_a), None).await;
+                assert_eq!(jwt.status, StatusCode::UNAUTHORIZED, "{name} with an operator token only");
+                let other_org = call(&w, endpoint, &own, None, Some(&w.b_session.1)).await;
+                assert_eq!(other_org.status, StatusCode::UNAUTHORIZED, "{name} with org B's session");
+                if route(endpoint).1.contains("{id}") {
+                    let neighbour = call(&w, endpoint, &own, None, Some(&w.a_other_session.1)).await;
+                    assert_eq!(
+                        neighbour.status,
+                        StatusCode::NOT_FOUND,
+                        "{name} with another end-user's session"
+                    );
+                    let answer = call(&w, endpoint, &foreign_ids, None, Some(&w.a_session.1)).await;
+                    assert_eq!(answer.status, StatusCode::NOT_FOUND, "{name} with org B's ids");
+                    assert_no_b_data(&w, &answer, &name, &foreign_ids);
+                }
+            }
+            Access::Anonymous => {
+                let unknown = path(endpoint, "org_unknown", &w.a_conversation, &w.a_session.0);
+                let answer = call(&w, endpoint, &unknown, None, None).await;
+                assert_eq!(answer.status, StatusCode::NOT_FOUND, "{name} on an unknown org");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_end_user_lists_only_their_own_conversations() {
+    let w = world().await;
+
+    let neighbour =
+        w.app.widget(Method::GET, "/v1/widget/org_a/conversations", Some(&w.a_other_session.1), None).await;
+    let owner = w.app.widget(Method::GET, "/v1/widget/org_a/conversations", Some(&w.a_session.1), None).await;
+
+    assert_eq!(neighbour.body["items"], json!([]));
+    assert_eq!(owner.body["items"][0]["id"], w.a_conversation.as_str());
+}
+
+#[tokio::test]
+async fn an_operator_lists_only_their_own_organizations_conversations() {
+    let w = world().await;
+
+    let list = w.app.get("/v1/orgs/org_a/conversations", Some(&w.app.token("org_a"))).await;
+
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list.body["items"][0]["id"], w.a_conversation.as_str());
+    assert_no_b_data(&w, &list, "list", "");
+}
