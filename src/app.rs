@@ -4,20 +4,23 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ractor::{Actor, ActorRef};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::actors::ingest::{IngestArgs, IngestStats};
 use crate::actors::tenants::TenantsActor;
-use crate::actors::{Root, Tenants};
+use crate::actors::{Root, RootMsg, Tenants};
 use crate::auth::Authenticator;
 use crate::bus::embedded::{Credentials, NatsServer};
 use crate::bus::{BusError, BusService, Context};
 use crate::config::Config;
 use crate::db::{Db, DbError, Repos};
 use crate::http::{Edge, router};
+use crate::webhooks::svix::SvixVerifier;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -35,6 +38,8 @@ pub enum AppError {
     Actors(String),
     #[error("http client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("ASSIST_CLERK_WEBHOOK_SECRET: {0}")]
+    WebhookSecret(#[from] crate::webhooks::svix::WebhookError),
 }
 
 pub struct App {
@@ -42,7 +47,8 @@ pub struct App {
     router: axum::Router,
     nats: async_nats::Client,
     nats_server: Option<NatsServer>,
-    root: ActorRef<()>,
+    root: ActorRef<RootMsg>,
+    ingest_stats: Arc<IngestStats>,
     root_task: JoinHandle<()>,
     tenants: Tenants,
     service: BusService,
@@ -72,10 +78,31 @@ impl App {
         )
         .await
         .map_err(|e| AppError::Actors(e.to_string()))?;
+        let js = async_nats::jetstream::new(nats.clone());
+        crate::bus::system::ensure_streams(&js).await?;
+        let ingest_stats = Arc::new(IngestStats::default());
+        let ingest = IngestArgs {
+            js: js.clone(),
+            tenants: tenants.clone(),
+            repos: Repos::new(&db),
+            stats: ingest_stats.clone(),
+            ack_wait: config.ingest_ack_wait,
+        };
+        ractor::call_t!(root, RootMsg::StartIngest, 10_000, ingest)
+            .map_err(|e| AppError::Actors(e.to_string()))?
+            .map_err(AppError::Actors)?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
         let ctx = Context { tenants: tenants.clone(), auth: Authenticator::new(config.clerk.clone(), http) };
         let service = BusService::start(&nats, ctx).await?;
-        let edge = Edge { nats: nats.clone(), db, request_timeout: config.request_timeout };
+        let clerk_webhooks = config.clerk_webhook_secret.as_deref().map(SvixVerifier::new).transpose()?;
+        let edge = Edge {
+            nats: nats.clone(),
+            js,
+            db,
+            request_timeout: config.request_timeout,
+            clerk_webhooks,
+            clock: config.clock.clone(),
+        };
         let listener = TcpListener::bind(config.http_addr)
             .await
             .map_err(|source| AppError::Listen { addr: config.http_addr, source })?;
@@ -85,6 +112,7 @@ impl App {
             nats,
             nats_server,
             root,
+            ingest_stats,
             root_task,
             tenants,
             service,
@@ -104,6 +132,11 @@ impl App {
         &self.nats
     }
 
+    /// System ingest's counters (received, applied, duplicates, dead-lettered, …).
+    pub fn ingest_stats(&self) -> Arc<IngestStats> {
+        self.ingest_stats.clone()
+    }
+
     /// Serves until `shutdown` resolves (or the actor tree fails), then stops taking requests,
     /// lets in-flight ones finish, stops the actors children-first, drains NATS and stops the
     /// embedded nats-server.
@@ -111,7 +144,7 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
-        let Self { listener, router, nats, nats_server, root, mut root_task, tenants, service } = self;
+        let Self { listener, router, nats, nats_server, root, mut root_task, tenants, service, .. } = self;
         let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
         let outcome = tokio::select! {
             served = server => served.map_err(AppError::from),
@@ -137,7 +170,7 @@ async fn start_embedded_nats(config: &Config) -> Result<NatsServer, AppError> {
     let dir = config.data_dir.join("nats");
     std::fs::create_dir_all(&dir)?;
     let credentials = Credentials::load_or_create(&config.data_dir)?;
-    let server = NatsServer::start(&dir, credentials).await?;
+    let server = NatsServer::start(&dir, credentials, None).await?;
     tracing::info!(
         port = server.port(),
         "started the bundled nats-server (credentials in {}/nats-credentials.json)",

@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Allowed `azp` values, comma-separated.
     #[arg(long, env = "ASSIST_CLERK_AUTHORIZED_PARTIES", value_delimiter = ',')]
     pub clerk_authorized_parties: Vec<String>,
+    /// Signing secret (`whsec_…`) of the Clerk webhook endpoint.
+    #[arg(long, env = "ASSIST_CLERK_WEBHOOK_SECRET", hide_env_values = true)]
+    pub clerk_webhook_secret: Option<String>,
     /// Seconds without a request before an org actor is passivated.
     #[arg(long, env = "ASSIST_ORG_IDLE_SECS", default_value_t = 900)]
     pub org_idle_secs: u64,
@@ -87,6 +90,7 @@ impl ServeArgs {
                 .filter(|p| !p.is_empty())
                 .collect(),
         };
+        config.clerk_webhook_secret = self.clerk_webhook_secret.clone().filter(|s| !s.is_empty());
         config.actors.idle_timeout = Duration::from_secs(self.org_idle_secs.max(1));
         Ok(config)
     }

@@ -20,6 +20,10 @@ pub struct Config {
     /// Local state of the embedded defaults (NATS store, generated credentials).
     pub data_dir: PathBuf,
     pub clerk: ClerkConfig,
+    /// `whsec_…` of the Clerk webhook endpoint; without it `/webhooks/clerk` answers 503.
+    pub clerk_webhook_secret: Option<String>,
+    /// How long system ingest may hold an event unacknowledged before it is redelivered.
+    pub ingest_ack_wait: Duration,
     pub actors: ActorConfig,
     /// The longest the edge waits for an answer from the bus.
     pub request_timeout: Duration,
@@ -38,6 +42,8 @@ impl Config {
             db: "surrealkv://./data/assist.db".into(),
             data_dir: PathBuf::from("./data"),
             clerk: ClerkConfig::default(),
+            clerk_webhook_secret: None,
+            ingest_ack_wait: Duration::from_secs(30),
             actors: ActorConfig::default(),
             request_timeout: Duration::from_secs(10),
             body_limit: 64 * 1024,

@@ -5,16 +5,18 @@
 //! ```text
 //! root
 //!  +-- tenants
-//!       +-- org:<id>   (one per active organization)
+//!  |    +-- org:<id>   (one per active organization)
+//!  +-- system-ingest   (durable consumer of webhook events)
 //! ```
 
+pub mod ingest;
 pub mod org;
 mod root;
 pub mod tenants;
 
 use std::time::Duration;
 
-pub use root::Root;
+pub(crate) use root::{Root, RootMsg};
 pub use tenants::{OrgStatus, Tenants};
 
 /// Timings and limits of the actor tree; the binary fills it from flags, tests shorten it.

@@ -1,28 +1,91 @@
-use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
+use std::collections::VecDeque;
+use std::time::Duration;
 
-/// The anchor of the supervision tree. Its children (tenants, and later the Vapi gateway and
-/// system ingest) own their own restart policies; a child that fails outright is a node-level
-/// fault, so root stops and the app shuts down with an error for the process supervisor to see.
-pub struct Root;
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use tokio::time::Instant;
+
+use super::ingest::{IngestActor, IngestArgs};
+
+/// The anchor of the supervision tree. Tenants keeps its own per-org restart policy, and a
+/// failure of tenants itself is a node-level fault: root stops and the app exits with an error
+/// for the process supervisor to see. System ingest keeps all its state in NATS and the
+/// database, so root restarts it, within a bounded intensity.
+pub(crate) struct Root;
+
+pub(crate) enum RootMsg {
+    /// Start system ingest under root's supervision; answered once it runs.
+    StartIngest(IngestArgs, RpcReplyPort<Result<(), String>>),
+}
+
+pub(crate) struct RootState {
+    ingest: Option<(IngestArgs, ActorId)>,
+    ingest_failures: VecDeque<Instant>,
+}
+
+const INGEST_MAX_RESTARTS: usize = 5;
+const INGEST_WINDOW: Duration = Duration::from_secs(60);
+
+impl Root {
+    async fn spawn_ingest(myself: &ActorRef<RootMsg>, args: IngestArgs) -> Result<ActorId, String> {
+        let (ingest, _) = Actor::spawn_linked(None, IngestActor, args, myself.get_cell())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(ingest.get_id())
+    }
+}
 
 impl Actor for Root {
-    type Msg = ();
-    type State = ();
+    type Msg = RootMsg;
+    type State = RootState;
     type Arguments = ();
 
-    async fn pre_start(&self, _: ActorRef<()>, _: ()) -> Result<(), ActorProcessingErr> {
+    async fn pre_start(&self, _: ActorRef<RootMsg>, _: ()) -> Result<RootState, ActorProcessingErr> {
+        Ok(RootState { ingest: None, ingest_failures: VecDeque::new() })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<RootMsg>,
+        msg: RootMsg,
+        state: &mut RootState,
+    ) -> Result<(), ActorProcessingErr> {
+        let RootMsg::StartIngest(args, reply) = msg;
+        let started = Self::spawn_ingest(&myself, args.clone()).await;
+        if let Ok(id) = &started {
+            state.ingest = Some((args, *id));
+        }
+        let _ = reply.send(started.map(drop));
         Ok(())
     }
 
     async fn handle_supervisor_evt(
         &self,
-        myself: ActorRef<()>,
+        myself: ActorRef<RootMsg>,
         event: SupervisionEvent,
-        _: &mut (),
+        state: &mut RootState,
     ) -> Result<(), ActorProcessingErr> {
-        if let SupervisionEvent::ActorFailed(child, err) = event {
+        let SupervisionEvent::ActorFailed(child, err) = event else { return Ok(()) };
+        let ingest = state.ingest.take_if(|(_, id)| *id == child.get_id());
+        let Some((args, _)) = ingest else {
             tracing::error!(child = %child.get_id(), error = %err, "a root child failed; stopping the node");
             myself.stop(Some(format!("child failed: {err}")));
+            return Ok(());
+        };
+        let now = Instant::now();
+        state.ingest_failures.retain(|at| now.duration_since(*at) < INGEST_WINDOW);
+        state.ingest_failures.push_back(now);
+        if state.ingest_failures.len() > INGEST_MAX_RESTARTS {
+            tracing::error!(error = %err, "system ingest keeps failing; stopping the node");
+            myself.stop(Some("system ingest keeps failing".into()));
+            return Ok(());
+        }
+        tracing::warn!(error = %err, "system ingest failed; restarting it");
+        match Self::spawn_ingest(&myself, args.clone()).await {
+            Ok(id) => state.ingest = Some((args, id)),
+            Err(cause) => {
+                tracing::error!(%cause, "system ingest could not restart; stopping the node");
+                myself.stop(Some(cause));
+            }
         }
         Ok(())
     }

@@ -78,8 +78,13 @@ pub struct NatsServer {
 }
 
 impl NatsServer {
-    /// Starts nats-server with the bundled config, JetStream stored under `work_dir`.
-    pub async fn start(work_dir: &Path, credentials: Credentials) -> Result<Self, BusError> {
+    /// Starts nats-server with the bundled config, JetStream stored under `work_dir`, on `port`
+    /// or, when `None`, on a free port it picks.
+    pub async fn start(
+        work_dir: &Path,
+        credentials: Credentials,
+        port: Option<u16>,
+    ) -> Result<Self, BusError> {
         let binary = std::env::var("ASSIST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
         check_version(&binary).await?;
         let io = |e: std::io::Error| BusError::Server(format!("{}: {e}", work_dir.display()));
@@ -91,7 +96,9 @@ impl NatsServer {
         let child = Command::new(&binary)
             .arg("-c")
             .arg(&config)
-            .args(["-p", "-1", "-js", "-sd"])
+            .arg("-p")
+            .arg(port.map_or_else(|| "-1".to_owned(), |p| p.to_string()))
+            .args(["-js", "-sd"])
             .arg(work_dir.join("jetstream"))
             .arg("--ports_file_dir")
             .arg(&ports_dir)
@@ -127,6 +134,10 @@ impl NatsServer {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
     }
 
     /// A URL with the backend user's credentials, for `async_nats::connect`.

@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod envelope;
 mod service;
 pub mod subjects;
+pub mod system;
 
 pub use dispatch::Context;
 pub use service::BusService;
@@ -18,6 +19,8 @@ pub enum BusError {
     Url { url: String, reason: String },
     #[error("cannot start the NATS micro service: {0}")]
     Service(String),
+    #[error("JetStream: {0}")]
+    JetStream(String),
     #[error("nats-server: {0}")]
     Server(String),
 }

@@ -3,14 +3,66 @@
 //! | family   | pattern                                        | publishers              | listeners      |
 //! |----------|------------------------------------------------|-------------------------|----------------|
 //! | public   | `assist.v1.public.<org>.<resource>.<verb>`     | the edge, other services | the bus service (queue group), which calls the org actor |
+//! | system   | `assist.v1.system.<source>.<event...>`         | the edge's webhook routes, into JetStream | system ingest (durable consumer) |
+//! | dead letters | `assist.v1.system.deadletter.<source>`     | system ingest, after bounded deliveries | operators |
 //!
-//! Later families (private Vapi calls, system events, the change feed, admin) join this table as
-//! they are built.
+//! Later families (private Vapi calls, the change feed, admin) join this table as they are
+//! built.
 
 use crate::error::ApiError;
 use crate::ids::OrgId;
 
 const PUBLIC_PREFIX: &str = "assist.v1.public";
+const SYSTEM_PREFIX: &str = "assist.v1.system";
+
+/// Where a system event comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Clerk,
+    Vapi,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clerk => "clerk",
+            Self::Vapi => "vapi",
+        }
+    }
+}
+
+/// `assist.v1.system.<source>.<event type tokens>`: published (into JetStream) by the edge's
+/// webhook routes once the webhook is authenticated; consumed by system ingest. Event types
+/// come from outside, so each of their dot-separated tokens is checked.
+pub fn system(source: Source, event_type: &str) -> Result<String, ApiError> {
+    let valid = |t: &str| {
+        !t.is_empty() && t.len() <= 64 && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    if event_type.split('.').count() > 4 || !event_type.split('.').all(valid) {
+        return Err(ApiError::invalid("type", "must be dot-separated words of letters, digits, '_' and '-'"));
+    }
+    Ok(format!("{SYSTEM_PREFIX}.{}.{event_type}", source.as_str()))
+}
+
+/// Every system subject of a source, for the stream and its consumer.
+pub fn system_all(source: Source) -> String {
+    format!("{SYSTEM_PREFIX}.{}.>", source.as_str())
+}
+
+/// `assist.v1.system.deadletter.<source>`: where system ingest parks an event it gave up on.
+pub fn dead_letter(source: Source) -> String {
+    format!("{SYSTEM_PREFIX}.deadletter.{}", source.as_str())
+}
+
+/// The source of a system subject, for the consumer that reads them back.
+pub fn parse_system(subject: &str) -> Result<Source, ApiError> {
+    let rest = subject.strip_prefix(SYSTEM_PREFIX).and_then(|r| r.strip_prefix('.')).unwrap_or("");
+    match rest.split('.').next() {
+        Some("clerk") if rest.len() > "clerk.".len() => Ok(Source::Clerk),
+        Some("vapi") if rest.len() > "vapi.".len() => Ok(Source::Vapi),
+        _ => Err(ApiError::invalid("subject", format!("not a system event subject: {subject}"))),
+    }
+}
 
 /// Who may call an operation, and how they prove it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,6 +231,18 @@ mod tests {
         assert_eq!(public(&org, Endpoint::SettingsGet), "assist.v1.public.org_a.settings.get");
         assert_eq!(public(&org, Endpoint::SettingsPut), "assist.v1.public.org_a.settings.put");
         assert_eq!(public_any_org(Endpoint::SettingsGet), "assist.v1.public.*.settings.get");
+    }
+
+    #[test]
+    fn system_subjects_round_trip_and_refuse_unsafe_types() {
+        let subject = system(Source::Clerk, "organizationMembership.created").unwrap();
+        assert_eq!(subject, "assist.v1.system.clerk.organizationMembership.created");
+        assert_eq!(parse_system(&subject).unwrap(), Source::Clerk);
+        assert_eq!(parse_system(&system(Source::Vapi, "status-update").unwrap()).unwrap(), Source::Vapi);
+        for bad in ["", "a..b", "a.*", "a.>", "a b", "x.y.z.w.v"] {
+            assert!(system(Source::Clerk, bad).is_err(), "{bad}");
+        }
+        assert!(parse_system("assist.v1.system.deadletter.clerk").is_err());
     }
 
     #[test]

@@ -4,9 +4,11 @@
 
 pub mod contact_sessions;
 pub mod conversations;
+pub mod directory;
 pub mod messages;
 pub mod organizations;
 mod schema;
+pub mod webhook_events;
 pub mod widget_settings;
 
 use serde::de::DeserializeOwned;
@@ -98,6 +100,8 @@ pub struct Repos {
     pub contact_sessions: contact_sessions::ContactSessions,
     pub conversations: conversations::Conversations,
     pub messages: messages::Messages,
+    pub directory: directory::Directory,
+    pub webhook_events: webhook_events::WebhookEvents,
 }
 
 impl Repos {
@@ -108,6 +112,8 @@ impl Repos {
             contact_sessions: contact_sessions::ContactSessions::new(db.clone()),
             conversations: conversations::Conversations::new(db.clone()),
             messages: messages::Messages::new(db.clone()),
+            directory: directory::Directory::new(db.clone()),
+            webhook_events: webhook_events::WebhookEvents::new(db.clone()),
         }
     }
 }

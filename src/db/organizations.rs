@@ -74,6 +74,46 @@ impl Organizations {
 }
 
 impl Organizations {
+    /// Clerk's word on the organization: name, slug and member count. Un-deletes nothing: a
+    /// deleted Clerk org never comes back under the same id.
+    pub async fn upsert_from_clerk(
+        &self,
+        org: &OrgId,
+        name: &str,
+        slug: Option<&str>,
+        members_count: Option<i64>,
+    ) -> Result<Option<Organization>, DbError> {
+        let rows: Vec<serde_json::Value> = self
+            .db
+            .client()
+            .query(
+                "UPSERT $rid SET org = $org, name = $name, slug = $slug, members_count = $members_count                  RETURN org, name, slug, created_at, updated_at, deleted",
+            )
+            .bind(("rid", record(org)))
+            .bind(("org", org.as_str().to_owned()))
+            .bind(("name", name.to_owned()))
+            .bind(("slug", slug.map(str::to_owned)))
+            .bind(("members_count", members_count))
+            .await?
+            .take(0)?;
+        let deleted = rows.first().and_then(|r| r.get("deleted")).and_then(serde_json::Value::as_bool);
+        if deleted == Some(true) {
+            return Ok(None);
+        }
+        Ok(first_row::<Row>(TABLE, rows)?.map(Organization::from))
+    }
+
+    pub async fn mark_deleted(&self, org: &OrgId) -> Result<(), DbError> {
+        self.db
+            .client()
+            .query("UPSERT $rid SET org = $org, deleted = true RETURN NONE")
+            .bind(("rid", record(org)))
+            .bind(("org", org.as_str().to_owned()))
+            .await?
+            .check()?;
+        Ok(())
+    }
+
     /// Subscription status and member count: the newest subscription, and Clerk's member count
     /// or, failing that, the memberships its webhooks recorded.
     pub async fn facts(&self, org: &OrgId) -> Result<OrgFacts, DbError> {

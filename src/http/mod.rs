@@ -6,6 +6,7 @@ mod error;
 mod forward;
 mod routes;
 pub mod table;
+mod webhooks;
 
 pub use routes::router;
 
@@ -13,6 +14,9 @@ pub use routes::router;
 #[derive(Clone)]
 pub struct Edge {
     pub nats: async_nats::Client,
+    pub js: async_nats::jetstream::Context,
     pub db: crate::db::Db,
     pub request_timeout: std::time::Duration,
+    pub clerk_webhooks: Option<crate::webhooks::svix::SvixVerifier>,
+    pub clock: crate::clock::Clock,
 }

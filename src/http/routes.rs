@@ -6,7 +6,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, Method, Request, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, get, on};
+use axum::routing::{MethodFilter, get, on, post};
 use axum::{Json, Router};
 use tower::ServiceBuilder;
 use tower_http::cors::{Any, CorsLayer};
@@ -37,6 +37,7 @@ pub fn router(edge: Edge, body_limit: usize) -> Router {
     Router::new()
         .merge(widget.layer(widget_cors()))
         .merge(dashboard)
+        .route("/webhooks/clerk", post(super::webhooks::clerk))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

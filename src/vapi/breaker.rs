@@ -26,9 +26,9 @@ enum State {
     HalfOpen,
 }
 
-/// Permission for one attempt. Its outcome must be reported through [`Ticket::record`]; a
-/// ticket dropped unreported (the caller gave up) reopens a half-open breaker at once, so an
-/// abandoned trial can never leave it stuck refusing.
+/// Permission for one attempt, whose outcome is reported through [`Ticket::record`]. A ticket
+/// dropped unreported (the caller gave up, or nothing was sent) changes no count, and hands a
+/// half-open breaker's trial to the next caller, so an abandoned trial never leaves it stuck.
 pub(super) struct Ticket<'a> {
     breaker: &'a Breaker,
     trial: bool,

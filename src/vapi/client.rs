@@ -106,7 +106,10 @@ impl Inner {
             };
             attempts += 1;
             let (health, status, outcome) = self.attempt(&url, &auth, key, endpoint).await;
-            ticket.record(health);
+            // An unrecorded ticket tells the breaker nothing, as nothing reached Vapi.
+            if let Some(health) = health {
+                ticket.record(health);
+            }
             match outcome {
                 Attempt::Done(result) => break (result, status),
                 Attempt::Retry { error, .. } if attempts >= self.config.max_attempts => {
@@ -136,14 +139,15 @@ impl Inner {
         result
     }
 
-    /// One request, its health for the breaker, its status if Vapi answered, and what to do next.
+    /// One request: Vapi's health as it showed (`None` if the request never left), the status if
+    /// Vapi answered, and what to do next.
     async fn attempt(
         &self,
         url: &str,
         auth: &HeaderValue,
         key: &Secret,
         endpoint: &str,
-    ) -> (Health, Option<u16>, Attempt) {
+    ) -> (Option<Health>, Option<u16>, Attempt) {
         let request = self.http.get(url).header(AUTHORIZATION, auth.clone()).send();
         let answered = tokio::time::timeout(self.config.call_timeout, async {
             let response = request.await?;
@@ -157,21 +161,21 @@ impl Inner {
             Ok(Err(err)) if err.is_builder() => {
                 let error =
                     VapiError::Unexpected(format!("GET {endpoint} could not be built: {}", chain(&err)));
-                return (Health::Answered, None, Attempt::Done(Err(error)));
+                return (None, None, Attempt::Done(Err(error)));
             }
             Ok(Err(err)) => {
                 let error = VapiError::Unavailable(format!("GET {endpoint} failed: {}", chain(&err)));
-                return (Health::Fault, None, Attempt::Retry { error, retry_after: None });
+                return (Some(Health::Fault), None, Attempt::Retry { error, retry_after: None });
             }
             Err(_) => {
                 let error = VapiError::Unavailable(format!(
                     "GET {endpoint} got no answer within {} ms",
                     self.config.call_timeout.as_millis()
                 ));
-                return (Health::Fault, None, Attempt::Retry { error, retry_after: None });
+                return (Some(Health::Fault), None, Attempt::Retry { error, retry_after: None });
             }
         };
-        (health(status), Some(status.as_u16()), decide(status, &headers, body, key, endpoint))
+        (Some(health(status)), Some(status.as_u16()), decide(status, &headers, body, key, endpoint))
     }
 }
 

@@ -1,6 +1,6 @@
 //! At most N calls to Vapi in flight per org, so one tenant's burst cannot use up the shared
-//! connection pool or Vapi's patience with everyone else. Entries exist only while an org has a
-//! call in flight or waiting, so the map does not grow with the number of orgs ever seen.
+//! connection pool or Vapi's patience with everyone else. An org's entry is removed when its
+//! last call ends, so the map does not grow with the number of orgs ever seen.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use assist::faults::Fault;
 use assist::ids::OrgId;
 use reqwest::StatusCode;
 
@@ -13,7 +14,7 @@ async fn an_org_actor_that_panics_mid_request_is_restarted_and_keeps_the_committ
     let token = app.token("org_crash");
     let org = OrgId::parse("org_crash").unwrap();
     app.get("/v1/orgs/org_crash/widget-settings", Some(&token)).await;
-    assist::faults::panic_after_next_write(&org);
+    assist::faults::arm(Fault::PanicAfterWrite, org.as_str());
 
     let crashed = app.put("/v1/orgs/org_crash/widget-settings", Some(&token), &custom_settings()).await;
 
@@ -32,7 +33,7 @@ async fn an_org_that_keeps_failing_is_suspended_not_restarted_forever() {
     let org = OrgId::parse("org_flaky").unwrap();
 
     for _ in 0..2 {
-        assist::faults::panic_after_next_write(&org);
+        assist::faults::arm(Fault::PanicAfterWrite, org.as_str());
         app.put("/v1/orgs/org_flaky/widget-settings", Some(&token), &custom_settings()).await;
     }
     let refused = app.get("/v1/orgs/org_flaky/widget-settings", Some(&token)).await;

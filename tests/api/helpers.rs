@@ -4,6 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use assist::actors::ingest::IngestStats;
 use assist::bus::embedded::{Credentials, NatsServer};
 use assist::clock::Clock;
 use assist::{App, Config};
@@ -12,16 +15,21 @@ use serde_json::Value;
 
 use crate::fakes::clerk::FakeClerk;
 
+/// The Clerk webhook signing secret every test app is configured with.
+pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     pub clerk: FakeClerk,
     pub nats_server: NatsServer,
+    /// System ingest's counters.
+    pub ingest: Arc<IngestStats>,
     pub tenants: assist::actors::Tenants,
     /// The app's wall clock: it stands still until a test advances it.
     pub clock: Clock,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -32,7 +40,8 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     init_logs();
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let nats_server = NatsServer::start(dir.path(), Credentials::random()).await.expect("nats-server starts");
+    let nats_server =
+        NatsServer::start(dir.path(), Credentials::random(), None).await.expect("nats-server starts");
     let clerk = FakeClerk::start().await;
     let mut config = Config::embedded();
     config.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -40,6 +49,8 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     config.db = "mem://".into();
     config.data_dir = dir.path().to_owned();
     config.clerk = clerk.config();
+    config.clerk_webhook_secret = Some(WEBHOOK_SECRET.into());
+    config.ingest_ack_wait = Duration::from_secs(1);
     config.request_timeout = Duration::from_secs(5);
     let clock = Clock::manual("2026-01-15T09:00:00Z".parse().expect("a time"));
     config.clock = clock.clone();
@@ -47,6 +58,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     let app = App::build(config).await.expect("the app builds");
     let addr = app.http_addr();
     let tenants = app.tenants().clone();
+    let ingest = app.ingest_stats();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
@@ -56,10 +68,11 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
         http: reqwest::Client::new(),
         clerk,
         nats_server,
+        ingest,
         tenants,
         clock,
         shutdown: Some(tx),
-        _dir: dir,
+        dir,
     }
 }
 
@@ -95,6 +108,20 @@ impl Answer {
 }
 
 impl TestApp {
+    /// Stops the app's nats-server (as an outage would) and starts it again on the same port
+    /// with the same store; the app must reconnect by itself.
+    pub async fn restart_nats(&mut self, while_down: impl AsyncFnOnce(&TestApp)) {
+        let (port, credentials) = (self.nats_server.port(), self.nats_server.credentials().clone());
+        // An unrelated server stands in for the field while the real one is down.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let placeholder = NatsServer::start(elsewhere.path(), Credentials::random(), None).await.unwrap();
+        std::mem::replace(&mut self.nats_server, placeholder).stop().await;
+        while_down(self).await;
+        let restarted =
+            NatsServer::start(self.dir.path(), credentials, Some(port)).await.expect("nats-server restarts");
+        std::mem::replace(&mut self.nats_server, restarted).stop().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

@@ -3,6 +3,7 @@
 mod actors;
 mod auth;
 mod bus;
+mod clerk_webhooks;
 mod conversations;
 mod fakes;
 mod helpers;

@@ -85,6 +85,18 @@ async fn lists_phone_numbers_without_provider_credentials() {
 }
 
 #[tokio::test]
+async fn lists_more_than_vapis_default_page_of_100() {
+    let (fake, client) = vapi().await;
+    for n in 0..150 {
+        fake.add_assistant(sample_assistant(&format!("Assistant {n}")));
+    }
+
+    let assistants = client.assistants(&org("org_a"), &key()).await.expect("assistants");
+
+    assert_eq!(assistants.len(), 150);
+}
+
+#[tokio::test]
 async fn accepts_a_key_vapi_knows() {
     let (_fake, client) = vapi().await;
     client.check_key(&org("org_a"), &key()).await.expect("the key is accepted");
@@ -288,6 +300,10 @@ async fn the_private_key_appears_in_no_log_line_and_no_error() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // With exactly one Dispatch alive, tracing-core takes a callsite's interest from whichever
+    // thread hits it first, so a parallel test thread without a subscriber could switch our
+    // callsites off for good (tokio-rs/tracing#3611). A second live Dispatch avoids that path.
+    let _second_dispatch = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let (fake, client) = vapi_with(|config| {
         config.call_timeout = Duration::from_millis(200);
         config.max_attempts = 2;

@@ -1,9 +1,11 @@
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
+use super::system::OrgChange;
 use crate::auth::Operator;
 use crate::clock::Clock;
 use crate::db::Repos;
 use crate::error::ApiError;
+use crate::faults::Fault;
 use crate::ids::{ContactSessionId, ConversationId, OrgId};
 use crate::model::contact_session::{
     ContactSession, CreatedSession, CurrentSession, NewContactSession, SessionToken,
@@ -30,6 +32,8 @@ pub(crate) struct OrgState {
     pub(super) clock: Clock,
     pub(super) organization: Option<Organization>,
     pub(super) settings: Option<WidgetSettings>,
+    /// Whether the newest subscription is active: voice is offered only then.
+    pub(super) subscription_active: bool,
 }
 
 pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
@@ -69,6 +73,8 @@ pub(crate) enum OrgMsg {
     SendMessage(SessionToken, ConversationId, NewMessage, Reply<Message>),
     /// The end-user reads the messages of one of their own conversations.
     MyMessages(SessionToken, ConversationId, Reply<Page<Message>>),
+    /// A change Clerk's webhooks reported (organization, membership, billing).
+    Apply(OrgChange, Reply<()>),
     /// Sent by tenants when idle: stop once the messages already queued are answered.
     Passivate,
 }
@@ -83,7 +89,16 @@ impl Actor for OrgActor {
     async fn pre_start(&self, _: ActorRef<OrgMsg>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
         let organization = args.repos.organizations.get(&args.org).await?;
         let settings = args.repos.widget_settings.get(&args.org).await?;
-        Ok(OrgState { org: args.org, repos: args.repos, clock: args.clock, organization, settings })
+        let facts = args.repos.organizations.facts(&args.org).await?;
+        let subscription_active = facts.subscription_status.as_deref() == Some("active");
+        Ok(OrgState {
+            org: args.org,
+            repos: args.repos,
+            clock: args.clock,
+            organization,
+            settings,
+            subscription_active,
+        })
     }
 
     async fn handle(
@@ -99,7 +114,9 @@ impl Actor for OrgActor {
             }
             OrgMsg::PutSettings(op, settings, reply) => {
                 let result = state.put_settings(&op, settings).await;
-                crate::faults::after_write(&state.org);
+                if crate::faults::fires(Fault::PanicAfterWrite, state.org.as_str()) {
+                    panic!("injected fault: org actor {} panics after a committed write", state.org);
+                }
                 let _ = reply.send(result);
             }
             OrgMsg::GetOrganization(op, reply) => {
@@ -146,6 +163,9 @@ impl Actor for OrgActor {
             }
             OrgMsg::MyMessages(token, id, reply) => {
                 let _ = reply.send(state.my_messages(&token, &id).await);
+            }
+            OrgMsg::Apply(change, reply) => {
+                let _ = reply.send(state.apply(change).await);
             }
             OrgMsg::Passivate => myself.stop(Some("passivated".into())),
         }

@@ -83,6 +83,11 @@ impl Org<'_> {
         self.tenants.ask(self.id, |r| OrgMsg::GetContactSession(op.clone(), id.clone(), r)).await
     }
 
+    /// Applies a Clerk change; used by system ingest.
+    pub async fn apply(&self, change: super::OrgChange) -> Result<(), ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::Apply(change.clone(), r)).await
+    }
+
     pub async fn widget_settings(&self) -> Result<PublicSettings, ApiError> {
         self.tenants.ask(self.id, OrgMsg::WidgetSettings).await
     }

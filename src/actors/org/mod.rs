@@ -6,6 +6,8 @@ mod conversations;
 mod handle;
 mod sessions;
 mod settings;
+mod system;
 
 pub(crate) use actor::{OrgActor, OrgArgs, OrgMsg};
 pub use handle::Org;
+pub use system::OrgChange;

@@ -50,6 +50,9 @@ pub(crate) enum TenantsMsg {
     Sweep,
     /// Periodic: delete expired contact sessions from the database.
     SweepSessions,
+    /// Stop one org's actor now (its organization was deleted); answered once it is out of
+    /// the routing table.
+    Passivate(OrgId, RpcReplyPort<()>),
     /// A snapshot of every org actor, for the supervision tree.
     Statuses(RpcReplyPort<Vec<OrgStatus>>),
 }
@@ -114,6 +117,10 @@ impl Actor for TenantsActor {
             TenantsMsg::Started(org, result) => state.started(org, result),
             TenantsMsg::Sweep => state.sweep(),
             TenantsMsg::SweepSessions => state.sweep_sessions(),
+            TenantsMsg::Passivate(org, reply) => {
+                state.passivate([org]);
+                let _ = reply.send(());
+            }
             TenantsMsg::Statuses(reply) => {
                 let _ = reply.send(state.statuses());
             }
@@ -195,17 +202,23 @@ impl TenantsState {
     fn sweep(&mut self) {
         let now = self.table.now_ms();
         let idle_ms = u64::try_from(self.config.idle_timeout.as_millis()).unwrap_or(u64::MAX);
-        let idle: Vec<_> = {
-            let mut orgs = self.table.write();
-            let idle: Vec<OrgId> = orgs
-                .iter()
-                .filter(|(_, entry)| now.saturating_sub(entry.last_used_ms()) >= idle_ms)
-                .map(|(org, _)| org.clone())
-                .collect();
-            idle.into_iter().filter_map(|org| orgs.remove(&org).map(|entry| (org, entry))).collect()
+        let idle: Vec<OrgId> = self
+            .table
+            .read()
+            .iter()
+            .filter(|(_, entry)| now.saturating_sub(entry.last_used_ms()) >= idle_ms)
+            .map(|(org, _)| org.clone())
+            .collect();
+        self.passivate(idle);
+    }
+
+    fn passivate(&mut self, orgs: impl IntoIterator<Item = OrgId>) {
+        let removed: Vec<_> = {
+            let mut table = self.table.write();
+            orgs.into_iter().filter_map(|org| table.remove(&org).map(|entry| (org, entry))).collect()
         };
-        for (org, entry) in idle {
-            tracing::debug!(%org, "passivating idle org actor");
+        for (org, entry) in removed {
+            tracing::debug!(%org, "passivating org actor");
             self.stopping.insert(org);
             // Queued behind every request routed before the removal above.
             let _ = entry.actor.send_message(OrgMsg::Passivate);

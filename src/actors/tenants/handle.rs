@@ -34,6 +34,12 @@ impl Tenants {
             .map_err(|e| unavailable("tenants", e))
     }
 
+    /// Stops the org's actor (if it runs) after what it already has queued.
+    pub async fn passivate(&self, org: &OrgId) -> Result<(), ApiError> {
+        ractor::call_t!(self.actor, TenantsMsg::Passivate, self.timeout_ms(), org.clone())
+            .map_err(|e| unavailable("tenants", e))
+    }
+
     /// Sends one request to the org's actor, activating it first when needed, and waits for
     /// the answer at most the call timeout.
     pub(crate) async fn ask<T>(

@@ -1,0 +1,188 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{AckPolicy, pull};
+use async_nats::jetstream::{self, AckKind};
+use futures::StreamExt;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+
+use super::apply::{Failure, Outcome, apply};
+use super::{IngestStats, MAX_DELIVER};
+use crate::actors::Tenants;
+use crate::bus::subjects::{self, Source};
+use crate::bus::system::{CONSUMER, EVENT_ID, STREAM};
+use crate::db::Repos;
+use crate::faults::{self, Fault};
+
+pub(crate) struct IngestActor;
+
+#[derive(Clone)]
+pub(crate) struct IngestArgs {
+    pub js: jetstream::Context,
+    pub tenants: Tenants,
+    pub repos: Repos,
+    pub stats: Arc<IngestStats>,
+    /// How long a delivered event may go unacknowledged before JetStream delivers it again.
+    pub ack_wait: Duration,
+}
+
+pub(crate) struct IngestState {
+    args: IngestArgs,
+    messages: pull::Stream,
+}
+
+pub(crate) enum IngestMsg {
+    /// Take the next event from the stream (self-sent, so stop signals get in between).
+    Pull,
+}
+
+/// How long one pull waits for an event before giving the mailbox a turn.
+const PULL_WAIT: Duration = Duration::from_millis(250);
+
+impl Actor for IngestActor {
+    type Msg = IngestMsg;
+    type State = IngestState;
+    type Arguments = IngestArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<IngestMsg>,
+        args: IngestArgs,
+    ) -> Result<IngestState, ActorProcessingErr> {
+        let stream = args.js.get_stream(STREAM).await?;
+        let config = pull::Config {
+            durable_name: Some(CONSUMER.into()),
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: args.ack_wait,
+            max_deliver: MAX_DELIVER,
+            filter_subject: subjects::system_all(Source::Clerk),
+            ..Default::default()
+        };
+        let consumer = stream.get_or_create_consumer(CONSUMER, config).await?;
+        let messages = consumer.messages().await?;
+        myself.send_message(IngestMsg::Pull)?;
+        Ok(IngestState { args, messages })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<IngestMsg>,
+        msg: IngestMsg,
+        state: &mut IngestState,
+    ) -> Result<(), ActorProcessingErr> {
+        let IngestMsg::Pull = msg;
+        match tokio::time::timeout(PULL_WAIT, state.messages.next()).await {
+            Ok(Some(Ok(message))) => state.process(&message).await?,
+            Ok(Some(Err(err))) => tracing::warn!(error = %err, "system ingest: pulling"),
+            Ok(None) => return Err("the system event consumer ended".into()),
+            Err(_) => {}
+        }
+        myself.send_message(IngestMsg::Pull)?;
+        Ok(())
+    }
+}
+
+impl IngestState {
+    async fn process(&self, message: &jetstream::Message) -> Result<(), ActorProcessingErr> {
+        let stats = &self.args.stats;
+        let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
+        if delivered == 1 {
+            IngestStats::bump(&stats.received);
+        }
+        let event_id = message.headers.as_ref().and_then(|h| h.get(EVENT_ID)).map(|v| v.as_str().to_owned());
+        let (Some(event_id), Ok(source)) = (event_id, subjects::parse_system(&message.subject)) else {
+            return self
+                .dead_letter(message, Source::Clerk, "-", "no event id or not a system subject", delivered)
+                .await;
+        };
+        let span = tracing::info_span!("ingest", source = source.as_str(), event = %event_id, delivered);
+        let _enter = span.enter();
+        match self.args.repos.webhook_events.seen(source, &event_id).await {
+            Ok(true) => {
+                IngestStats::bump(&stats.duplicates);
+                message.ack().await?;
+                return Ok(());
+            }
+            Ok(false) => {}
+            Err(err) => {
+                return self.retry_or_give_up(message, source, &event_id, &err.to_string(), delivered).await;
+            }
+        }
+        let applied = match faults::fires(Fault::FailApply, &event_id) {
+            true => Err(Failure::Transient(crate::error::ApiError::unavailable("injected failure"))),
+            false => apply(source, &message.payload, &self.args.tenants, &self.args.repos).await,
+        };
+        match applied {
+            Ok(outcome) => {
+                if faults::fires(Fault::PanicAfterApply, &event_id) {
+                    panic!("injected fault: ingest panics after applying {event_id}");
+                }
+                let kind = match &outcome {
+                    Outcome::Applied(kind) => (*kind).to_owned(),
+                    Outcome::Unknown(kind) => kind.clone(),
+                };
+                if let Err(err) = self.args.repos.webhook_events.record(source, &event_id, &kind).await {
+                    return self
+                        .retry_or_give_up(message, source, &event_id, &err.to_string(), delivered)
+                        .await;
+                }
+                match outcome {
+                    Outcome::Applied(_) => IngestStats::bump(&stats.applied),
+                    Outcome::Unknown(kind) => {
+                        tracing::info!(kind, "unknown event type acknowledged");
+                        IngestStats::bump(&stats.unknown);
+                    }
+                }
+                message.ack().await?;
+            }
+            Err(Failure::Permanent(err)) => {
+                self.dead_letter(message, source, &event_id, &err.message, delivered).await?;
+            }
+            Err(failure @ Failure::Transient(_)) => {
+                self.retry_or_give_up(message, source, &event_id, failure.reason(), delivered).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn retry_or_give_up(
+        &self,
+        message: &jetstream::Message,
+        source: Source,
+        event_id: &str,
+        reason: &str,
+        delivered: i64,
+    ) -> Result<(), ActorProcessingErr> {
+        if delivered >= MAX_DELIVER {
+            return self.dead_letter(message, source, event_id, reason, delivered).await;
+        }
+        tracing::warn!(reason, "system event failed; it will be delivered again");
+        IngestStats::bump(&self.args.stats.retried);
+        let backoff = Duration::from_millis(100 * 2u64.pow(u32::try_from(delivered - 1).unwrap_or(0).min(6)));
+        message.ack_with(AckKind::Nak(Some(backoff))).await?;
+        Ok(())
+    }
+
+    /// Parks the event with why it failed, then acknowledges it: it will not be retried again.
+    async fn dead_letter(
+        &self,
+        message: &jetstream::Message,
+        source: Source,
+        event_id: &str,
+        reason: &str,
+        delivered: i64,
+    ) -> Result<(), ActorProcessingErr> {
+        tracing::error!(reason, delivered, "system event dead-lettered");
+        let mut headers = HeaderMap::new();
+        headers.insert(EVENT_ID, event_id);
+        headers.insert("Assist-Original-Subject", message.subject.as_str());
+        headers.insert("Assist-Failure", crate::bus::envelope::header_safe(reason).as_str());
+        headers.insert("Assist-Deliveries", delivered.to_string().as_str());
+        let subject = subjects::dead_letter(source);
+        self.args.js.publish_with_headers(subject, headers, message.payload.clone()).await?.await?;
+        IngestStats::bump(&self.args.stats.dead_lettered);
+        message.ack_with(AckKind::Term).await?;
+        Ok(())
+    }
+}

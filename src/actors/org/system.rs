@@ -1,0 +1,45 @@
+//! What Clerk's webhooks change in an organization, applied by its actor like any other write.
+//! Every change is idempotent: ingest may deliver an event more than once.
+
+use super::actor::OrgState;
+use crate::error::ApiError;
+use crate::webhooks::clerk::{ClerkMembership, ClerkOrganization, ClerkSubscription};
+
+/// One org-scoped effect of a Clerk event.
+#[derive(Clone, Debug)]
+pub enum OrgChange {
+    Organization(ClerkOrganization),
+    OrganizationDeleted,
+    Membership(ClerkMembership),
+    MembershipDeleted(ClerkMembership),
+    Subscription(ClerkSubscription),
+}
+
+impl OrgState {
+    pub(super) async fn apply(&mut self, change: OrgChange) -> Result<(), ApiError> {
+        match change {
+            OrgChange::Organization(org) => {
+                let members = org.members_count;
+                let stored = self
+                    .repos
+                    .organizations
+                    .upsert_from_clerk(&self.org, &org.name, org.slug.as_deref(), members)
+                    .await?;
+                self.organization = stored;
+            }
+            OrgChange::OrganizationDeleted => {
+                self.repos.organizations.mark_deleted(&self.org).await?;
+                self.organization = None;
+            }
+            OrgChange::Membership(membership) => self.repos.directory.upsert_membership(&membership).await?,
+            OrgChange::MembershipDeleted(membership) => {
+                self.repos.directory.delete_membership(&membership).await?
+            }
+            OrgChange::Subscription(subscription) => {
+                self.repos.directory.upsert_subscription(&self.org, &subscription).await?;
+                self.subscription_active = subscription.is_active();
+            }
+        }
+        Ok(())
+    }
+}
