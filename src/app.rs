@@ -13,13 +13,16 @@ use tokio::task::JoinHandle;
 
 use crate::actors::ingest::{IngestArgs, IngestStats};
 use crate::actors::tenants::TenantsActor;
-use crate::actors::{Root, RootMsg, Tenants};
+use crate::actors::vapi::GatewayArgs;
+use crate::actors::{Child, Root, RootMsg, Tenants};
 use crate::auth::Authenticator;
 use crate::bus::embedded::{Credentials, NatsServer};
 use crate::bus::{BusError, BusService, Context};
 use crate::config::Config;
+use crate::crypto::{CryptoError, MasterKey};
 use crate::db::{Db, DbError, Repos};
 use crate::http::{Edge, router};
+use crate::vapi::VapiClient;
 use crate::webhooks::svix::SvixVerifier;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,6 +41,8 @@ pub enum AppError {
     Actors(String),
     #[error("http client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    MasterKey(#[from] CryptoError),
     #[error("ASSIST_CLERK_WEBHOOK_SECRET: {0}")]
     WebhookSecret(#[from] crate::webhooks::svix::WebhookError),
 }
@@ -68,6 +73,10 @@ impl App {
         };
         let nats = crate::bus::connect(&nats_url, "assist", config.request_timeout).await?;
         let db = Db::connect(&config.db).await?;
+        let master_key = match &config.master_key {
+            Some(encoded) => MasterKey::from_base64(encoded)?,
+            None => MasterKey::load_or_create(&config.data_dir)?,
+        };
         let (root, root_task) =
             Actor::spawn(None, Root, ()).await.map_err(|e| AppError::Actors(e.to_string()))?;
         let tenants = TenantsActor::start(
@@ -75,6 +84,7 @@ impl App {
             Repos::new(&db),
             config.actors.clone(),
             config.clock.clone(),
+            master_key.clone(),
         )
         .await
         .map_err(|e| AppError::Actors(e.to_string()))?;
@@ -88,11 +98,24 @@ impl App {
             stats: ingest_stats.clone(),
             ack_wait: config.ingest_ack_wait,
         };
-        ractor::call_t!(root, RootMsg::StartIngest, 10_000, ingest)
-            .map_err(|e| AppError::Actors(e.to_string()))?
-            .map_err(AppError::Actors)?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
-        let ctx = Context { tenants: tenants.clone(), auth: Authenticator::new(config.clerk.clone(), http) };
+        let gateway = GatewayArgs {
+            nats: nats.clone(),
+            client: VapiClient::new(config.vapi.clone(), http.clone()),
+            repos: Repos::new(&db),
+            master_key: master_key.clone(),
+        };
+        for child in [Child::Ingest(ingest), Child::Vapi(gateway)] {
+            ractor::call_t!(root, RootMsg::Start, 10_000, child)
+                .map_err(|e| AppError::Actors(e.to_string()))?
+                .map_err(AppError::Actors)?;
+        }
+        let ctx = Context {
+            tenants: tenants.clone(),
+            auth: Authenticator::new(config.clerk.clone(), http),
+            nats: nats.clone(),
+            request_timeout: config.request_timeout,
+        };
         let service = BusService::start(&nats, ctx).await?;
         let clerk_webhooks = config.clerk_webhook_secret.as_deref().map(SvixVerifier::new).transpose()?;
         let edge = Edge {

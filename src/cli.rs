@@ -57,6 +57,12 @@ pub struct ServeArgs {
     /// Signing secret (`whsec_…`) of the Clerk webhook endpoint.
     #[arg(long, env = "ASSIST_CLERK_WEBHOOK_SECRET", hide_env_values = true)]
     pub clerk_webhook_secret: Option<String>,
+    /// 32 bytes, base64: encrypts tenant secrets. Unset: `<data dir>/master.key`, created on first run.
+    #[arg(long, env = "ASSIST_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// Vapi API base URL.
+    #[arg(long, env = "ASSIST_VAPI_BASE_URL", default_value = "https://api.vapi.ai")]
+    pub vapi_base_url: String,
     /// Seconds without a request before an org actor is passivated.
     #[arg(long, env = "ASSIST_ORG_IDLE_SECS", default_value_t = 900)]
     pub org_idle_secs: u64,
@@ -91,6 +97,8 @@ impl ServeArgs {
                 .collect(),
         };
         config.clerk_webhook_secret = self.clerk_webhook_secret.clone().filter(|s| !s.is_empty());
+        config.master_key = self.master_key.clone().filter(|k| !k.is_empty());
+        config.vapi.base_url = self.vapi_base_url.trim_end_matches('/').to_owned();
         config.actors.idle_timeout = Duration::from_secs(self.org_idle_secs.max(1));
         Ok(config)
     }

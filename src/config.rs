@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::actors::ActorConfig;
 use crate::auth::ClerkConfig;
 use crate::clock::Clock;
+use crate::vapi::VapiConfig;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -22,6 +23,11 @@ pub struct Config {
     pub clerk: ClerkConfig,
     /// `whsec_…` of the Clerk webhook endpoint; without it `/webhooks/clerk` answers 503.
     pub clerk_webhook_secret: Option<String>,
+    /// `ASSIST_MASTER_KEY` (32 bytes, base64); `None` uses `<data_dir>/master.key`, created on
+    /// first run.
+    pub master_key: Option<String>,
+    /// Vapi: base URL, timeouts, retries, per-org limit, circuit breaker.
+    pub vapi: VapiConfig,
     /// How long system ingest may hold an event unacknowledged before it is redelivered.
     pub ingest_ack_wait: Duration,
     pub actors: ActorConfig,
@@ -44,6 +50,9 @@ impl Config {
             clerk: ClerkConfig::default(),
             clerk_webhook_secret: None,
             ingest_ack_wait: Duration::from_secs(30),
+            master_key: None,
+            // A stalled Vapi must not outlast the edge's own deadline: 3 attempts of 3 s.
+            vapi: VapiConfig { call_timeout: Duration::from_secs(3), ..VapiConfig::default() },
             actors: ActorConfig::default(),
             request_timeout: Duration::from_secs(10),
             body_limit: 64 * 1024,

@@ -7,16 +7,18 @@
 //!  +-- tenants
 //!  |    +-- org:<id>   (one per active organization)
 //!  +-- system-ingest   (durable consumer of webhook events)
+//!  +-- vapi            (the gateway: every call to Vapi, on private subjects)
 //! ```
 
 pub mod ingest;
 pub mod org;
 mod root;
 pub mod tenants;
+pub(crate) mod vapi;
 
 use std::time::Duration;
 
-pub(crate) use root::{Root, RootMsg};
+pub(crate) use root::{Child, Root, RootMsg};
 pub use tenants::{OrgStatus, Tenants};
 
 /// Timings and limits of the actor tree; the binary fills it from flags, tests shorten it.

@@ -1,38 +1,60 @@
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::time::Instant;
 
 use super::ingest::{IngestActor, IngestArgs};
+use super::vapi::{GatewayArgs, VapiGateway};
 
 /// The anchor of the supervision tree. Tenants keeps its own per-org restart policy, and a
 /// failure of tenants itself is a node-level fault: root stops and the app exits with an error
-/// for the process supervisor to see. System ingest keeps all its state in NATS and the
-/// database, so root restarts it, within a bounded intensity.
+/// for the process supervisor to see. System ingest and the Vapi gateway keep all their state in
+/// NATS and the database, so root restarts them, within a bounded intensity.
 pub(crate) struct Root;
 
+/// A child root knows how to start again.
+#[derive(Clone)]
+pub(crate) enum Child {
+    Ingest(IngestArgs),
+    Vapi(GatewayArgs),
+}
+
+impl Child {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Ingest(_) => "system-ingest",
+            Self::Vapi(_) => "vapi",
+        }
+    }
+
+    async fn spawn(&self, root: &ActorRef<RootMsg>) -> Result<ActorId, String> {
+        let cell = root.get_cell();
+        let spawned = match self.clone() {
+            Self::Ingest(args) => {
+                Actor::spawn_linked(None, IngestActor, args, cell).await.map(|(a, _)| a.get_id())
+            }
+            Self::Vapi(args) => {
+                Actor::spawn_linked(None, VapiGateway, args, cell).await.map(|(a, _)| a.get_id())
+            }
+        };
+        spawned.map_err(|e| format!("{}: {e}", self.name()))
+    }
+}
+
 pub(crate) enum RootMsg {
-    /// Start system ingest under root's supervision; answered once it runs.
-    StartIngest(IngestArgs, RpcReplyPort<Result<(), String>>),
+    /// Start a restartable child under root's supervision; answered once it runs.
+    Start(Child, RpcReplyPort<Result<(), String>>),
 }
 
 pub(crate) struct RootState {
-    ingest: Option<(IngestArgs, ActorId)>,
-    ingest_failures: VecDeque<Instant>,
+    children: HashMap<ActorId, Child>,
+    failures: VecDeque<Instant>,
 }
 
-const INGEST_MAX_RESTARTS: usize = 5;
-const INGEST_WINDOW: Duration = Duration::from_secs(60);
-
-impl Root {
-    async fn spawn_ingest(myself: &ActorRef<RootMsg>, args: IngestArgs) -> Result<ActorId, String> {
-        let (ingest, _) = Actor::spawn_linked(None, IngestActor, args, myself.get_cell())
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(ingest.get_id())
-    }
-}
+/// More restarts than this within the window mean something is wrong beyond one child.
+const MAX_RESTARTS: usize = 5;
+const WINDOW: Duration = Duration::from_secs(60);
 
 impl Actor for Root {
     type Msg = RootMsg;
@@ -40,7 +62,7 @@ impl Actor for Root {
     type Arguments = ();
 
     async fn pre_start(&self, _: ActorRef<RootMsg>, _: ()) -> Result<RootState, ActorProcessingErr> {
-        Ok(RootState { ingest: None, ingest_failures: VecDeque::new() })
+        Ok(RootState { children: HashMap::new(), failures: VecDeque::new() })
     }
 
     async fn handle(
@@ -49,10 +71,10 @@ impl Actor for Root {
         msg: RootMsg,
         state: &mut RootState,
     ) -> Result<(), ActorProcessingErr> {
-        let RootMsg::StartIngest(args, reply) = msg;
-        let started = Self::spawn_ingest(&myself, args.clone()).await;
+        let RootMsg::Start(child, reply) = msg;
+        let started = child.spawn(&myself).await;
         if let Ok(id) = &started {
-            state.ingest = Some((args, *id));
+            state.children.insert(*id, child);
         }
         let _ = reply.send(started.map(drop));
         Ok(())
@@ -64,26 +86,27 @@ impl Actor for Root {
         event: SupervisionEvent,
         state: &mut RootState,
     ) -> Result<(), ActorProcessingErr> {
-        let SupervisionEvent::ActorFailed(child, err) = event else { return Ok(()) };
-        let ingest = state.ingest.take_if(|(_, id)| *id == child.get_id());
-        let Some((args, _)) = ingest else {
-            tracing::error!(child = %child.get_id(), error = %err, "a root child failed; stopping the node");
+        let SupervisionEvent::ActorFailed(failed, err) = event else { return Ok(()) };
+        let Some(child) = state.children.remove(&failed.get_id()) else {
+            tracing::error!(child = %failed.get_id(), error = %err, "a root child failed; stopping the node");
             myself.stop(Some(format!("child failed: {err}")));
             return Ok(());
         };
         let now = Instant::now();
-        state.ingest_failures.retain(|at| now.duration_since(*at) < INGEST_WINDOW);
-        state.ingest_failures.push_back(now);
-        if state.ingest_failures.len() > INGEST_MAX_RESTARTS {
-            tracing::error!(error = %err, "system ingest keeps failing; stopping the node");
-            myself.stop(Some("system ingest keeps failing".into()));
+        state.failures.retain(|at| now.duration_since(*at) < WINDOW);
+        state.failures.push_back(now);
+        if state.failures.len() > MAX_RESTARTS {
+            tracing::error!(child = child.name(), error = %err, "children keep failing; stopping the node");
+            myself.stop(Some(format!("{} keeps failing", child.name())));
             return Ok(());
         }
-        tracing::warn!(error = %err, "system ingest failed; restarting it");
-        match Self::spawn_ingest(&myself, args.clone()).await {
-            Ok(id) => state.ingest = Some((args, id)),
+        tracing::warn!(child = child.name(), error = %err, "child failed; restarting it");
+        match child.spawn(&myself).await {
+            Ok(id) => {
+                state.children.insert(id, child);
+            }
             Err(cause) => {
-                tracing::error!(%cause, "system ingest could not restart; stopping the node");
+                tracing::error!(%cause, "a child could not restart; stopping the node");
                 myself.stop(Some(cause));
             }
         }

@@ -7,13 +7,15 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::envelope::{self, Reply};
-use super::subjects::Endpoint;
+use super::subjects::{self, Endpoint, VapiVerb};
 use crate::actors::Tenants;
+use crate::actors::vapi::CheckKey;
 use crate::auth::{Authenticator, Operator};
 use crate::error::ApiError;
 use crate::ids::{ContactSessionId, ConversationId, OrgId};
 use crate::model::contact_session::{NewContactSession, SessionToken};
 use crate::model::conversation::{ListQuery, NewMessage, StatusChange};
+use crate::model::plugin::VapiKeys;
 use crate::model::{self, widget_settings::WidgetSettings};
 
 /// Everything a request handler needs; shared by all endpoint tasks.
@@ -21,6 +23,9 @@ use crate::model::{self, widget_settings::WidgetSettings};
 pub struct Context {
     pub tenants: Tenants,
     pub auth: Authenticator,
+    /// For private requests to the Vapi gateway.
+    pub nats: async_nats::Client,
+    pub request_timeout: std::time::Duration,
 }
 
 /// One request as it arrived: headers (credentials, params) and body.
@@ -67,6 +72,19 @@ impl Input<'_> {
 }
 
 impl Context {
+    /// A request to the Vapi gateway on the org's private subject.
+    async fn vapi(&self, org: &OrgId, verb: VapiVerb, body: Bytes) -> Result<Reply, ApiError> {
+        let request = self.nats.request(subjects::private_vapi(org, verb), body);
+        let message = tokio::time::timeout(self.request_timeout, request)
+            .await
+            .map_err(|_| ApiError::unavailable("Vapi did not answer in time; retry"))?
+            .map_err(|err| {
+                tracing::warn!(error = %err, "private Vapi request failed");
+                ApiError::unavailable("the Vapi gateway is unavailable; retry")
+            })?;
+        envelope::read_reply(message.headers.as_ref(), message.payload)
+    }
+
     async fn operator(&self, input: &Input<'_>, org: &OrgId) -> Result<Operator, ApiError> {
         self.auth.operator(input.header(envelope::AUTHORIZATION), org).await
     }
@@ -123,6 +141,34 @@ pub(super) async fn dispatch(
         Endpoint::ContactSessionGet => {
             let op = ctx.operator(&input, &org).await?;
             Reply::json(&at.contact_session(&op, input.id(ContactSessionId::parse)?).await?)
+        }
+        Endpoint::PluginGet => {
+            let op = ctx.operator(&input, &org).await?;
+            Reply::json(&at.plugin(&op).await?)
+        }
+        Endpoint::PluginPut => {
+            let op = ctx.operator(&input, &org).await?;
+            at.may_connect(&op).await?;
+            let keys: VapiKeys = input.json()?;
+            keys.validate()?;
+            let check = CheckKey { private_api_key: keys.private().expose().to_owned() };
+            let check = serde_json::to_vec(&check).map_err(|e| ApiError::internal(&e))?;
+            ctx.vapi(&org, VapiVerb::CheckKey, check.into()).await?;
+            Reply::json(&at.connect(&op, keys.public_api_key.clone(), keys.private()).await?)
+        }
+        Endpoint::PluginDelete => {
+            let op = ctx.operator(&input, &org).await?;
+            Reply::json(&at.disconnect(&op).await?)
+        }
+        Endpoint::VapiAssistants | Endpoint::VapiPhoneNumbers => {
+            let op = ctx.operator(&input, &org).await?;
+            at.require_vapi(&op).await?;
+            let verb = if endpoint == Endpoint::VapiAssistants {
+                VapiVerb::Assistants
+            } else {
+                VapiVerb::PhoneNumbers
+            };
+            ctx.vapi(&org, verb, Bytes::new()).await
         }
         Endpoint::WidgetSettings => Reply::json(&at.widget_settings().await?),
         Endpoint::SessionCreate => {

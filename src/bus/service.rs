@@ -79,8 +79,7 @@ async fn serve(ctx: Arc<Context>, endpoint: Endpoint, request: service::Request)
 }
 
 async fn respond_error(request: &service::Request, err: &ApiError) -> Result<(), async_nats::PublishError> {
-    let mut headers = async_nats::HeaderMap::new();
-    headers.insert(envelope::ERROR_CODE, err.code.as_str());
+    let headers = envelope::error_headers(err);
     let error =
         service::error::Error { status: header_safe(&err.message), code: usize::from(err.code.status()) };
     request.respond_with_headers(Err(error), headers).await

@@ -3,17 +3,61 @@
 //! | family   | pattern                                        | publishers              | listeners      |
 //! |----------|------------------------------------------------|-------------------------|----------------|
 //! | public   | `assist.v1.public.<org>.<resource>.<verb>`     | the edge, other services | the bus service (queue group), which calls the org actor |
+//! | private  | `assist.v1.private.<org>.vapi.<verb>`          | backend processes only (closed to outside users by the bundled permissions) | the Vapi gateway (queue group) |
 //! | system   | `assist.v1.system.<source>.<event...>`         | the edge's webhook routes, into JetStream | system ingest (durable consumer) |
 //! | dead letters | `assist.v1.system.deadletter.<source>`     | system ingest, after bounded deliveries | operators |
 //!
-//! Later families (private Vapi calls, the change feed, admin) join this table as they are
-//! built.
+//! Later families (the change feed, admin) join this table as they are built.
 
 use crate::error::ApiError;
 use crate::ids::OrgId;
 
 const PUBLIC_PREFIX: &str = "assist.v1.public";
 const SYSTEM_PREFIX: &str = "assist.v1.system";
+const PRIVATE_PREFIX: &str = "assist.v1.private";
+
+/// What the Vapi gateway does for an org.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VapiVerb {
+    /// Check a private key before it is stored (the key travels in the request body).
+    CheckKey,
+    /// List the org's assistants with its stored key.
+    Assistants,
+    /// List the org's phone numbers with its stored key.
+    PhoneNumbers,
+}
+
+impl VapiVerb {
+    const ALL: [VapiVerb; 3] = [Self::CheckKey, Self::Assistants, Self::PhoneNumbers];
+
+    fn token(self) -> &'static str {
+        match self {
+            Self::CheckKey => "check-key",
+            Self::Assistants => "assistants",
+            Self::PhoneNumbers => "phone-numbers",
+        }
+    }
+}
+
+/// `assist.v1.private.<org>.vapi.<verb>`: requested by the bus service on behalf of an operator
+/// the org actor has cleared; served by the Vapi gateway.
+pub fn private_vapi(org: &OrgId, verb: VapiVerb) -> String {
+    format!("{PRIVATE_PREFIX}.{org}.vapi.{}", verb.token())
+}
+
+/// The gateway's subscription: every verb of every org.
+pub fn private_vapi_any() -> String {
+    format!("{PRIVATE_PREFIX}.*.vapi.*")
+}
+
+pub fn parse_private_vapi(subject: &str) -> Result<(OrgId, VapiVerb), ApiError> {
+    let bad = || ApiError::invalid("subject", format!("not a private Vapi subject: {subject}"));
+    let rest = subject.strip_prefix(PRIVATE_PREFIX).and_then(|r| r.strip_prefix('.')).ok_or_else(bad)?;
+    let tokens: Vec<&str> = rest.split('.').collect();
+    let [org, "vapi", verb] = tokens[..] else { return Err(bad()) };
+    let verb = VapiVerb::ALL.into_iter().find(|v| v.token() == verb).ok_or_else(bad)?;
+    Ok((OrgId::parse(org)?, verb))
+}
 
 /// Where a system event comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +141,16 @@ pub enum Endpoint {
     MessagesCreate,
     /// Operator reads one end-user session (`id`).
     ContactSessionGet,
+    /// Whether Vapi is connected, with the public key (never the private one).
+    PluginGet,
+    /// An admin connects Vapi: the private key is checked with Vapi, then sealed.
+    PluginPut,
+    /// An admin disconnects Vapi, deleting the stored secret.
+    PluginDelete,
+    /// The org's Vapi assistants, as a documented subset of fields.
+    VapiAssistants,
+    /// The org's Vapi phone numbers, without provider credentials.
+    VapiPhoneNumbers,
     /// The embedded widget reads what it needs to render.
     WidgetSettings,
     /// The widget starts a contact session.
@@ -116,7 +170,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 17] = [
+    pub const ALL: [Endpoint; 22] = [
         Self::OrgGet,
         Self::SettingsGet,
         Self::SettingsPut,
@@ -126,6 +180,11 @@ impl Endpoint {
         Self::MessagesList,
         Self::MessagesCreate,
         Self::ContactSessionGet,
+        Self::PluginGet,
+        Self::PluginPut,
+        Self::PluginDelete,
+        Self::VapiAssistants,
+        Self::VapiPhoneNumbers,
         Self::WidgetSettings,
         Self::SessionCreate,
         Self::SessionCurrent,
@@ -147,6 +206,11 @@ impl Endpoint {
             Self::MessagesList => ("messages", "list"),
             Self::MessagesCreate => ("messages", "create"),
             Self::ContactSessionGet => ("contact-sessions", "get"),
+            Self::PluginGet => ("plugin-vapi", "get"),
+            Self::PluginPut => ("plugin-vapi", "put"),
+            Self::PluginDelete => ("plugin-vapi", "delete"),
+            Self::VapiAssistants => ("vapi-assistants", "list"),
+            Self::VapiPhoneNumbers => ("vapi-phone-numbers", "list"),
             Self::WidgetSettings => ("widget", "settings"),
             Self::SessionCreate => ("widget-sessions", "create"),
             Self::SessionCurrent => ("widget-sessions", "current"),
@@ -231,6 +295,17 @@ mod tests {
         assert_eq!(public(&org, Endpoint::SettingsGet), "assist.v1.public.org_a.settings.get");
         assert_eq!(public(&org, Endpoint::SettingsPut), "assist.v1.public.org_a.settings.put");
         assert_eq!(public_any_org(Endpoint::SettingsGet), "assist.v1.public.*.settings.get");
+    }
+
+    #[test]
+    fn private_vapi_subjects_round_trip() {
+        let org = OrgId::parse("org_a").unwrap();
+        for verb in VapiVerb::ALL {
+            assert_eq!(parse_private_vapi(&private_vapi(&org, verb)).unwrap(), (org.clone(), verb));
+        }
+        assert_eq!(private_vapi(&org, VapiVerb::PhoneNumbers), "assist.v1.private.org_a.vapi.phone-numbers");
+        assert!(parse_private_vapi("assist.v1.private.org_a.vapi.delete-everything").is_err());
+        assert!(parse_private_vapi("assist.v1.private.org_a.other.assistants").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod directory;
 pub mod messages;
 pub mod organizations;
+pub mod plugins;
 mod schema;
 pub mod webhook_events;
 pub mod widget_settings;
@@ -102,6 +103,7 @@ pub struct Repos {
     pub messages: messages::Messages,
     pub directory: directory::Directory,
     pub webhook_events: webhook_events::WebhookEvents,
+    pub plugins: plugins::Plugins,
 }
 
 impl Repos {
@@ -114,6 +116,7 @@ impl Repos {
             messages: messages::Messages::new(db.clone()),
             directory: directory::Directory::new(db.clone()),
             webhook_events: webhook_events::WebhookEvents::new(db.clone()),
+            plugins: plugins::Plugins::new(db.clone()),
         }
     }
 }

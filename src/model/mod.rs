@@ -5,6 +5,7 @@
 pub mod contact_session;
 pub mod conversation;
 pub mod organization;
+pub mod plugin;
 pub mod text;
 pub mod widget_settings;
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::helpers::{Answer, TestApp, WEBHOOK_SECRET, answer, eventually, spawn_app};
 
 /// A documented Clerk payload from `tests/fixtures/clerk`, re-pointed at `org`.
-fn event(name: &str, org: &str) -> Value {
+pub(crate) fn event(name: &str, org: &str) -> Value {
     let path = format!("{}/tests/fixtures/clerk/{name}.json", env!("CARGO_MANIFEST_DIR"));
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let data = &mut event["data"];
@@ -39,11 +39,11 @@ async fn deliver_at(app: &TestApp, id: &str, body: &Value, timestamp: i64, secre
     answer(request.send().await.unwrap()).await
 }
 
-async fn deliver(app: &TestApp, id: &str, body: &Value) -> Answer {
+pub(crate) async fn deliver(app: &TestApp, id: &str, body: &Value) -> Answer {
     deliver_at(app, id, body, app.clock.now().timestamp(), WEBHOOK_SECRET).await
 }
 
-async fn applied(app: &TestApp, n: u64) -> bool {
+pub(crate) async fn applied(app: &TestApp, n: u64) -> bool {
     eventually(Duration::from_secs(10), || app.ingest.counts().applied >= n).await
 }
 

@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::fakes::clerk::FakeClerk;
+use crate::fakes::vapi::FakeVapi;
 
 /// The Clerk webhook signing secret every test app is configured with.
 pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -22,6 +23,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     pub clerk: FakeClerk,
+    pub vapi: FakeVapi,
     pub nats_server: NatsServer,
     /// System ingest's counters.
     pub ingest: Arc<IngestStats>,
@@ -43,6 +45,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     let nats_server =
         NatsServer::start(dir.path(), Credentials::random(), None).await.expect("nats-server starts");
     let clerk = FakeClerk::start().await;
+    let vapi = FakeVapi::start().await;
     let mut config = Config::embedded();
     config.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     config.nats_url = Some(nats_server.backend_url());
@@ -51,6 +54,8 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     config.clerk = clerk.config();
     config.clerk_webhook_secret = Some(WEBHOOK_SECRET.into());
     config.ingest_ack_wait = Duration::from_secs(1);
+    config.vapi.base_url = vapi.base_url();
+    config.vapi.breaker_cooldown = Duration::from_millis(500);
     config.request_timeout = Duration::from_secs(5);
     let clock = Clock::manual("2026-01-15T09:00:00Z".parse().expect("a time"));
     config.clock = clock.clone();
@@ -67,6 +72,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
         addr,
         http: reqwest::Client::new(),
         clerk,
+        vapi,
         nats_server,
         ingest,
         tenants,

@@ -44,12 +44,19 @@ fn sample_body(endpoint: Endpoint) -> Option<Value> {
         Endpoint::ConversationPatch => Some(json!({"status": "resolved"})),
         Endpoint::MessagesCreate | Endpoint::WidgetMessagesCreate => Some(json!({"text": "hello"})),
         Endpoint::SessionCreate => Some(json!({"name": "Mallory", "email": "m@example.com"})),
+        Endpoint::PluginPut => {
+            Some(json!({"publicApiKey": "pub-key-123456", "privateApiKey": "priv-key-123456"}))
+        }
         Endpoint::OrgGet
         | Endpoint::SettingsGet
         | Endpoint::ConversationsList
         | Endpoint::ConversationGet
         | Endpoint::MessagesList
         | Endpoint::ContactSessionGet
+        | Endpoint::PluginGet
+        | Endpoint::PluginDelete
+        | Endpoint::VapiAssistants
+        | Endpoint::VapiPhoneNumbers
         | Endpoint::WidgetSettings
         | Endpoint::SessionCurrent
         | Endpoint::WidgetConversationCreate

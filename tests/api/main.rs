@@ -9,6 +9,7 @@ mod fakes;
 mod helpers;
 mod isolation;
 mod sessions;
+mod vapi;
 mod settings;
 mod vapi_client;
 mod webhooks;

@@ -3,7 +3,9 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use super::system::OrgChange;
 use crate::auth::Operator;
 use crate::clock::Clock;
+use crate::crypto::{MasterKey, Secret};
 use crate::db::Repos;
+use crate::db::plugins::StoredPlugin;
 use crate::error::ApiError;
 use crate::faults::Fault;
 use crate::ids::{ContactSessionId, ConversationId, OrgId};
@@ -14,6 +16,7 @@ use crate::model::conversation::{
     Conversation, ConversationDetail, ListQuery, Message, NewMessage, Page, Status,
 };
 use crate::model::organization::{Organization, OrganizationView};
+use crate::model::plugin::{ConnectedPlugin, PluginView};
 use crate::model::widget_settings::{PublicSettings, WidgetSettings};
 
 pub(crate) struct OrgActor;
@@ -22,6 +25,7 @@ pub(crate) struct OrgArgs {
     pub org: OrgId,
     pub repos: Repos,
     pub clock: Clock,
+    pub master_key: MasterKey,
 }
 
 /// What the actor keeps in memory: small on purpose, since many thousands may be active.
@@ -30,10 +34,12 @@ pub(crate) struct OrgState {
     pub(super) org: OrgId,
     pub(super) repos: Repos,
     pub(super) clock: Clock,
+    pub(super) master_key: MasterKey,
     pub(super) organization: Option<Organization>,
     pub(super) settings: Option<WidgetSettings>,
     /// Whether the newest subscription is active: voice is offered only then.
     pub(super) subscription_active: bool,
+    pub(super) plugin: Option<StoredPlugin>,
 }
 
 pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
@@ -57,6 +63,16 @@ pub(crate) enum OrgMsg {
     ListMessages(Operator, ConversationId, Reply<Page<Message>>),
     /// An operator reads one end-user session with its metadata.
     GetContactSession(Operator, ContactSessionId, Reply<ContactSession>),
+    /// Whether Vapi is connected.
+    GetPlugin(Operator, Reply<PluginView>),
+    /// May this operator connect Vapi now (admin, active subscription)?
+    MayConnect(Operator, Reply<()>),
+    /// Store a Vapi key the gateway has checked; answers with the webhook secret, once.
+    Connect(Operator, String, Secret, Reply<ConnectedPlugin>),
+    /// Remove the Vapi connection and its sealed key.
+    Disconnect(Operator, Reply<PluginView>),
+    /// Is Vapi connected, so the gateway may be asked for this org's resources?
+    RequireVapi(Operator, Reply<()>),
     /// The anonymous widget's view of the settings; `not_found` while the org is unknown.
     WidgetSettings(Reply<PublicSettings>),
     /// The widget starts a contact session.
@@ -91,13 +107,16 @@ impl Actor for OrgActor {
         let settings = args.repos.widget_settings.get(&args.org).await?;
         let facts = args.repos.organizations.facts(&args.org).await?;
         let subscription_active = facts.subscription_status.as_deref() == Some("active");
+        let plugin = args.repos.plugins.get(&args.org).await?;
         Ok(OrgState {
             org: args.org,
             repos: args.repos,
             clock: args.clock,
+            master_key: args.master_key,
             organization,
             settings,
             subscription_active,
+            plugin,
         })
     }
 
@@ -139,6 +158,21 @@ impl Actor for OrgActor {
             }
             OrgMsg::GetContactSession(op, id, reply) => {
                 let _ = reply.send(state.contact_session(&op, &id).await);
+            }
+            OrgMsg::GetPlugin(op, reply) => {
+                let _ = reply.send(state.get_plugin(&op).await);
+            }
+            OrgMsg::MayConnect(op, reply) => {
+                let _ = reply.send(state.may_connect(&op).await);
+            }
+            OrgMsg::Connect(op, public, private, reply) => {
+                let _ = reply.send(state.connect(&op, public, private).await);
+            }
+            OrgMsg::Disconnect(op, reply) => {
+                let _ = reply.send(state.disconnect(&op).await);
+            }
+            OrgMsg::RequireVapi(op, reply) => {
+                let _ = reply.send(state.require_vapi(&op).await);
             }
             OrgMsg::WidgetSettings(reply) => {
                 let _ = reply.send(state.public_settings());

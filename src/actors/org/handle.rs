@@ -1,5 +1,6 @@
 use crate::actors::Tenants;
 use crate::auth::Operator;
+use crate::crypto::Secret;
 use crate::error::ApiError;
 use crate::ids::{ContactSessionId, ConversationId, OrgId};
 use crate::model::contact_session::{
@@ -9,6 +10,7 @@ use crate::model::conversation::{
     Conversation, ConversationDetail, ListQuery, Message, NewMessage, Page, Status,
 };
 use crate::model::organization::OrganizationView;
+use crate::model::plugin::{ConnectedPlugin, PluginView};
 use crate::model::widget_settings::{PublicSettings, WidgetSettings};
 
 use super::OrgMsg;
@@ -81,6 +83,31 @@ impl Org<'_> {
         id: ContactSessionId,
     ) -> Result<ContactSession, ApiError> {
         self.tenants.ask(self.id, |r| OrgMsg::GetContactSession(op.clone(), id.clone(), r)).await
+    }
+
+    pub async fn plugin(&self, op: &Operator) -> Result<PluginView, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::GetPlugin(op.clone(), r)).await
+    }
+
+    pub async fn may_connect(&self, op: &Operator) -> Result<(), ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::MayConnect(op.clone(), r)).await
+    }
+
+    pub async fn connect(
+        &self,
+        op: &Operator,
+        public: String,
+        private: Secret,
+    ) -> Result<ConnectedPlugin, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::Connect(op.clone(), public.clone(), private.clone(), r)).await
+    }
+
+    pub async fn disconnect(&self, op: &Operator) -> Result<PluginView, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::Disconnect(op.clone(), r)).await
+    }
+
+    pub async fn require_vapi(&self, op: &Operator) -> Result<(), ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::RequireVapi(op.clone(), r)).await
     }
 
     /// Applies a Clerk change; used by system ingest.

@@ -4,10 +4,12 @@
 mod actor;
 mod conversations;
 mod handle;
+mod plugin;
 mod sessions;
 mod settings;
 mod system;
 
 pub(crate) use actor::{OrgActor, OrgArgs, OrgMsg};
 pub use handle::Org;
+pub(crate) use plugin::key_context;
 pub use system::OrgChange;

@@ -48,7 +48,14 @@ impl OrgState {
 
     pub(super) fn public_settings(&self) -> Result<PublicSettings, ApiError> {
         self.require_known()?;
-        Ok(PublicSettings::new(self.org.clone(), &self.settings_or_default()))
+        let settings = self.settings_or_default();
+        let mut public = PublicSettings::new(self.org.clone(), &settings);
+        if let Some((public_key, assistant)) = self.voice(settings.assistant_id.as_ref()) {
+            public.voice_enabled = true;
+            public.vapi_public_key = Some(public_key);
+            public.assistant_id = Some(assistant);
+        }
+        Ok(public)
     }
 
     pub(super) async fn organization_view(

@@ -9,6 +9,7 @@ use super::{OrgStatus, Tenants};
 use crate::actors::ActorConfig;
 use crate::actors::org::{OrgActor, OrgArgs, OrgMsg};
 use crate::clock::Clock;
+use crate::crypto::MasterKey;
 use crate::db::Repos;
 use crate::error::ApiError;
 use crate::ids::OrgId;
@@ -20,6 +21,7 @@ pub(crate) struct TenantsArgs {
     repos: Repos,
     config: ActorConfig,
     clock: Clock,
+    master_key: MasterKey,
 }
 
 type Waiter = RpcReplyPort<Result<(), ApiError>>;
@@ -29,6 +31,7 @@ pub(crate) struct TenantsState {
     repos: Repos,
     config: ActorConfig,
     clock: Clock,
+    master_key: MasterKey,
     /// Which org each live child actor serves, to read supervision events.
     by_actor: HashMap<ActorId, OrgId>,
     /// Callers waiting for an org to be (re)activated.
@@ -64,10 +67,11 @@ impl TenantsActor {
         repos: Repos,
         config: ActorConfig,
         clock: Clock,
+        master_key: MasterKey,
     ) -> Result<Tenants, ractor::SpawnErr> {
         let table = Arc::new(Table::new());
         let call_timeout = config.call_timeout;
-        let args = TenantsArgs { table: table.clone(), repos, config, clock };
+        let args = TenantsArgs { table: table.clone(), repos, config, clock, master_key };
         let (actor, _) = Actor::spawn_linked(Some(tenants_name()), TenantsActor, args, supervisor).await?;
         Ok(Tenants { actor, table, call_timeout })
     }
@@ -96,6 +100,7 @@ impl Actor for TenantsActor {
             repos: args.repos,
             config: args.config,
             clock: args.clock,
+            master_key: args.master_key,
             by_actor: HashMap::new(),
             waiters: HashMap::new(),
             starting: HashSet::new(),
@@ -170,7 +175,12 @@ impl TenantsState {
     /// activation of other orgs.
     fn spawn(&mut self, myself: &ActorRef<TenantsMsg>, org: OrgId) {
         self.starting.insert(org.clone());
-        let args = OrgArgs { org: org.clone(), repos: self.repos.clone(), clock: self.clock.clone() };
+        let args = OrgArgs {
+            org: org.clone(),
+            repos: self.repos.clone(),
+            clock: self.clock.clone(),
+            master_key: self.master_key.clone(),
+        };
         let tenants = myself.clone();
         tokio::spawn(async move {
             let result = Actor::spawn_linked(None, OrgActor, args, tenants.get_cell())
