@@ -10,6 +10,7 @@ use std::time::Duration;
 use ractor::{Actor, ActorRef};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::actors::ingest::{IngestArgs, IngestStats};
 use crate::actors::tenants::TenantsActor;
@@ -17,6 +18,7 @@ use crate::actors::vapi::GatewayArgs;
 use crate::actors::{Child, Root, RootMsg, Tenants};
 use crate::auth::Authenticator;
 use crate::bus::embedded::{Credentials, NatsServer};
+use crate::bus::events::EventPublisher;
 use crate::bus::{BusError, BusService, Context};
 use crate::config::Config;
 use crate::crypto::{CryptoError, MasterKey};
@@ -57,6 +59,7 @@ pub struct App {
     root_task: JoinHandle<()>,
     tenants: Tenants,
     service: BusService,
+    shutdown: CancellationToken,
 }
 
 impl App {
@@ -77,6 +80,8 @@ impl App {
             Some(encoded) => MasterKey::from_base64(encoded)?,
             None => MasterKey::load_or_create(&config.data_dir)?,
         };
+        let js = async_nats::jetstream::new(nats.clone());
+        crate::bus::system::ensure_streams(&js).await?;
         let (root, root_task) =
             Actor::spawn(None, Root, ()).await.map_err(|e| AppError::Actors(e.to_string()))?;
         let tenants = TenantsActor::start(
@@ -85,11 +90,10 @@ impl App {
             config.actors.clone(),
             config.clock.clone(),
             master_key.clone(),
+            EventPublisher::new(js.clone()),
         )
         .await
         .map_err(|e| AppError::Actors(e.to_string()))?;
-        let js = async_nats::jetstream::new(nats.clone());
-        crate::bus::system::ensure_streams(&js).await?;
         let ingest_stats = Arc::new(IngestStats::default());
         let ingest = IngestArgs {
             js: js.clone(),
@@ -117,6 +121,7 @@ impl App {
             request_timeout: config.request_timeout,
         };
         let service = BusService::start(&nats, ctx).await?;
+        let shutdown = CancellationToken::new();
         let clerk_webhooks = config.clerk_webhook_secret.as_deref().map(SvixVerifier::new).transpose()?;
         let edge = Edge {
             nats: nats.clone(),
@@ -125,6 +130,7 @@ impl App {
             request_timeout: config.request_timeout,
             clerk_webhooks,
             clock: config.clock.clone(),
+            shutdown: shutdown.clone(),
         };
         let listener = TcpListener::bind(config.http_addr)
             .await
@@ -139,6 +145,7 @@ impl App {
             root_task,
             tenants,
             service,
+            shutdown,
         })
     }
 
@@ -167,8 +174,23 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
-        let Self { listener, router, nats, nats_server, root, mut root_task, tenants, service, .. } = self;
-        let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
+        let Self {
+            listener,
+            router,
+            nats,
+            nats_server,
+            root,
+            mut root_task,
+            tenants,
+            service,
+            shutdown: streams,
+            ..
+        } = self;
+        // Long-lived streams would hold the graceful shutdown open: end them when it starts.
+        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+            shutdown.await;
+            streams.cancel();
+        });
         let outcome = tokio::select! {
             served = server => served.map_err(AppError::from),
             _ = &mut root_task => Err(AppError::Actors("the actor tree stopped after a failure".into())),

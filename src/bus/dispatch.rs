@@ -170,6 +170,26 @@ pub(super) async fn dispatch(
             };
             ctx.vapi(&org, verb, Bytes::new()).await
         }
+        Endpoint::EventTicketCreate => {
+            let op = ctx.operator(&input, &org).await?;
+            Reply::json_with_status(201, &at.create_ticket(&op).await?)
+        }
+        Endpoint::Events => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Ticket {
+                ticket: Option<String>,
+            }
+            match (input.header(envelope::AUTHORIZATION), input.params::<Ticket>()?.ticket) {
+                (None, Some(ticket)) => at.redeem_ticket(ticket).await?,
+                _ => drop(ctx.operator(&input, &org).await?),
+            }
+            Reply::json(&serde_json::json!({"audience": "operators"}))
+        }
+        Endpoint::WidgetEvents => {
+            let session = at.current_session(input.token()?).await?;
+            Reply::json(&serde_json::json!({"contactSessionId": session.contact_session_id}))
+        }
         Endpoint::WidgetSettings => Reply::json(&at.widget_settings().await?),
         Endpoint::SessionCreate => {
             let new: NewContactSession = input.json()?;

@@ -4,6 +4,7 @@
 mod dispatch;
 pub mod embedded;
 pub mod envelope;
+pub mod events;
 mod service;
 pub mod subjects;
 pub mod system;

@@ -7,7 +7,9 @@
 //! | system   | `assist.v1.system.<source>.<event...>`         | the edge's webhook routes, into JetStream | system ingest (durable consumer) |
 //! | dead letters | `assist.v1.system.deadletter.<source>`     | system ingest, after bounded deliveries | operators |
 //!
-//! Later families (the change feed, admin) join this table as they are built.
+//! | events   | `assist.v1.events.<org>.<resource>.<change>`   | org actors, after each commit (into JetStream) | the edge's SSE streams, other services |
+//!
+//! Later families (admin) join this table as they are built.
 
 use crate::error::ApiError;
 use crate::ids::OrgId;
@@ -15,6 +17,34 @@ use crate::ids::OrgId;
 const PUBLIC_PREFIX: &str = "assist.v1.public";
 const SYSTEM_PREFIX: &str = "assist.v1.system";
 const PRIVATE_PREFIX: &str = "assist.v1.private";
+const EVENTS_PREFIX: &str = "assist.v1.events";
+
+/// `assist.v1.events.<org>.<resource>.<change>`: published by the org's actor after a commit.
+/// `resource` and `change` are fixed words of the code, never caller input.
+pub fn event(org: &OrgId, resource: &'static str, change: &'static str) -> String {
+    format!("{EVENTS_PREFIX}.{org}.{resource}.{change}")
+}
+
+/// Every change of one org: what an operator's stream (and a replay) reads.
+pub fn events_of(org: &OrgId) -> String {
+    format!("{EVENTS_PREFIX}.{org}.>")
+}
+
+/// Every change of every org: the change-feed stream's subjects.
+pub fn events_all() -> String {
+    format!("{EVENTS_PREFIX}.>")
+}
+
+/// `(resource, change)` of an event subject of `org`, e.g. `("message", "created")`.
+pub fn parse_event<'a>(org: &OrgId, subject: &'a str) -> Result<(&'a str, &'a str), ApiError> {
+    let bad = || ApiError::invalid("subject", format!("not an event of {org}: {subject}"));
+    let rest = subject.strip_prefix(EVENTS_PREFIX).and_then(|r| r.strip_prefix('.')).ok_or_else(bad)?;
+    let tokens: Vec<&str> = rest.split('.').collect();
+    match tokens[..] {
+        [o, resource, change] if o == org.as_str() => Ok((resource, change)),
+        _ => Err(bad()),
+    }
+}
 
 /// What the Vapi gateway does for an org.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +181,10 @@ pub enum Endpoint {
     VapiAssistants,
     /// The org's Vapi phone numbers, without provider credentials.
     VapiPhoneNumbers,
+    /// An operator trades the JWT for a single-use stream ticket.
+    EventTicketCreate,
+    /// Authorizes an operator's event stream (JWT, or `ticket` in `Assist-Params`).
+    Events,
     /// The embedded widget reads what it needs to render.
     WidgetSettings,
     /// The widget starts a contact session.
@@ -167,10 +201,12 @@ pub enum Endpoint {
     WidgetMessagesCreate,
     /// The end-user reads the messages of one of their conversations (`id`).
     WidgetMessagesList,
+    /// Authorizes an end-user's event stream; answers with their contact session id.
+    WidgetEvents,
 }
 
 impl Endpoint {
-    pub const ALL: [Endpoint; 22] = [
+    pub const ALL: [Endpoint; 25] = [
         Self::OrgGet,
         Self::SettingsGet,
         Self::SettingsPut,
@@ -185,6 +221,8 @@ impl Endpoint {
         Self::PluginDelete,
         Self::VapiAssistants,
         Self::VapiPhoneNumbers,
+        Self::EventTicketCreate,
+        Self::Events,
         Self::WidgetSettings,
         Self::SessionCreate,
         Self::SessionCurrent,
@@ -193,6 +231,7 @@ impl Endpoint {
         Self::WidgetConversationGet,
         Self::WidgetMessagesCreate,
         Self::WidgetMessagesList,
+        Self::WidgetEvents,
     ];
 
     fn tokens(self) -> (&'static str, &'static str) {
@@ -211,6 +250,9 @@ impl Endpoint {
             Self::PluginDelete => ("plugin-vapi", "delete"),
             Self::VapiAssistants => ("vapi-assistants", "list"),
             Self::VapiPhoneNumbers => ("vapi-phone-numbers", "list"),
+            Self::EventTicketCreate => ("event-tickets", "create"),
+            Self::Events => ("events", "authorize"),
+            Self::WidgetEvents => ("widget-events", "authorize"),
             Self::WidgetSettings => ("widget", "settings"),
             Self::SessionCreate => ("widget-sessions", "create"),
             Self::SessionCurrent => ("widget-sessions", "current"),
@@ -230,7 +272,8 @@ impl Endpoint {
             | Self::WidgetConversationsList
             | Self::WidgetConversationGet
             | Self::WidgetMessagesCreate
-            | Self::WidgetMessagesList => Access::Contact,
+            | Self::WidgetMessagesList
+            | Self::WidgetEvents => Access::Contact,
             _ => Access::Operator,
         }
     }
@@ -295,6 +338,17 @@ mod tests {
         assert_eq!(public(&org, Endpoint::SettingsGet), "assist.v1.public.org_a.settings.get");
         assert_eq!(public(&org, Endpoint::SettingsPut), "assist.v1.public.org_a.settings.put");
         assert_eq!(public_any_org(Endpoint::SettingsGet), "assist.v1.public.*.settings.get");
+    }
+
+    #[test]
+    fn event_subjects_round_trip_only_for_their_org() {
+        let org = OrgId::parse("org_a").unwrap();
+        let subject = event(&org, "message", "created");
+        assert_eq!(subject, "assist.v1.events.org_a.message.created");
+        assert_eq!(parse_event(&org, &subject).unwrap(), ("message", "created"));
+        assert!(parse_event(&OrgId::parse("org_b").unwrap(), &subject).is_err());
+        assert!(parse_event(&org, "assist.v1.events.org_a.message").is_err());
+        assert_eq!(events_of(&org), "assist.v1.events.org_a.>");
     }
 
     #[test]

@@ -23,7 +23,7 @@ const MSG_ID: &str = "Nats-Msg-Id";
 /// are caught by ingest's `webhook_events` record instead.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(2 * 60 * 60);
 
-/// Creates or updates both streams; idempotent, run at every start.
+/// Creates the system, dead-letter and change-feed streams; idempotent, run at every start.
 pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), BusError> {
     let err = |e: &dyn std::fmt::Display| BusError::JetStream(e.to_string());
     let system = stream::Config {
@@ -44,7 +44,7 @@ pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), BusError> {
         ..Default::default()
     };
     js.get_or_create_stream(dead).await.map_err(|e| err(&e))?;
-    Ok(())
+    super::events::ensure_stream(js).await
 }
 
 /// Stores one event durably; returns once JetStream has acknowledged it. `true` when JetStream

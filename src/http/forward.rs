@@ -24,7 +24,7 @@ impl Edge {
         headers: &HeaderMap,
         body: Result<Bytes, BytesRejection>,
     ) -> Response {
-        match self.try_forward(endpoint, org, params(path, query), headers, body).await {
+        match self.call(endpoint, org, path, query, headers, body).await {
             Ok(reply) => {
                 let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
                 (status, [(header::CONTENT_TYPE, "application/json")], reply.body).into_response()
@@ -33,14 +33,17 @@ impl Edge {
         }
     }
 
-    async fn try_forward(
+    /// The request on the bus, and its reply read back.
+    pub(super) async fn call(
         &self,
         endpoint: Endpoint,
         org: &str,
-        params: String,
+        path: HashMap<String, String>,
+        query: Option<String>,
         headers: &HeaderMap,
         body: Result<Bytes, BytesRejection>,
     ) -> Result<envelope::Reply, ApiError> {
+        let params = params(path, query);
         let org = OrgId::parse(org)?;
         let body = body.map_err(body_error)?;
         let mut nats_headers = async_nats::HeaderMap::new();

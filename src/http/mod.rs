@@ -5,6 +5,7 @@
 mod error;
 mod forward;
 mod routes;
+mod sse;
 pub mod table;
 mod webhooks;
 
@@ -19,4 +20,6 @@ pub struct Edge {
     pub request_timeout: std::time::Duration,
     pub clerk_webhooks: Option<crate::webhooks::svix::SvixVerifier>,
     pub clock: crate::clock::Clock,
+    /// Cancelled when the node shuts down, so long-lived streams end.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }

@@ -26,9 +26,13 @@ pub fn router(edge: Edge, body_limit: usize) -> Router {
     for endpoint in Endpoint::ALL {
         let (method, path) = route(endpoint);
         let filter = MethodFilter::try_from(method).expect("routes use standard methods");
-        let handler = on(filter, move |state, path, query, headers, body| {
-            forward(endpoint, state, path, query, headers, body)
-        });
+        let handler = match endpoint {
+            Endpoint::Events => get(super::sse::operator_events),
+            Endpoint::WidgetEvents => get(super::sse::widget_events),
+            _ => on(filter, move |state, path, query, headers, body| {
+                forward(endpoint, state, path, query, headers, body)
+            }),
+        };
         match endpoint.access() {
             Access::Operator => dashboard = dashboard.route(path, handler),
             Access::Contact | Access::Anonymous => widget = widget.route(path, handler),
@@ -60,7 +64,11 @@ fn widget_cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("x-contact-session")])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-contact-session"),
+            HeaderName::from_static("last-event-id"),
+        ])
         .expose_headers([HeaderName::from_static("x-request-id")])
         .max_age(Duration::from_secs(600))
 }

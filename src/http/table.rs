@@ -22,6 +22,8 @@ pub fn route(endpoint: Endpoint) -> (Method, &'static str) {
         Endpoint::PluginDelete => (Method::DELETE, "/v1/orgs/{org}/plugins/vapi"),
         Endpoint::VapiAssistants => (Method::GET, "/v1/orgs/{org}/vapi/assistants"),
         Endpoint::VapiPhoneNumbers => (Method::GET, "/v1/orgs/{org}/vapi/phone-numbers"),
+        Endpoint::EventTicketCreate => (Method::POST, "/v1/orgs/{org}/events/tickets"),
+        Endpoint::Events => (Method::GET, "/v1/orgs/{org}/events"),
         Endpoint::WidgetSettings => (Method::GET, "/v1/widget/{org}/settings"),
         Endpoint::SessionCreate => (Method::POST, "/v1/widget/{org}/sessions"),
         Endpoint::SessionCurrent => (Method::GET, "/v1/widget/{org}/sessions/current"),
@@ -30,5 +32,6 @@ pub fn route(endpoint: Endpoint) -> (Method, &'static str) {
         Endpoint::WidgetConversationGet => (Method::GET, "/v1/widget/{org}/conversations/{id}"),
         Endpoint::WidgetMessagesCreate => (Method::POST, "/v1/widget/{org}/conversations/{id}/messages"),
         Endpoint::WidgetMessagesList => (Method::GET, "/v1/widget/{org}/conversations/{id}/messages"),
+        Endpoint::WidgetEvents => (Method::GET, "/v1/widget/{org}/events"),
     }
 }

@@ -90,9 +90,7 @@ fn init_logs() {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.shutdown();
     }
 }
 
@@ -114,6 +112,13 @@ impl Answer {
 }
 
 impl TestApp {
+    /// Asks the app to shut down, as SIGTERM would.
+    pub fn shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
     /// Stops the app's nats-server (as an outage would) and starts it again on the same port
     /// with the same store; the app must reconnect by itself.
     pub async fn restart_nats(&mut self, while_down: impl AsyncFnOnce(&TestApp)) {

@@ -53,6 +53,9 @@ fn sample_body(endpoint: Endpoint) -> Option<Value> {
         | Endpoint::ConversationGet
         | Endpoint::MessagesList
         | Endpoint::ContactSessionGet
+        | Endpoint::EventTicketCreate
+        | Endpoint::Events
+        | Endpoint::WidgetEvents
         | Endpoint::PluginGet
         | Endpoint::PluginDelete
         | Endpoint::VapiAssistants

@@ -5,6 +5,7 @@ mod auth;
 mod bus;
 mod clerk_webhooks;
 mod conversations;
+mod events;
 mod fakes;
 mod helpers;
 mod isolation;

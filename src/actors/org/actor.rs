@@ -1,7 +1,9 @@
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use super::system::OrgChange;
+use super::tickets::Ticket;
 use crate::auth::Operator;
+use crate::bus::events::{Audience, EventPublisher};
 use crate::clock::Clock;
 use crate::crypto::{MasterKey, Secret};
 use crate::db::Repos;
@@ -26,6 +28,7 @@ pub(crate) struct OrgArgs {
     pub repos: Repos,
     pub clock: Clock,
     pub master_key: MasterKey,
+    pub events: EventPublisher,
 }
 
 /// What the actor keeps in memory: small on purpose, since many thousands may be active.
@@ -35,11 +38,14 @@ pub(crate) struct OrgState {
     pub(super) repos: Repos,
     pub(super) clock: Clock,
     pub(super) master_key: MasterKey,
+    pub(super) events: EventPublisher,
     pub(super) organization: Option<Organization>,
     pub(super) settings: Option<WidgetSettings>,
     /// Whether the newest subscription is active: voice is offered only then.
     pub(super) subscription_active: bool,
     pub(super) plugin: Option<StoredPlugin>,
+    /// Open stream tickets and when they expire.
+    pub(super) tickets: Vec<(String, chrono::DateTime<chrono::Utc>)>,
 }
 
 pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
@@ -73,6 +79,10 @@ pub(crate) enum OrgMsg {
     Disconnect(Operator, Reply<PluginView>),
     /// Is Vapi connected, so the gateway may be asked for this org's resources?
     RequireVapi(Operator, Reply<()>),
+    /// An operator trades the JWT for a single-use stream ticket.
+    CreateTicket(Operator, Reply<Ticket>),
+    /// A stream presents a ticket.
+    RedeemTicket(String, Reply<()>),
     /// The anonymous widget's view of the settings; `not_found` while the org is unknown.
     WidgetSettings(Reply<PublicSettings>),
     /// The widget starts a contact session.
@@ -95,6 +105,26 @@ pub(crate) enum OrgMsg {
     Passivate,
 }
 
+impl OrgState {
+    /// Publishes a committed change on the org's change feed.
+    pub(super) async fn emit(
+        &self,
+        resource: &'static str,
+        change: &'static str,
+        audience: Audience,
+        data: &impl serde::Serialize,
+    ) {
+        self.events.publish(&self.org, resource, change, audience, data).await;
+    }
+
+    /// The public settings changed (or whether voice works did): tell operators and widgets.
+    pub(super) async fn emit_public_settings(&self) {
+        if let Ok(public) = self.public_settings() {
+            self.emit("settings", "updated", Audience::Everyone, &public).await;
+        }
+    }
+}
+
 impl Actor for OrgActor {
     type Msg = OrgMsg;
     type State = OrgState;
@@ -113,10 +143,12 @@ impl Actor for OrgActor {
             repos: args.repos,
             clock: args.clock,
             master_key: args.master_key,
+            events: args.events,
             organization,
             settings,
             subscription_active,
             plugin,
+            tickets: Vec::new(),
         })
     }
 
@@ -173,6 +205,12 @@ impl Actor for OrgActor {
             }
             OrgMsg::RequireVapi(op, reply) => {
                 let _ = reply.send(state.require_vapi(&op).await);
+            }
+            OrgMsg::CreateTicket(op, reply) => {
+                let _ = reply.send(state.create_ticket(&op).await);
+            }
+            OrgMsg::RedeemTicket(ticket, reply) => {
+                let _ = reply.send(state.redeem_ticket(&ticket));
             }
             OrgMsg::WidgetSettings(reply) => {
                 let _ = reply.send(state.public_settings());

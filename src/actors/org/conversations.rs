@@ -3,6 +3,7 @@
 
 use super::actor::OrgState;
 use crate::auth::Operator;
+use crate::bus::events::Audience;
 use crate::db::conversations::Filter;
 use crate::error::ApiError;
 use crate::ids::{ConversationId, MessageId};
@@ -10,6 +11,11 @@ use crate::model::contact_session::SessionToken;
 use crate::model::conversation::{
     Channel, Conversation, ConversationDetail, ListQuery, Message, NewMessage, Page, Role, Status,
 };
+
+/// A conversation's changes go to its end-user's stream too.
+pub(super) fn audience(conversation: &Conversation) -> Audience {
+    conversation.contact_session_id.clone().map_or(Audience::Operators, Audience::Contact)
+}
 
 impl OrgState {
     async fn load(&self, id: &ConversationId) -> Result<Conversation, ApiError> {
@@ -45,6 +51,7 @@ impl OrgState {
             created_at: self.clock.now(),
         };
         self.repos.messages.append(&self.org, &message).await?;
+        self.emit("message", "created", audience(conversation), &message).await;
         Ok(message)
     }
 
@@ -92,6 +99,7 @@ impl OrgState {
         conversation.status = status;
         conversation.updated_at = self.clock.now();
         self.repos.conversations.set_status(&self.org, id, status, conversation.updated_at).await?;
+        self.emit("conversation", "updated", audience(&conversation), &conversation).await;
         Ok(conversation)
     }
 
@@ -103,10 +111,13 @@ impl OrgState {
         message: NewMessage,
     ) -> Result<Message, ApiError> {
         self.first_sight(operator).await?;
-        let conversation = self.load(id).await?;
+        let mut conversation = self.load(id).await?;
         let sent = self.append(&conversation, Role::Operator, message.text).await?;
         if conversation.status == Status::Unresolved {
             self.repos.conversations.set_status(&self.org, id, Status::Escalated, sent.created_at).await?;
+            conversation.status = Status::Escalated;
+            conversation.updated_at = sent.created_at;
+            self.emit("conversation", "updated", audience(&conversation), &conversation).await;
         }
         Ok(sent)
     }
@@ -142,6 +153,7 @@ impl OrgState {
             cost: None,
         };
         self.repos.conversations.create(&self.org, &conversation).await?;
+        self.emit("conversation", "created", audience(&conversation), &conversation).await;
         Ok(conversation)
     }
 

@@ -110,6 +110,14 @@ impl Org<'_> {
         self.tenants.ask(self.id, |r| OrgMsg::RequireVapi(op.clone(), r)).await
     }
 
+    pub async fn create_ticket(&self, op: &Operator) -> Result<super::Ticket, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::CreateTicket(op.clone(), r)).await
+    }
+
+    pub async fn redeem_ticket(&self, ticket: String) -> Result<(), ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::RedeemTicket(ticket.clone(), r)).await
+    }
+
     /// Applies a Clerk change; used by system ingest.
     pub async fn apply(&self, change: super::OrgChange) -> Result<(), ApiError> {
         self.tenants.ask(self.id, |r| OrgMsg::Apply(change.clone(), r)).await

@@ -8,8 +8,10 @@ mod plugin;
 mod sessions;
 mod settings;
 mod system;
+mod tickets;
 
 pub(crate) use actor::{OrgActor, OrgArgs, OrgMsg};
 pub use handle::Org;
 pub(crate) use plugin::key_context;
 pub use system::OrgChange;
+pub use tickets::Ticket;

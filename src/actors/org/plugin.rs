@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::actor::OrgState;
 use crate::auth::Operator;
+use crate::bus::events::Audience;
 use crate::crypto::Secret;
 use crate::db::plugins::StoredPlugin;
 use crate::error::{ApiError, ErrorCode};
@@ -69,6 +70,8 @@ impl OrgState {
         self.repos.plugins.put(&self.org, &stored).await?;
         tracing::info!(org = %self.org, user = %operator.user_id, "Vapi connected");
         self.plugin = Some(stored);
+        self.emit("plugin", "updated", Audience::Operators, &self.plugin_view()).await;
+        self.emit_public_settings().await;
         Ok(ConnectedPlugin { plugin: self.plugin_view(), webhook_secret: secret })
     }
 
@@ -80,6 +83,8 @@ impl OrgState {
         self.repos.plugins.delete(&self.org).await?;
         self.plugin = None;
         tracing::info!(org = %self.org, user = %operator.user_id, "Vapi disconnected");
+        self.emit("plugin", "updated", Audience::Operators, &self.plugin_view()).await;
+        self.emit_public_settings().await;
         Ok(self.plugin_view())
     }
 

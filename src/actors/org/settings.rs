@@ -43,6 +43,7 @@ impl OrgState {
         self.repos.widget_settings.put(&self.org, &settings).await?;
         tracing::info!(org = %self.org, user = %operator.user_id, "widget settings replaced");
         self.settings = Some(settings.clone());
+        self.emit_public_settings().await;
         Ok(settings)
     }
 

@@ -2,6 +2,7 @@
 //! Every change is idempotent: ingest may deliver an event more than once.
 
 use super::actor::OrgState;
+use crate::bus::events::Audience;
 use crate::error::ApiError;
 use crate::webhooks::clerk::{ClerkMembership, ClerkOrganization, ClerkSubscription};
 
@@ -26,10 +27,20 @@ impl OrgState {
                     .upsert_from_clerk(&self.org, &org.name, org.slug.as_deref(), members)
                     .await?;
                 self.organization = stored;
+                if let Some(organization) = &self.organization {
+                    self.emit("organization", "updated", Audience::Operators, organization).await;
+                }
             }
             OrgChange::OrganizationDeleted => {
                 self.repos.organizations.mark_deleted(&self.org).await?;
                 self.organization = None;
+                self.emit(
+                    "organization",
+                    "deleted",
+                    Audience::Operators,
+                    &serde_json::json!({"id": self.org}),
+                )
+                .await;
             }
             OrgChange::Membership(membership) => self.repos.directory.upsert_membership(&membership).await?,
             OrgChange::MembershipDeleted(membership) => {
@@ -38,6 +49,10 @@ impl OrgState {
             OrgChange::Subscription(subscription) => {
                 self.repos.directory.upsert_subscription(&self.org, &subscription).await?;
                 self.subscription_active = subscription.is_active();
+                let status =
+                    serde_json::json!({"id": subscription.id, "status": subscription.status.as_str()});
+                self.emit("subscription", "updated", Audience::Operators, &status).await;
+                self.emit_public_settings().await;
             }
         }
         Ok(())

@@ -8,6 +8,7 @@ use super::table::Table;
 use super::{OrgStatus, Tenants};
 use crate::actors::ActorConfig;
 use crate::actors::org::{OrgActor, OrgArgs, OrgMsg};
+use crate::bus::events::EventPublisher;
 use crate::clock::Clock;
 use crate::crypto::MasterKey;
 use crate::db::Repos;
@@ -22,6 +23,7 @@ pub(crate) struct TenantsArgs {
     config: ActorConfig,
     clock: Clock,
     master_key: MasterKey,
+    events: EventPublisher,
 }
 
 type Waiter = RpcReplyPort<Result<(), ApiError>>;
@@ -32,6 +34,7 @@ pub(crate) struct TenantsState {
     config: ActorConfig,
     clock: Clock,
     master_key: MasterKey,
+    events: EventPublisher,
     /// Which org each live child actor serves, to read supervision events.
     by_actor: HashMap<ActorId, OrgId>,
     /// Callers waiting for an org to be (re)activated.
@@ -68,10 +71,11 @@ impl TenantsActor {
         config: ActorConfig,
         clock: Clock,
         master_key: MasterKey,
+        events: EventPublisher,
     ) -> Result<Tenants, ractor::SpawnErr> {
         let table = Arc::new(Table::new());
         let call_timeout = config.call_timeout;
-        let args = TenantsArgs { table: table.clone(), repos, config, clock, master_key };
+        let args = TenantsArgs { table: table.clone(), repos, config, clock, master_key, events };
         let (actor, _) = Actor::spawn_linked(Some(tenants_name()), TenantsActor, args, supervisor).await?;
         Ok(Tenants { actor, table, call_timeout })
     }
@@ -101,6 +105,7 @@ impl Actor for TenantsActor {
             config: args.config,
             clock: args.clock,
             master_key: args.master_key,
+            events: args.events,
             by_actor: HashMap::new(),
             waiters: HashMap::new(),
             starting: HashSet::new(),
@@ -180,6 +185,7 @@ impl TenantsState {
             repos: self.repos.clone(),
             clock: self.clock.clone(),
             master_key: self.master_key.clone(),
+            events: self.events.clone(),
         };
         let tenants = myself.clone();
         tokio::spawn(async move {
