@@ -10,12 +10,15 @@ use bytes::Bytes;
 
 use super::BusError;
 use super::subjects::{self, Source};
+use crate::ids::OrgId;
 
 pub const STREAM: &str = "ASSIST_SYSTEM";
 pub const DEAD_LETTER_STREAM: &str = "ASSIST_DEADLETTER";
 pub const CONSUMER: &str = "system-ingest";
 /// Carries the upstream idempotency key (`svix-id`) from the edge to ingest.
 pub const EVENT_ID: &str = "Assist-Event-Id";
+/// The org of an event whose payload does not name it (Vapi's).
+pub const ORG: &str = "Assist-Org";
 /// JetStream's own de-duplication header.
 const MSG_ID: &str = "Nats-Msg-Id";
 
@@ -47,17 +50,22 @@ pub async fn ensure_streams(js: &jetstream::Context) -> Result<(), BusError> {
     super::events::ensure_stream(js).await
 }
 
-/// Stores one event durably; returns once JetStream has acknowledged it. `true` when JetStream
-/// recognised the id as one it already holds.
-pub async fn publish(
+/// Stores one event durably, for `org` when the source names it in the URL rather than the
+/// body; returns once JetStream has acknowledged it. `true` when JetStream recognised the id as
+/// one it already holds.
+pub async fn publish_for(
     js: &jetstream::Context,
     subject: String,
     event_id: &str,
+    org: Option<&OrgId>,
     body: Bytes,
 ) -> Result<bool, BusError> {
     let mut headers = HeaderMap::new();
     headers.insert(MSG_ID, event_id);
     headers.insert(EVENT_ID, event_id);
+    if let Some(org) = org {
+        headers.insert(ORG, org.as_str());
+    }
     let ack = js
         .publish_with_headers(subject, headers, body)
         .await

@@ -158,6 +158,29 @@ impl Conversations {
     }
 }
 
+impl Conversations {
+    /// Sets the fields Vapi reports about a call.
+    pub async fn set_voice(&self, org: &OrgId, conversation: &Conversation) -> Result<(), DbError> {
+        self.db
+            .client()
+            .query(
+                "UPDATE $rid SET summary = $summary, recording_url = $recording_url, ended_reason = $ended_reason, \
+                 duration_seconds = $duration_seconds, cost = $cost, updated_at = $updated_at WHERE org = $org RETURN NONE",
+            )
+            .bind(("rid", record(&conversation.id)))
+            .bind(("org", org.as_str().to_owned()))
+            .bind(("summary", conversation.summary.clone()))
+            .bind(("recording_url", conversation.recording_url.clone()))
+            .bind(("ended_reason", conversation.ended_reason.clone()))
+            .bind(("duration_seconds", conversation.duration_seconds))
+            .bind(("cost", conversation.cost))
+            .bind(("updated_at", conversation.updated_at))
+            .await?
+            .check()?;
+        Ok(())
+    }
+}
+
 /// The JSON string of a unit enum (`"unresolved"`), as the schema's literal types expect.
 fn wire(value: &impl serde::Serialize) -> Result<String, DbError> {
     match serde_json::to_value(value).map_err(shape(TABLE))? {

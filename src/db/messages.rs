@@ -57,6 +57,25 @@ impl Messages {
         Ok(())
     }
 
+    /// Stores a message whose id derives from its content (a voice transcript line), once: `true`
+    /// when it was new.
+    pub async fn upsert(&self, org: &OrgId, message: &Message) -> Result<bool, DbError> {
+        let rid = RecordId::new(TABLE, message.id.as_str());
+        let existing: Option<String> = self
+            .db
+            .client()
+            .query("(SELECT VALUE message FROM $rid WHERE org = $org)[0]")
+            .bind(("rid", rid))
+            .bind(("org", org.as_str().to_owned()))
+            .await?
+            .take(0)?;
+        if existing.is_some() {
+            return Ok(false);
+        }
+        self.append(org, message).await?;
+        Ok(true)
+    }
+
     /// The conversation's transcript, oldest first.
     pub async fn list(&self, org: &OrgId, conversation: &ConversationId) -> Result<Vec<Message>, DbError> {
         let rows: Vec<serde_json::Value> = self

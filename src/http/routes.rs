@@ -42,6 +42,7 @@ pub fn router(edge: Edge, body_limit: usize) -> Router {
         .merge(widget.layer(widget_cors()))
         .merge(dashboard)
         .route("/webhooks/clerk", post(super::webhooks::clerk))
+        .route("/webhooks/vapi/{org}", post(super::webhooks::vapi))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

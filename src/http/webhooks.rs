@@ -1,4 +1,4 @@
-//! Webhook routes. They authenticate the sender, then store the event durably in JetStream
+//! Webhook routes (`/webhooks/clerk`, `/webhooks/vapi/{org}`). They authenticate the sender, then store the event durably in JetStream
 //! and only then answer 2xx; applying it is system ingest's job. When NATS cannot take the
 //! event the answer is 503, so the sender retries.
 
@@ -6,16 +6,19 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use super::Edge;
 use crate::bus::subjects::{self, Source};
 use crate::bus::system;
+use crate::db::plugins::Plugins;
 use crate::error::{ApiError, ErrorCode};
+use crate::ids::OrgId;
 use crate::webhooks::svix::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// Svix waits about 15 s for an answer; leave room for the rest of the request.
@@ -53,7 +56,7 @@ async fn store_clerk(
     )?;
     let id = id.unwrap_or_default();
     let subject = subjects::system(Source::Clerk, &event_type(&body)?)?;
-    match tokio::time::timeout(STORE_TIMEOUT, system::publish(&edge.js, subject, id, body)).await {
+    match tokio::time::timeout(STORE_TIMEOUT, system::publish_for(&edge.js, subject, id, None, body)).await {
         Ok(Ok(duplicate)) => Ok(duplicate),
         Ok(Err(err)) => {
             tracing::warn!(error = %err, event = id, "could not store a Clerk event");
@@ -61,6 +64,76 @@ async fn store_clerk(
         }
         Err(_) => Err(ApiError::unavailable("storing the event timed out; retry")),
     }
+}
+
+pub(super) async fn vapi(
+    State(edge): State<Edge>,
+    Path(org): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match store_vapi(&edge, &org, &headers, body).await {
+        Ok(_) => Json(serde_json::json!({"received": true})).into_response(),
+        Err(err) => err.into_response(),
+    }
+}
+
+/// Vapi authenticates with the per-org secret shown when the plugin was connected, as
+/// `X-Vapi-Secret` or a bearer token. Vapi does not retry, so the event is stored before the
+/// answer like Clerk's; its id is a hash of the org and body, so an identical resend is dropped
+/// and everything else is applied idempotently.
+async fn store_vapi(
+    edge: &Edge,
+    org: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<bool, ApiError> {
+    let org = OrgId::parse(org)?;
+    let body =
+        body.map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge, "body: the request body is too large"))?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let presented = header("x-vapi-secret")
+        .or_else(|| header("authorization").and_then(|v| v.strip_prefix("Bearer ")))
+        .map(str::trim);
+    let refused =
+        || ApiError::unauthenticated("X-Vapi-Secret: missing or wrong webhook secret for this organization");
+    let presented = presented.ok_or_else(refused)?;
+    let plugin = Plugins::new(edge.db.clone()).get(&org).await?;
+    let expected = plugin.and_then(|p| p.webhook_secret_hash).ok_or_else(refused)?;
+    let hash = crate::actors::org::hash_webhook_secret(presented);
+    aws_lc_rs::constant_time::verify_slices_are_equal(hash.as_bytes(), expected.as_bytes())
+        .map_err(|_| refused())?;
+    let kind = vapi_type(&body)?;
+    let subject = subjects::system(Source::Vapi, &kind)?;
+    let id: String = Sha256::digest([org.as_str().as_bytes(), b"\n", &body].concat())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let stored = system::publish_for(&edge.js, subject, &id, Some(&org), body);
+    match tokio::time::timeout(STORE_TIMEOUT, stored).await {
+        Ok(Ok(duplicate)) => Ok(duplicate),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, %org, "could not store a Vapi event");
+            Err(ApiError::unavailable("the event could not be stored; retry"))
+        }
+        Err(_) => Err(ApiError::unavailable("storing the event timed out; retry")),
+    }
+}
+
+/// `message.type`, up to any `[…]` qualifier (`transcript[transcriptType="final"]`).
+fn vapi_type(body: &[u8]) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    struct Envelope {
+        message: Inner,
+    }
+    #[derive(Deserialize)]
+    struct Inner {
+        r#type: String,
+    }
+    let kind = serde_json::from_slice::<Envelope>(body)
+        .map(|e| e.message.r#type)
+        .map_err(|_| ApiError::invalid("message.type", "the message has no type"))?;
+    Ok(kind.split('[').next().unwrap_or_default().to_owned())
 }
 
 /// Only the type is read here, to name the subject; ingest parses the rest.

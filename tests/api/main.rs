@@ -11,6 +11,7 @@ mod helpers;
 mod isolation;
 mod sessions;
 mod vapi;
+mod vapi_webhooks;
 mod settings;
 mod vapi_client;
 mod webhooks;

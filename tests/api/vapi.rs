@@ -9,16 +9,16 @@ use crate::fakes::vapi::{sample_assistant, sample_twilio_number};
 use crate::helpers::{Answer, TestApp, custom_settings, spawn_app};
 
 const PUBLIC_KEY: &str = "0b0c3b5e-public-4f0e-9d7e-1a2b3c4d5e6f";
-const PRIVATE_KEY: &str = "7c1e9a40-private-4b8f-a1d2-9e8f7a6b5c4d";
+pub(crate) const PRIVATE_KEY: &str = "7c1e9a40-private-4b8f-a1d2-9e8f7a6b5c4d";
 
 /// `org_acme`, known and with an active subscription.
-async fn paying_org(app: &TestApp) {
+pub(crate) async fn paying_org(app: &TestApp) {
     app.known_org("org_acme").await;
     deliver(app, "msg_sub_active", &event("subscription.active", "org_acme")).await;
     assert!(applied(app, 1).await);
 }
 
-async fn connect(app: &TestApp, token: &str, private: &str) -> Answer {
+pub(crate) async fn connect(app: &TestApp, token: &str, private: &str) -> Answer {
     let body = json!({"publicApiKey": PUBLIC_KEY, "privateApiKey": private});
     app.put("/v1/orgs/org_acme/plugins/vapi", Some(token), &body).await
 }

@@ -11,7 +11,7 @@ use super::apply::{Failure, Outcome, apply};
 use super::{IngestStats, MAX_DELIVER};
 use crate::actors::Tenants;
 use crate::bus::subjects::{self, Source};
-use crate::bus::system::{CONSUMER, EVENT_ID, STREAM};
+use crate::bus::system::{CONSUMER, EVENT_ID, ORG, STREAM};
 use crate::db::Repos;
 use crate::faults::{self, Fault};
 
@@ -56,7 +56,7 @@ impl Actor for IngestActor {
             ack_policy: AckPolicy::Explicit,
             ack_wait: args.ack_wait,
             max_deliver: MAX_DELIVER,
-            filter_subject: subjects::system_all(Source::Clerk),
+            filter_subjects: vec![subjects::system_all(Source::Clerk), subjects::system_all(Source::Vapi)],
             ..Default::default()
         };
         let consumer = stream.get_or_create_consumer(CONSUMER, config).await?;
@@ -111,7 +111,10 @@ impl IngestState {
         }
         let applied = match faults::fires(Fault::FailApply, &event_id) {
             true => Err(Failure::Transient(crate::error::ApiError::unavailable("injected failure"))),
-            false => apply(source, &message.payload, &self.args.tenants, &self.args.repos).await,
+            false => {
+                let org = message.headers.as_ref().and_then(|h| h.get(ORG)).map(|v| v.as_str());
+                apply(source, org, &message.payload, &self.args.tenants, &self.args.repos).await
+            }
         };
         match applied {
             Ok(outcome) => {

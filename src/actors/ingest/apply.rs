@@ -6,7 +6,9 @@ use crate::actors::org::OrgChange;
 use crate::bus::subjects::Source;
 use crate::db::{DbError, Repos};
 use crate::error::{ApiError, ErrorCode};
+use crate::ids::OrgId;
 use crate::webhooks::clerk::{self, ClerkEvent};
+use crate::webhooks::vapi::{self, VapiEvent};
 
 pub(super) enum Outcome {
     Applied(&'static str),
@@ -43,8 +45,10 @@ impl Failure {
     }
 }
 
+/// `org` is the `Assist-Org` header, set for sources whose payload does not name the org (Vapi).
 pub(super) async fn apply(
     source: Source,
+    org: Option<&str>,
     body: &[u8],
     tenants: &Tenants,
     repos: &Repos,
@@ -52,7 +56,14 @@ pub(super) async fn apply(
     match source {
         Source::Clerk => apply_clerk(clerk::parse(body).map_err(Failure::Permanent)?, tenants, repos).await,
         Source::Vapi => {
-            Err(Failure::Permanent(ApiError::invalid("subject", "this version does not ingest Vapi events")))
+            let org = OrgId::parse(org.unwrap_or_default()).map_err(Failure::Permanent)?;
+            match vapi::parse(body).map_err(Failure::Permanent)? {
+                VapiEvent::Other { kind } => Ok(Outcome::Unknown(kind)),
+                event => {
+                    tenants.org(&org).apply(OrgChange::Voice(event)).await?;
+                    Ok(Outcome::Applied("vapi"))
+                }
+            }
         }
     }
 }

@@ -9,9 +9,10 @@ mod sessions;
 mod settings;
 mod system;
 mod tickets;
+mod voice;
 
 pub(crate) use actor::{OrgActor, OrgArgs, OrgMsg};
 pub use handle::Org;
-pub(crate) use plugin::key_context;
+pub(crate) use plugin::{hash as hash_webhook_secret, key_context};
 pub use system::OrgChange;
 pub use tickets::Ticket;

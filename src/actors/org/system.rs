@@ -5,6 +5,7 @@ use super::actor::OrgState;
 use crate::bus::events::Audience;
 use crate::error::ApiError;
 use crate::webhooks::clerk::{ClerkMembership, ClerkOrganization, ClerkSubscription};
+use crate::webhooks::vapi::VapiEvent;
 
 /// One org-scoped effect of a Clerk event.
 #[derive(Clone, Debug)]
@@ -14,6 +15,8 @@ pub enum OrgChange {
     Membership(ClerkMembership),
     MembershipDeleted(ClerkMembership),
     Subscription(ClerkSubscription),
+    /// A Vapi server message about one of the org's calls.
+    Voice(VapiEvent),
 }
 
 impl OrgState {
@@ -46,6 +49,7 @@ impl OrgState {
             OrgChange::MembershipDeleted(membership) => {
                 self.repos.directory.delete_membership(&membership).await?
             }
+            OrgChange::Voice(event) => self.apply_voice(event).await?,
             OrgChange::Subscription(subscription) => {
                 self.repos.directory.upsert_subscription(&self.org, &subscription).await?;
                 self.subscription_active = subscription.is_active();

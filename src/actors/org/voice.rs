@@ -1,0 +1,126 @@
+//! Voice conversations from Vapi's server messages. Messages for one call may come twice or out
+//! of order, so every effect is keyed by the call: the conversation's id derives from the call
+//! id, each transcript line's id from its call, role and text, and the report's fields are set,
+//! never appended. Applying any order of the same messages gives the same conversation.
+
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+use super::actor::OrgState;
+use super::conversations::audience;
+use crate::error::ApiError;
+use crate::ids::{ContactSessionId, ConversationId, MessageId};
+use crate::model::conversation::{Channel, Conversation, Message, Role, Status};
+use crate::webhooks::vapi::{CallRef, EndOfCallReport, VapiEvent};
+
+fn derived(prefix: &str, parts: &[&str]) -> String {
+    let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}_{hex}")
+}
+
+fn role(raw: &str) -> Role {
+    if raw == "user" { Role::User } else { Role::Assistant }
+}
+
+impl OrgState {
+    pub(super) async fn apply_voice(&mut self, event: VapiEvent) -> Result<(), ApiError> {
+        match event {
+            VapiEvent::StatusUpdate { call, ended_reason, .. } => {
+                let mut conversation = self.call_conversation(&call).await?;
+                if ended_reason.is_some() && conversation.ended_reason.is_none() {
+                    conversation.ended_reason = ended_reason;
+                    self.save_voice(&mut conversation).await?;
+                }
+            }
+            VapiEvent::Transcript { call, role: who, is_final, text } => {
+                if is_final && !text.trim().is_empty() {
+                    let conversation = self.call_conversation(&call).await?;
+                    let now = self.clock.now();
+                    self.transcript_line(&conversation, &who, &text, now).await?;
+                }
+            }
+            VapiEvent::EndOfCallReport(report) => self.end_of_call(report).await?,
+            VapiEvent::Other { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// The call's conversation, opened on the first message about the call. It is linked to the
+    /// end-user when the widget passed a contact session of this org.
+    async fn call_conversation(&mut self, call: &CallRef) -> Result<Conversation, ApiError> {
+        let id = ConversationId::parse(&derived("conv", &[self.org.as_str(), &call.call_id]))?;
+        if let Some(found) = self.repos.conversations.get(&self.org, &id).await? {
+            return Ok(found);
+        }
+        let session = match call.contact_session_id.as_deref().map(ContactSessionId::parse) {
+            Some(Ok(session)) => {
+                self.repos.contact_sessions.get(&self.org, &session).await?.map(|s| s.session.id)
+            }
+            _ => None,
+        };
+        let now = self.clock.now();
+        let conversation = Conversation {
+            id,
+            status: Status::Unresolved,
+            channel: Channel::Voice,
+            contact_session_id: session,
+            created_at: now,
+            updated_at: now,
+            call_id: Some(call.call_id.clone()),
+            summary: None,
+            recording_url: None,
+            ended_reason: None,
+            duration_seconds: None,
+            cost: None,
+        };
+        self.repos.conversations.create(&self.org, &conversation).await?;
+        self.emit("conversation", "created", audience(&conversation), &conversation).await;
+        Ok(conversation)
+    }
+
+    async fn transcript_line(
+        &self,
+        conversation: &Conversation,
+        who: &str,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let call = conversation.call_id.as_deref().unwrap_or_default();
+        let message = Message {
+            id: MessageId::parse(&derived("msg", &[call, who, text]))?,
+            conversation_id: conversation.id.clone(),
+            role: role(who),
+            text: text.to_owned(),
+            created_at: at,
+        };
+        if self.repos.messages.upsert(&self.org, &message).await? {
+            self.emit("message", "created", audience(conversation), &message).await;
+        }
+        Ok(())
+    }
+
+    async fn end_of_call(&mut self, report: EndOfCallReport) -> Result<(), ApiError> {
+        let mut conversation = self.call_conversation(&report.call).await?;
+        let start = report.started_at.unwrap_or(conversation.created_at);
+        for line in &report.messages {
+            let offset = line
+                .seconds_from_start
+                .map_or(Duration::zero(), |s| Duration::milliseconds((s * 1000.0) as i64));
+            self.transcript_line(&conversation, &line.role, &line.text, start + offset).await?;
+        }
+        conversation.summary = report.summary.or(conversation.summary);
+        conversation.recording_url = report.recording_url.or(conversation.recording_url);
+        conversation.ended_reason = report.ended_reason.or(conversation.ended_reason);
+        conversation.duration_seconds = report.duration_seconds.or(conversation.duration_seconds);
+        conversation.cost = report.cost.or(conversation.cost);
+        self.save_voice(&mut conversation).await
+    }
+
+    async fn save_voice(&self, conversation: &mut Conversation) -> Result<(), ApiError> {
+        conversation.updated_at = self.clock.now();
+        self.repos.conversations.set_voice(&self.org, conversation).await?;
+        self.emit("conversation", "updated", audience(conversation), conversation).await;
+        Ok(())
+    }
+}
