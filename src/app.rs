@@ -23,7 +23,7 @@ use crate::bus::{BusError, BusService, Context};
 use crate::config::Config;
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::{Db, DbError, Repos};
-use crate::http::{Edge, router};
+use crate::http::{Edge, EdgeOptions, router};
 use crate::vapi::VapiClient;
 use crate::webhooks::svix::SvixVerifier;
 
@@ -132,12 +132,17 @@ impl App {
             clock: config.clock.clone(),
             shutdown: shutdown.clone(),
         };
+        let options = EdgeOptions {
+            body_limit: config.body_limit,
+            widget_rate: config.widget_rate,
+            dashboard_origins: config.dashboard_origins.clone(),
+        };
         let listener = TcpListener::bind(config.http_addr)
             .await
             .map_err(|source| AppError::Listen { addr: config.http_addr, source })?;
         Ok(Self {
             listener,
-            router: router(edge, config.body_limit),
+            router: router(edge, options),
             nats,
             nats_server,
             root,
@@ -182,12 +187,14 @@ impl App {
             root,
             mut root_task,
             tenants,
-            service,
+            service: bus,
             shutdown: streams,
             ..
         } = self;
-        // Long-lived streams would hold the graceful shutdown open: end them when it starts.
-        let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        // Client addresses feed the widget routes' per-client rate limit. Long-lived streams
+        // would hold the graceful shutdown open: end them when it starts.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let server = axum::serve(listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             streams.cancel();
         });
@@ -195,7 +202,7 @@ impl App {
             served = server => served.map_err(AppError::from),
             _ = &mut root_task => Err(AppError::Actors("the actor tree stopped after a failure".into())),
         };
-        service.stop().await;
+        bus.stop().await;
         tenants.shutdown(DRAIN_TIMEOUT).await;
         let _ = root.stop_and_wait(Some("shutdown".into()), Some(DRAIN_TIMEOUT)).await;
         // Drain flushes what is pending and closes the connection, so the client does not try

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use assist::Config;
 use assist::auth::ClerkConfig;
+use assist::http::limits::{Rate, RateLimits};
 
 #[derive(Parser)]
 #[command(
@@ -63,6 +64,15 @@ pub struct ServeArgs {
     /// Vapi API base URL.
     #[arg(long, env = "ASSIST_VAPI_BASE_URL", default_value = "https://api.vapi.ai")]
     pub vapi_base_url: String,
+    /// Anonymous widget requests per second allowed from one client address (burst: 3x).
+    #[arg(long, env = "ASSIST_WIDGET_RATE_PER_CLIENT", default_value_t = 20.0)]
+    pub widget_rate_per_client: f64,
+    /// Anonymous widget requests per second allowed for one organization (burst: 2x).
+    #[arg(long, env = "ASSIST_WIDGET_RATE_PER_ORG", default_value_t = 500.0)]
+    pub widget_rate_per_org: f64,
+    /// Browser origins allowed to call the dashboard routes, comma-separated.
+    #[arg(long, env = "ASSIST_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Seconds without a request before an org actor is passivated.
     #[arg(long, env = "ASSIST_ORG_IDLE_SECS", default_value_t = 900)]
     pub org_idle_secs: u64,
@@ -99,6 +109,14 @@ impl ServeArgs {
         config.clerk_webhook_secret = self.clerk_webhook_secret.clone().filter(|s| !s.is_empty());
         config.master_key = self.master_key.clone().filter(|k| !k.is_empty());
         config.vapi.base_url = self.vapi_base_url.trim_end_matches('/').to_owned();
+        let rate =
+            |per_second: f64, burst: f64| Rate { per_second: per_second.max(0.1), burst: burst.max(1.0) };
+        config.widget_rate = RateLimits {
+            per_client: rate(self.widget_rate_per_client, self.widget_rate_per_client * 3.0),
+            per_org: rate(self.widget_rate_per_org, self.widget_rate_per_org * 2.0),
+        };
+        config.dashboard_origins =
+            self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
         config.actors.idle_timeout = Duration::from_secs(self.org_idle_secs.max(1));
         Ok(config)
     }

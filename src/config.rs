@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::actors::ActorConfig;
 use crate::auth::ClerkConfig;
 use crate::clock::Clock;
+use crate::http::limits::RateLimits;
 use crate::vapi::VapiConfig;
 
 #[derive(Clone, Debug)]
@@ -35,6 +36,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Request bodies larger than this get 413.
     pub body_limit: usize,
+    /// Rate limits of the anonymous widget routes (per client address, per org; per node).
+    pub widget_rate: RateLimits,
+    /// Browser origins allowed to call the dashboard routes (CORS); none by default.
+    pub dashboard_origins: Vec<String>,
     /// The wall clock for expiry and timestamps; tests use a manual one.
     pub clock: Clock,
 }
@@ -56,6 +61,8 @@ impl Config {
             actors: ActorConfig::default(),
             request_timeout: Duration::from_secs(10),
             body_limit: 64 * 1024,
+            widget_rate: RateLimits::default(),
+            dashboard_origins: Vec::new(),
             clock: Clock::system(),
         }
     }

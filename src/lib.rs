@@ -33,6 +33,8 @@ pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod model;
+#[cfg(test)]
+mod properties;
 pub mod vapi;
 pub mod webhooks;
 

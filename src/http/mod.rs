@@ -4,12 +4,13 @@
 
 mod error;
 mod forward;
+pub mod limits;
 mod routes;
 mod sse;
 pub mod table;
 mod webhooks;
 
-pub use routes::router;
+pub use routes::{EdgeOptions, router};
 
 /// What every edge handler shares.
 #[derive(Clone)]

@@ -4,23 +4,27 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::HeaderValue;
 use axum::http::{HeaderMap, HeaderName, Method, Request, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on, post};
 use axum::{Json, Router};
 use tower::ServiceBuilder;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use super::Edge;
+use super::limits::{self, Limiter, RateLimits};
 use super::table::route;
 use crate::bus::envelope::REQUEST_ID;
 use crate::bus::subjects::{Access, Endpoint};
 use crate::error::ApiError;
 
 /// Every operation's route (see `table.rs`), the probes, and the edge's layers.
-pub fn router(edge: Edge, body_limit: usize) -> Router {
+pub fn router(edge: Edge, options: EdgeOptions) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let (mut widget, mut dashboard) = (Router::new(), Router::new());
     for endpoint in Endpoint::ALL {
@@ -38,15 +42,17 @@ pub fn router(edge: Edge, body_limit: usize) -> Router {
             Access::Contact | Access::Anonymous => widget = widget.route(path, handler),
         }
     }
+    let limiter = Limiter::new(options.widget_rate);
+    let widget = widget.layer(middleware::from_fn_with_state(limiter, limits::limit)).layer(widget_cors());
     Router::new()
-        .merge(widget.layer(widget_cors()))
-        .merge(dashboard)
+        .merge(widget)
+        .merge(dashboard.layer(dashboard_cors(&options.dashboard_origins)))
         .route("/webhooks/clerk", post(super::webhooks::clerk))
         .route("/webhooks/vapi/{org}", post(super::webhooks::vapi))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -54,9 +60,44 @@ pub fn router(edge: Edge, body_limit: usize) -> Router {
                     let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                     tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
                 }))
-                .layer(PropagateRequestIdLayer::new(request_id)),
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(security_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .layer(security_header(header::REFERRER_POLICY, "no-referrer"))
+                .layer(security_header(header::X_FRAME_OPTIONS, "DENY"))
+                .layer(security_header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"))
+                .layer(security_header(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000")),
         )
         .with_state(edge)
+}
+
+/// What the edge's layers are built from.
+#[derive(Clone, Debug)]
+pub struct EdgeOptions {
+    pub body_limit: usize,
+    pub widget_rate: RateLimits,
+    /// Origins whose pages may call the dashboard routes from a browser.
+    pub dashboard_origins: Vec<String>,
+}
+
+/// Set only when the route did not set its own (a page meant to be framed sets a looser one).
+fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// Dashboard routes answer cross-origin browsers only from the configured origins, with the
+/// JWT in `Authorization` (no cookies).
+fn dashboard_cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::PUT, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(600))
 }
 
 /// The widget is embedded on customers' sites: any origin may call these, never with

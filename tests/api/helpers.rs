@@ -9,12 +9,16 @@ use std::sync::Arc;
 use assist::actors::ingest::IngestStats;
 use assist::bus::embedded::{Credentials, NatsServer};
 use assist::clock::Clock;
+use assist::http::limits::{Rate, RateLimits};
 use assist::{App, Config};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::fakes::clerk::FakeClerk;
 use crate::fakes::vapi::FakeVapi;
+
+/// The one browser origin test apps let call dashboard routes.
+pub const DASHBOARD_ORIGIN: &str = "https://dashboard.acme.test";
 
 /// The Clerk webhook signing secret every test app is configured with.
 pub const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -56,6 +60,10 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     config.ingest_ack_wait = Duration::from_secs(1);
     config.vapi.base_url = vapi.base_url();
     config.vapi.breaker_cooldown = Duration::from_millis(500);
+    // Every test request comes from 127.0.0.1; the limits have tests of their own.
+    let generous = Rate { per_second: 100_000.0, burst: 100_000.0 };
+    config.widget_rate = RateLimits { per_client: generous, per_org: generous };
+    config.dashboard_origins = vec![DASHBOARD_ORIGIN.into()];
     config.request_timeout = Duration::from_secs(5);
     let clock = Clock::manual("2026-01-15T09:00:00Z".parse().expect("a time"));
     config.clock = clock.clone();

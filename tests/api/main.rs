@@ -7,6 +7,7 @@ mod clerk_webhooks;
 mod conversations;
 mod events;
 mod fakes;
+mod hardening;
 mod helpers;
 mod isolation;
 mod sessions;
