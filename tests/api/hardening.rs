@@ -86,3 +86,66 @@ async fn every_response_carries_the_security_headers() {
         assert!(answer.headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
     }
 }
+
+const INJECTIONS: [&str; 8] = [
+    "'; DELETE conversations; --",
+    "\"; REMOVE TABLE messages; \"",
+    "$org",
+    "org_a' OR org = 'org_b",
+    "⟨org_b⟩",
+    "conversations:⟨x⟩",
+    "{ \"$ne\": null }",
+    "1; UPDATE contact_sessions SET expires_at = time::now() + 1y",
+];
+
+#[tokio::test]
+async fn injection_strings_are_stored_as_text_or_refused_never_run() {
+    let app = spawn_app().await;
+    app.known_org("org_acme").await;
+    let (_, token) = app.session("org_acme", "Ada").await;
+    let conversation = app.conversation("org_acme", &token).await;
+    let operator = app.token("org_acme");
+    let messages = format!("/v1/widget/org_acme/conversations/{conversation}/messages");
+
+    for attack in INJECTIONS {
+        let mut settings = crate::helpers::custom_settings();
+        settings["welcomeMessage"] = attack.into();
+        let put = app.put("/v1/orgs/org_acme/widget-settings", Some(&operator), &settings).await;
+        assert_eq!(put.status, StatusCode::OK, "{attack}");
+        assert_eq!(app.get("/v1/widget/org_acme/settings", None).await.body["welcomeMessage"], attack);
+        let sent = app
+            .widget(
+                reqwest::Method::POST,
+                &messages,
+                Some(&token),
+                Some(&serde_json::json!({"text": attack})),
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::CREATED, "{attack}");
+        let session = app
+            .post(
+                "/v1/widget/org_acme/sessions",
+                None,
+                &serde_json::json!({"name": attack, "email": "a@b.co"}),
+            )
+            .await;
+        assert_eq!(session.status, StatusCode::CREATED, "{attack}");
+        let encoded: String = form_urlencoded::byte_serialize(attack.as_bytes()).collect();
+        for path in
+            [format!("/v1/orgs/org_acme/conversations/{encoded}"), format!("/v1/widget/{encoded}/settings")]
+        {
+            let refused = app.get(&path, Some(&operator)).await;
+            assert!(refused.status.is_client_error(), "{path}: {}", refused.status);
+        }
+    }
+    let stored = app.get(&messages.replace("/v1/widget/", "/v1/orgs/"), Some(&operator)).await;
+    assert_eq!(
+        stored.body["items"].as_array().unwrap().len(),
+        INJECTIONS.len(),
+        "every message kept, verbatim"
+    );
+    assert_eq!(
+        app.get(&format!("/v1/orgs/org_acme/conversations/{conversation}"), Some(&operator)).await.status,
+        StatusCode::OK
+    );
+}
