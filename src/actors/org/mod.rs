@@ -4,6 +4,7 @@
 mod actor;
 mod conversations;
 mod handle;
+mod seed;
 mod sessions;
 mod settings;
 mod system;
