@@ -38,6 +38,8 @@ pub enum AppError {
     Actors(String),
     #[error("http client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("seeding the demo organization: {0}")]
+    Demo(crate::error::ApiError),
     #[error("ASSIST_CLERK_WEBHOOK_SECRET: {0}")]
     WebhookSecret(#[from] crate::webhooks::svix::WebhookError),
 }
@@ -78,6 +80,9 @@ impl App {
         )
         .await
         .map_err(|e| AppError::Actors(e.to_string()))?;
+        if config.widget.demo {
+            crate::widget::seed_demo(&tenants).await.map_err(AppError::Demo)?;
+        }
         let js = async_nats::jetstream::new(nats.clone());
         crate::bus::system::ensure_streams(&js).await?;
         let ingest_stats = Arc::new(IngestStats::default());
@@ -108,7 +113,7 @@ impl App {
             .map_err(|source| AppError::Listen { addr: config.http_addr, source })?;
         Ok(Self {
             listener,
-            router: router(edge, config.body_limit),
+            router: router(edge, config.body_limit, &config.widget),
             nats,
             nats_server,
             root,

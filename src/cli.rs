@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use assist::Config;
 use assist::auth::ClerkConfig;
+use assist::widget::WidgetConfig;
 
 #[derive(Parser)]
 #[command(
@@ -65,6 +66,12 @@ pub struct ServeArgs {
     pub log: String,
     #[arg(long, env = "ASSIST_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
+    /// Where the widget imports Vapi's web SDK (an ES module) from when a voice call starts.
+    #[arg(long, env = "ASSIST_VAPI_WEB_SDK_URL", default_value = assist::widget::DEFAULT_VAPI_WEB_SDK_URL)]
+    pub vapi_web_sdk_url: String,
+    /// Seed a demo organization and serve `/demo`, a page with its widget embedded.
+    #[arg(long, env = "ASSIST_DEMO")]
+    pub demo: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -92,6 +99,7 @@ impl ServeArgs {
         };
         config.clerk_webhook_secret = self.clerk_webhook_secret.clone().filter(|s| !s.is_empty());
         config.actors.idle_timeout = Duration::from_secs(self.org_idle_secs.max(1));
+        config.widget = WidgetConfig { vapi_web_sdk_url: self.vapi_web_sdk_url.clone(), demo: self.demo };
         Ok(config)
     }
 }

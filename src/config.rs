@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::actors::ActorConfig;
 use crate::auth::ClerkConfig;
 use crate::clock::Clock;
+use crate::widget::WidgetConfig;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -31,6 +32,8 @@ pub struct Config {
     pub body_limit: usize,
     /// The wall clock for expiry and timestamps; tests use a manual one.
     pub clock: Clock,
+    /// The embed script and widget page (`src/widget`), and whether to run the demo.
+    pub widget: WidgetConfig,
 }
 
 impl Config {
@@ -48,6 +51,7 @@ impl Config {
             request_timeout: Duration::from_secs(10),
             body_limit: 64 * 1024,
             clock: Clock::system(),
+            widget: WidgetConfig::default(),
         }
     }
 }

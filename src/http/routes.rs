@@ -18,9 +18,10 @@ use super::table::route;
 use crate::bus::envelope::REQUEST_ID;
 use crate::bus::subjects::{Access, Endpoint};
 use crate::error::ApiError;
+use crate::widget::WidgetConfig;
 
-/// Every operation's route (see `table.rs`), the probes, and the edge's layers.
-pub fn router(edge: Edge, body_limit: usize) -> Router {
+/// Every operation's route (see `table.rs`), the widget's pages, the probes, and the edge's layers.
+pub fn router(edge: Edge, body_limit: usize, widget_pages: &WidgetConfig) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let (mut widget, mut dashboard) = (Router::new(), Router::new());
     for endpoint in Endpoint::ALL {
@@ -37,6 +38,7 @@ pub fn router(edge: Edge, body_limit: usize) -> Router {
     Router::new()
         .merge(widget.layer(widget_cors()))
         .merge(dashboard)
+        .merge(crate::widget::routes(widget_pages))
         .route("/webhooks/clerk", post(super::webhooks::clerk))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -12,3 +12,4 @@ mod sessions;
 mod settings;
 mod vapi_client;
 mod webhooks;
+mod widget;
