@@ -2,6 +2,7 @@
 
 mod actors;
 mod auth;
+mod browser;
 mod bus;
 mod clerk_webhooks;
 mod conversations;
