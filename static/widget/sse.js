@@ -9,6 +9,7 @@ export class SseParser {
   constructor(onEvent) {
     this.onEvent = onEvent;
     this.buffer = '';
+    this.afterCR = false;
     this.type = '';
     this.data = [];
     this.lastEventId = null;
@@ -16,14 +17,17 @@ export class SseParser {
   }
 
   push(chunk) {
+    if (!chunk) return;
+    // A CR ending the previous chunk ended its line; an LF opening this one is its other half.
+    if (this.afterCR && chunk.startsWith('\n')) chunk = chunk.slice(1);
+    this.afterCR = false;
     this.buffer += chunk;
     let start = 0;
     for (let i = 0; i < this.buffer.length; i++) {
       const c = this.buffer[i];
       if (c !== '\n' && c !== '\r') continue;
-      // A trailing CR may be the first half of CRLF: wait for the next chunk to tell.
-      if (c === '\r' && i === this.buffer.length - 1) break;
       this.line(this.buffer.slice(start, i));
+      if (c === '\r' && i === this.buffer.length - 1) this.afterCR = true;
       if (c === '\r' && this.buffer[i + 1] === '\n') i++;
       start = i + 1;
     }

@@ -73,6 +73,26 @@ async fn the_widget_works_in_a_real_browser_on_a_customer_site() {
     }
 }
 
+#[tokio::test]
+async fn the_widget_parses_an_event_stream_however_it_is_cut_into_chunks() {
+    if !node_works() {
+        return say("SKIPPED sse parser test: node is not installed");
+    }
+    let output = tokio::process::Command::new("node")
+        .arg("tests/browser/sse-parser.mjs")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .expect("node starts");
+    let printed =
+        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{printed}");
+}
+
+fn node_works() -> bool {
+    std::process::Command::new("node").arg("--version").output().is_ok_and(|out| out.status.success())
+}
+
 /// Chromium, node and playwright-core, or what is missing.
 fn browser_tools() -> Result<PathBuf, String> {
     let chromium =
@@ -80,8 +100,7 @@ fn browser_tools() -> Result<PathBuf, String> {
     if !chromium.exists() {
         return Err(format!("no Chromium at {} (Debian package `chromium`)", chromium.display()));
     }
-    let node = std::process::Command::new("node").arg("--version").output();
-    if !node.is_ok_and(|out| out.status.success()) {
+    if !node_works() {
         return Err("node is not installed".into());
     }
     let playwright =
