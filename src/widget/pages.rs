@@ -15,6 +15,14 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
 
+/// The widget page is framed by customers' sites, so any ancestor may frame it (this overrides a
+/// stricter `X-Frame-Options` set elsewhere). Scripts and connections stay open: Vapi's SDK,
+/// loaded from a configurable URL, brings its own media and signalling hosts.
+const WIDGET_POLICY: &str = "frame-ancestors *; object-src 'none'; base-uri 'none'";
+/// The demo page runs only its own inline markup, the embed script and the widget frame.
+const DEMO_POLICY: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; \
+     script-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'";
+
 /// Where the widget page reads the SDK URL from (see `static/widget/index.html`).
 const SDK_URL_SLOT: &str = "{{vapiWebSdkUrl}}";
 
@@ -35,12 +43,13 @@ pub fn routes<S: Clone + Send + Sync + 'static>(config: &WidgetConfig) -> Router
         .replace(SDK_URL_SLOT, &html_attribute(&config.vapi_web_sdk_url));
     let mut router = Router::new()
         .route("/embed.js", serve(Asset::new(JS, include_str!("../../static/embed.js"))))
-        .route("/widget", serve(Asset::new(HTML, index)));
+        .route("/widget", serve(Asset::new(HTML, index).with_policy(WIDGET_POLICY)));
     for (path, content_type, body) in WIDGET_FILES {
         router = router.route(path, serve(Asset::new(content_type, body)));
     }
     if config.demo {
-        router = router.route("/demo", serve(Asset::new(HTML, include_str!("../../static/demo.html"))));
+        let demo = Asset::new(HTML, include_str!("../../static/demo.html")).with_policy(DEMO_POLICY);
+        router = router.route("/demo", serve(demo));
     }
     router
 }
@@ -50,6 +59,8 @@ struct Asset {
     content_type: &'static str,
     body: Bytes,
     etag: HeaderValue,
+    /// `Content-Security-Policy` of an HTML page.
+    policy: Option<&'static str>,
 }
 
 impl Asset {
@@ -58,7 +69,11 @@ impl Asset {
         let digest = Sha256::digest(&body);
         let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
         let etag = HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value");
-        Self { content_type, body, etag }
+        Self { content_type, body, etag, policy: None }
+    }
+
+    fn with_policy(self, policy: &'static str) -> Self {
+        Self { policy: Some(policy), ..self }
     }
 
     fn answer(&self, request: &HeaderMap) -> Response {
@@ -68,10 +83,15 @@ impl Asset {
             (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
             (header::ETAG, self.etag.clone()),
         ];
-        if self.matches(request) {
-            return (StatusCode::NOT_MODIFIED, headers).into_response();
+        let mut response = if self.matches(request) {
+            (StatusCode::NOT_MODIFIED, headers).into_response()
+        } else {
+            (headers, self.body.clone()).into_response()
+        };
+        if let Some(policy) = self.policy {
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
         }
-        (headers, self.body.clone()).into_response()
+        response
     }
 
     /// `If-None-Match` holding this version's tag (or `*`).

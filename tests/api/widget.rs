@@ -30,6 +30,17 @@ async fn the_embed_script_and_the_widget_page_are_served_with_their_types() {
 }
 
 #[tokio::test]
+async fn the_widget_page_may_be_framed_by_any_site_and_the_demo_page_runs_only_its_own_code() {
+    let app = spawn_app_with(|config| config.widget.demo = true).await;
+    let widget = app.http.get(app.url("/widget")).send().await.unwrap();
+    let policy = widget.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("frame-ancestors *"), "{policy}");
+    let demo = app.http.get(app.url("/demo")).send().await.unwrap();
+    let policy = demo.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.starts_with("default-src 'self'"), "{policy}");
+}
+
+#[tokio::test]
 async fn every_file_the_widget_page_refers_to_is_served() {
     let app = spawn_app().await;
     let (_, _, page) = fetch(&app, "/widget").await;
