@@ -125,7 +125,9 @@ function addMessage(message) {
   $('main').scrollTop = $('main').scrollHeight;
 }
 
-function onEvent({ type, data }) {
+function onEvent({ type, data, id }) {
+  // Says (to people and tests) how far the stream got.
+  if (id !== null) panel.dataset.lastEventId = id;
   let payload;
   try {
     payload = JSON.parse(data);

@@ -178,9 +178,12 @@ async function main() {
 
     if (served) {
       await frame.locator('#panel[data-live="true"]').waitFor();
+      const lastEventId = () => frame.locator('#panel').getAttribute('data-last-event-id');
+      const before = await lastEventId();
       await dashboard('POST', `/conversations/${conversation}/messages`, { text: REPLY_TEXT });
       await frame.locator('.message.operator', { hasText: REPLY_TEXT }).waitFor({ timeout: 10000 });
-      step('the operator\'s reply arrives live over the event stream');
+      assert.notEqual(await lastEventId(), before, 'the reply came with an event of the stream');
+      step(`the operator's reply arrives live over the event stream (event id ${await lastEventId()})`);
     } else {
       console.log(`SKIPPED: live reply over GET /v1/widget/{org}/events: this build does not serve the route yet;`
         + ' the widget\'s stream client was checked against a scripted stream instead');
@@ -188,6 +191,7 @@ async function main() {
       scripted.release();
       await frame.locator('.message.operator', { hasText: SCRIPTED_TEXT }).waitFor();
       await frame.locator('.message.operator', { hasText: REPLY_TEXT }).waitFor();
+      assert.equal(await frame.locator('#panel').getAttribute('data-last-event-id'), '7');
       await until(() => scripted.seen.length >= 2, 'a reconnection after the scripted stream ended');
       assert.deepEqual(scripted.seen.slice(0, 2), [
         { session: stored.token, lastEventId: null },
