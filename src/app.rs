@@ -45,6 +45,8 @@ pub enum AppError {
     Http(#[from] reqwest::Error),
     #[error(transparent)]
     MasterKey(#[from] CryptoError),
+    #[error("seeding the demo organization: {0}")]
+    Demo(crate::error::ApiError),
     #[error("ASSIST_CLERK_WEBHOOK_SECRET: {0}")]
     WebhookSecret(#[from] crate::webhooks::svix::WebhookError),
 }
@@ -94,6 +96,9 @@ impl App {
         )
         .await
         .map_err(|e| AppError::Actors(e.to_string()))?;
+        if config.widget.demo {
+            crate::widget::seed_demo(&tenants).await.map_err(AppError::Demo)?;
+        }
         let ingest_stats = Arc::new(IngestStats::default());
         let ingest = IngestArgs {
             js: js.clone(),
@@ -136,6 +141,7 @@ impl App {
             body_limit: config.body_limit,
             widget_rate: config.widget_rate,
             dashboard_origins: config.dashboard_origins.clone(),
+            widget: config.widget.clone(),
         };
         let listener = TcpListener::bind(config.http_addr)
             .await

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use assist::Config;
 use assist::auth::ClerkConfig;
 use assist::http::limits::{Rate, RateLimits};
+use assist::widget::WidgetConfig;
 
 #[derive(Parser)]
 #[command(
@@ -81,6 +82,12 @@ pub struct ServeArgs {
     pub log: String,
     #[arg(long, env = "ASSIST_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
+    /// Where the widget imports Vapi's web SDK (an ES module) from when a voice call starts.
+    #[arg(long, env = "ASSIST_VAPI_WEB_SDK_URL", default_value = assist::widget::DEFAULT_VAPI_WEB_SDK_URL)]
+    pub vapi_web_sdk_url: String,
+    /// Seed a demo organization and serve `/demo`, a page with its widget embedded.
+    #[arg(long, env = "ASSIST_DEMO")]
+    pub demo: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -118,6 +125,7 @@ impl ServeArgs {
         config.dashboard_origins =
             self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
         config.actors.idle_timeout = Duration::from_secs(self.org_idle_secs.max(1));
+        config.widget = WidgetConfig { vapi_web_sdk_url: self.vapi_web_sdk_url.clone(), demo: self.demo };
         Ok(config)
     }
 }

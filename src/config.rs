@@ -10,6 +10,7 @@ use crate::auth::ClerkConfig;
 use crate::clock::Clock;
 use crate::http::limits::RateLimits;
 use crate::vapi::VapiConfig;
+use crate::widget::WidgetConfig;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -42,6 +43,8 @@ pub struct Config {
     pub dashboard_origins: Vec<String>,
     /// The wall clock for expiry and timestamps; tests use a manual one.
     pub clock: Clock,
+    /// The embed script and widget page (`src/widget`), and whether to run the demo.
+    pub widget: WidgetConfig,
 }
 
 impl Config {
@@ -64,6 +67,7 @@ impl Config {
             widget_rate: RateLimits::default(),
             dashboard_origins: Vec::new(),
             clock: Clock::system(),
+            widget: WidgetConfig::default(),
         }
     }
 }

@@ -18,6 +18,8 @@
 //! - [`auth`]: Clerk session-JWT verification (JWKS, RS256, org claims v1 and v2).
 //! - [`model`]: the JSON shapes callers see, with their validation.
 //! - [`error`]: the one table of error codes shared by HTTP bodies and NATS error headers.
+//! - [`widget`]: the embed script, the widget page and the demo, served by the edge as
+//!   static files; the page calls the widget routes like any other client.
 //! - [`app`]: building and running the whole thing; [`config`]: what it is built from.
 
 pub mod actors;
@@ -37,6 +39,7 @@ pub mod model;
 mod properties;
 pub mod vapi;
 pub mod webhooks;
+pub mod widget;
 
 pub use app::{App, AppError};
 pub use config::Config;

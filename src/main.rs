@@ -12,6 +12,9 @@ async fn main() -> anyhow::Result<()> {
             cli::init_logging(&args.log, args.log_format)?;
             let app = assist::App::build(args.config()?).await?;
             tracing::info!("listening on http://{}", app.http_addr());
+            if args.demo {
+                println!("demo: open {} to try the widget", assist::widget::demo_url(app.http_addr()));
+            }
             app.run_until_stopped(cli::shutdown_signal()).await?;
         }
     }

@@ -22,8 +22,9 @@ use super::table::route;
 use crate::bus::envelope::REQUEST_ID;
 use crate::bus::subjects::{Access, Endpoint};
 use crate::error::ApiError;
+use crate::widget::WidgetConfig;
 
-/// Every operation's route (see `table.rs`), the probes, and the edge's layers.
+/// Every operation's route (see `table.rs`), the widget's pages, the probes, and the edge's layers.
 pub fn router(edge: Edge, options: EdgeOptions) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let (mut widget, mut dashboard) = (Router::new(), Router::new());
@@ -47,6 +48,7 @@ pub fn router(edge: Edge, options: EdgeOptions) -> Router {
     Router::new()
         .merge(widget)
         .merge(dashboard.layer(dashboard_cors(&options.dashboard_origins)))
+        .merge(crate::widget::routes(&options.widget))
         .route("/webhooks/clerk", post(super::webhooks::clerk))
         .route("/webhooks/vapi/{org}", post(super::webhooks::vapi))
         .route("/healthz", get(healthz))
@@ -77,6 +79,8 @@ pub struct EdgeOptions {
     pub widget_rate: RateLimits,
     /// Origins whose pages may call the dashboard routes from a browser.
     pub dashboard_origins: Vec<String>,
+    /// The embed script, the widget page and the demo.
+    pub widget: WidgetConfig,
 }
 
 /// Set only when the route did not set its own (a page meant to be framed sets a looser one).

@@ -2,6 +2,7 @@
 
 mod actors;
 mod auth;
+mod browser;
 mod bus;
 mod clerk_webhooks;
 mod conversations;
@@ -18,3 +19,4 @@ mod vapi_webhooks;
 mod settings;
 mod vapi_client;
 mod webhooks;
+mod widget;

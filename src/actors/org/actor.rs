@@ -101,6 +101,8 @@ pub(crate) enum OrgMsg {
     MyMessages(SessionToken, ConversationId, Reply<Page<Message>>),
     /// A change Clerk's webhooks reported (organization, membership, billing).
     Apply(OrgChange, Reply<()>),
+    /// A local seed (`assist serve --demo`) records the organization and its widget settings.
+    Seed(WidgetSettings, Reply<()>),
     /// Sent by tenants when idle: stop once the messages already queued are answered.
     Passivate,
 }
@@ -238,6 +240,9 @@ impl Actor for OrgActor {
             }
             OrgMsg::Apply(change, reply) => {
                 let _ = reply.send(state.apply(change).await);
+            }
+            OrgMsg::Seed(settings, reply) => {
+                let _ = reply.send(state.seed(settings).await);
             }
             OrgMsg::Passivate => myself.stop(Some("passivated".into())),
         }

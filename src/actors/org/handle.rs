@@ -123,6 +123,12 @@ impl Org<'_> {
         self.tenants.ask(self.id, |r| OrgMsg::Apply(change.clone(), r)).await
     }
 
+    /// Makes the organization known with these widget settings, with no operator or webhook
+    /// behind it: how `assist serve --demo` seeds its organization. Settings arrive validated.
+    pub async fn seed(&self, settings: WidgetSettings) -> Result<(), ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::Seed(settings.clone(), r)).await
+    }
+
     pub async fn widget_settings(&self) -> Result<PublicSettings, ApiError> {
         self.tenants.ask(self.id, OrgMsg::WidgetSettings).await
     }

@@ -5,6 +5,7 @@ mod actor;
 mod conversations;
 mod handle;
 mod plugin;
+mod seed;
 mod sessions;
 mod settings;
 mod system;
