@@ -19,7 +19,12 @@ use crate::bus::embedded::{Credentials, NatsServer};
 use crate::bus::{BusError, BusService, Context};
 use crate::config::Config;
 use crate::db::{Db, DbError, Repos};
-use crate::http::{Edge, router};
+use crate::http::{AdminToken, Edge, router};
+use crate::ops::admin::AdminService;
+use crate::ops::metrics::Sources;
+use crate::ops::node::Presence;
+use crate::ops::tree::Local;
+use crate::ops::{Metrics, NodeId};
 use crate::webhooks::svix::SvixVerifier;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,6 +52,11 @@ pub struct App {
     router: axum::Router,
     nats: async_nats::Client,
     nats_server: Option<NatsServer>,
+    data_dir: std::path::PathBuf,
+    node: NodeId,
+    metrics: Metrics,
+    presence: Presence,
+    admin: AdminService,
     root: ActorRef<RootMsg>,
     ingest_stats: Arc<IngestStats>,
     root_task: JoinHandle<()>,
@@ -66,6 +76,7 @@ impl App {
                 (Some(server), url)
             }
         };
+        let metrics = Metrics::default();
         let nats = crate::bus::connect(&nats_url, "assist", config.request_timeout).await?;
         let db = Db::connect(&config.db).await?;
         let (root, root_task) =
@@ -88,12 +99,23 @@ impl App {
             stats: ingest_stats.clone(),
             ack_wait: config.ingest_ack_wait,
         };
-        ractor::call_t!(root, RootMsg::StartIngest, 10_000, ingest)
+        ractor::call_t!(root, RootMsg::StartIngest, 10_000, Box::new(ingest))
             .map_err(|e| AppError::Actors(e.to_string()))?
             .map_err(AppError::Actors)?;
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
         let ctx = Context { tenants: tenants.clone(), auth: Authenticator::new(config.clerk.clone(), http) };
-        let service = BusService::start(&nats, ctx).await?;
+        let service = BusService::start(&nats, ctx, metrics.clone()).await?;
+        let node = config.node_id.clone();
+        let local = Local::new(
+            node.clone(),
+            root.clone(),
+            tenants.clone(),
+            ingest_stats.clone(),
+            config.actors.call_timeout,
+        );
+        let admin = AdminService::start(&nats, local).await?;
+        let presence = Presence::announce(&js, node.clone()).await?;
+        metrics.watch(Sources { tenants: tenants.clone(), ingest: ingest_stats.clone(), nats: nats.clone() });
         let clerk_webhooks = config.clerk_webhook_secret.as_deref().map(SvixVerifier::new).transpose()?;
         let edge = Edge {
             nats: nats.clone(),
@@ -102,6 +124,8 @@ impl App {
             request_timeout: config.request_timeout,
             clerk_webhooks,
             clock: config.clock.clone(),
+            metrics: metrics.clone(),
+            admin_token: config.admin_token.as_deref().filter(|t| !t.is_empty()).map(AdminToken::new),
         };
         let listener = TcpListener::bind(config.http_addr)
             .await
@@ -111,6 +135,11 @@ impl App {
             router: router(edge, config.body_limit),
             nats,
             nats_server,
+            data_dir: config.data_dir.clone(),
+            node,
+            metrics,
+            presence,
+            admin,
             root,
             ingest_stats,
             root_task,
@@ -132,6 +161,16 @@ impl App {
         &self.nats
     }
 
+    /// This node's id in the supervision tree.
+    pub fn node_id(&self) -> &NodeId {
+        &self.node
+    }
+
+    /// The app's metrics registry (also the handle the Vapi client records into).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// System ingest's counters (received, applied, duplicates, dead-lettered, …).
     pub fn ingest_stats(&self) -> Arc<IngestStats> {
         self.ingest_stats.clone()
@@ -144,13 +183,28 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
-        let Self { listener, router, nats, nats_server, root, mut root_task, tenants, service, .. } = self;
+        let Self {
+            listener,
+            router,
+            nats,
+            nats_server,
+            data_dir,
+            presence,
+            admin,
+            root,
+            mut root_task,
+            tenants,
+            service,
+            ..
+        } = self;
         let server = axum::serve(listener, router).with_graceful_shutdown(shutdown);
         let outcome = tokio::select! {
             served = server => served.map_err(AppError::from),
             _ = &mut root_task => Err(AppError::Actors("the actor tree stopped after a failure".into())),
         };
         service.stop().await;
+        admin.stop();
+        presence.withdraw().await;
         tenants.shutdown(DRAIN_TIMEOUT).await;
         let _ = root.stop_and_wait(Some("shutdown".into()), Some(DRAIN_TIMEOUT)).await;
         // Drain flushes what is pending and closes the connection, so the client does not try
@@ -160,6 +214,7 @@ impl App {
         }
         if let Some(server) = nats_server {
             server.stop().await;
+            crate::bus::embedded::remove_url_file(&data_dir);
         }
         tracing::info!("stopped");
         outcome
@@ -171,6 +226,7 @@ async fn start_embedded_nats(config: &Config) -> Result<NatsServer, AppError> {
     std::fs::create_dir_all(&dir)?;
     let credentials = Credentials::load_or_create(&config.data_dir)?;
     let server = NatsServer::start(&dir, credentials, None).await?;
+    crate::bus::embedded::write_url_file(&config.data_dir, &server)?;
     tracing::info!(
         port = server.port(),
         "started the bundled nats-server (credentials in {}/nats-credentials.json)",

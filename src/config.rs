@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::actors::ActorConfig;
 use crate::auth::ClerkConfig;
 use crate::clock::Clock;
+use crate::ops::NodeId;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -31,6 +32,10 @@ pub struct Config {
     pub body_limit: usize,
     /// The wall clock for expiry and timestamps; tests use a manual one.
     pub clock: Clock,
+    /// This node in the supervision tree and on `assist.v1.admin.<node>.*`.
+    pub node_id: NodeId,
+    /// Bearer token of `/admin/*`; `None` leaves those routes out (404).
+    pub admin_token: Option<String>,
 }
 
 impl Config {
@@ -48,6 +53,8 @@ impl Config {
             request_timeout: Duration::from_secs(10),
             body_limit: 64 * 1024,
             clock: Clock::system(),
+            node_id: NodeId::generate(),
+            admin_token: None,
         }
     }
 }

@@ -33,6 +33,7 @@ pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod model;
+pub mod ops;
 pub mod vapi;
 pub mod webhooks;
 

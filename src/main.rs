@@ -14,6 +14,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("listening on http://{}", app.http_addr());
             app.run_until_stopped(cli::shutdown_signal()).await?;
         }
+        cli::Command::Tree(args) => args.run().await?,
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ pub mod tenants;
 use std::time::Duration;
 
 pub(crate) use root::{Root, RootMsg};
-pub use tenants::{OrgStatus, Tenants};
+pub use tenants::{OrgStatus, TenantCounts, Tenants};
 
 /// Timings and limits of the actor tree; the binary fills it from flags, tests shorten it.
 #[derive(Clone, Debug)]

@@ -1,7 +1,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorCell, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::time::Instant;
 
 use super::ingest::{IngestActor, IngestArgs};
@@ -14,23 +14,35 @@ pub(crate) struct Root;
 
 pub(crate) enum RootMsg {
     /// Start system ingest under root's supervision; answered once it runs.
-    StartIngest(IngestArgs, RpcReplyPort<Result<(), String>>),
+    StartIngest(Box<IngestArgs>, RpcReplyPort<Result<(), String>>),
+    /// How system ingest is doing, for the supervision tree.
+    Ingest(RpcReplyPort<IngestStatus>),
+}
+
+/// System ingest as the supervision tree shows it.
+#[derive(Clone, Debug)]
+pub(crate) struct IngestStatus {
+    /// ractor's status of the current ingest actor; `None` between a failure and its restart.
+    pub status: Option<ractor::ActorStatus>,
+    /// Restarts since the node started.
+    pub restarts: u32,
 }
 
 pub(crate) struct RootState {
-    ingest: Option<(IngestArgs, ActorId)>,
+    ingest: Option<(IngestArgs, ActorCell)>,
     ingest_failures: VecDeque<Instant>,
+    ingest_restarts: u32,
 }
 
 const INGEST_MAX_RESTARTS: usize = 5;
 const INGEST_WINDOW: Duration = Duration::from_secs(60);
 
 impl Root {
-    async fn spawn_ingest(myself: &ActorRef<RootMsg>, args: IngestArgs) -> Result<ActorId, String> {
+    async fn spawn_ingest(myself: &ActorRef<RootMsg>, args: IngestArgs) -> Result<ActorCell, String> {
         let (ingest, _) = Actor::spawn_linked(None, IngestActor, args, myself.get_cell())
             .await
             .map_err(|e| e.to_string())?;
-        Ok(ingest.get_id())
+        Ok(ingest.get_cell())
     }
 }
 
@@ -40,7 +52,7 @@ impl Actor for Root {
     type Arguments = ();
 
     async fn pre_start(&self, _: ActorRef<RootMsg>, _: ()) -> Result<RootState, ActorProcessingErr> {
-        Ok(RootState { ingest: None, ingest_failures: VecDeque::new() })
+        Ok(RootState { ingest: None, ingest_failures: VecDeque::new(), ingest_restarts: 0 })
     }
 
     async fn handle(
@@ -49,12 +61,19 @@ impl Actor for Root {
         msg: RootMsg,
         state: &mut RootState,
     ) -> Result<(), ActorProcessingErr> {
-        let RootMsg::StartIngest(args, reply) = msg;
-        let started = Self::spawn_ingest(&myself, args.clone()).await;
-        if let Ok(id) = &started {
-            state.ingest = Some((args, *id));
+        match msg {
+            RootMsg::StartIngest(args, reply) => {
+                let started = Self::spawn_ingest(&myself, (*args).clone()).await;
+                if let Ok(cell) = &started {
+                    state.ingest = Some((*args, cell.clone()));
+                }
+                let _ = reply.send(started.map(drop));
+            }
+            RootMsg::Ingest(reply) => {
+                let status = state.ingest.as_ref().map(|(_, cell)| cell.get_status());
+                let _ = reply.send(IngestStatus { status, restarts: state.ingest_restarts });
+            }
         }
-        let _ = reply.send(started.map(drop));
         Ok(())
     }
 
@@ -65,7 +84,7 @@ impl Actor for Root {
         state: &mut RootState,
     ) -> Result<(), ActorProcessingErr> {
         let SupervisionEvent::ActorFailed(child, err) = event else { return Ok(()) };
-        let ingest = state.ingest.take_if(|(_, id)| *id == child.get_id());
+        let ingest = state.ingest.take_if(|(_, cell)| cell.get_id() == child.get_id());
         let Some((args, _)) = ingest else {
             tracing::error!(child = %child.get_id(), error = %err, "a root child failed; stopping the node");
             myself.stop(Some(format!("child failed: {err}")));
@@ -80,8 +99,9 @@ impl Actor for Root {
             return Ok(());
         }
         tracing::warn!(error = %err, "system ingest failed; restarting it");
+        state.ingest_restarts += 1;
         match Self::spawn_ingest(&myself, args.clone()).await {
-            Ok(id) => state.ingest = Some((args, id)),
+            Ok(cell) => state.ingest = Some((args, cell)),
             Err(cause) => {
                 tracing::error!(%cause, "system ingest could not restart; stopping the node");
                 myself.stop(Some(cause));

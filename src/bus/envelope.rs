@@ -60,6 +60,15 @@ pub fn header_safe(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
+/// The headers of an error reply (for replies sent without the micro-service API).
+pub fn error_headers(err: &ApiError) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(NATS_SERVICE_ERROR_CODE, err.code.status().to_string().as_str());
+    headers.insert(NATS_SERVICE_ERROR, header_safe(&err.message).as_str());
+    headers.insert(ERROR_CODE, err.code.as_str());
+    headers
+}
+
 /// Reads a reply back into what the caller of the HTTP route would have got.
 pub fn read_reply(headers: Option<&HeaderMap>, body: Bytes) -> Result<Reply, ApiError> {
     if let Some(status) = header(headers, NATS_SERVICE_ERROR_CODE) {
@@ -80,12 +89,9 @@ mod tests {
 
     #[test]
     fn an_error_reply_reads_back_as_the_same_error() {
-        let mut headers = HeaderMap::new();
-        headers.insert(NATS_SERVICE_ERROR_CODE, "404");
-        headers.insert(NATS_SERVICE_ERROR, "organization org_x is not known");
-        headers.insert(ERROR_CODE, "not_found");
-        let err = read_reply(Some(&headers), Bytes::new()).unwrap_err();
-        assert_eq!(err, ApiError::not_found("organization org_x is not known"));
+        let sent = ApiError::not_found("organization org_x is not known");
+        let err = read_reply(Some(&error_headers(&sent)), Bytes::new()).unwrap_err();
+        assert_eq!(err, sent);
     }
 
     #[test]

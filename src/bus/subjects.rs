@@ -5,15 +5,20 @@
 //! | public   | `assist.v1.public.<org>.<resource>.<verb>`     | the edge, other services | the bus service (queue group), which calls the org actor |
 //! | system   | `assist.v1.system.<source>.<event...>`         | the edge's webhook routes, into JetStream | system ingest (durable consumer) |
 //! | dead letters | `assist.v1.system.deadletter.<source>`     | system ingest, after bounded deliveries | operators |
+//! | admin    | `assist.v1.admin.<node>.<verb>`, `assist.v1.admin.all.<verb>` | operators (`assist tree`, `/admin/tree`) | that node; every node (plain subscriptions, scatter-gather) |
 //!
 //! Later families (private Vapi calls, the change feed, admin) join this table as they are
 //! built.
 
 use crate::error::ApiError;
 use crate::ids::OrgId;
+use crate::ops::NodeId;
 
 const PUBLIC_PREFIX: &str = "assist.v1.public";
 const SYSTEM_PREFIX: &str = "assist.v1.system";
+const ADMIN_PREFIX: &str = "assist.v1.admin";
+/// The node token that addresses every node at once; no node id may be it.
+pub const ALL_NODES: &str = "all";
 
 /// Where a system event comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -212,6 +217,61 @@ pub fn parse_public(subject: &str) -> Result<(OrgId, Endpoint), ApiError> {
     Ok((org, endpoint))
 }
 
+/// An operations request a node answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminVerb {
+    /// The node's supervision tree.
+    Tree,
+}
+
+/// Which nodes an admin subject addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminTarget {
+    Node(NodeId),
+    All,
+}
+
+impl AdminVerb {
+    const ALL: [AdminVerb; 1] = [Self::Tree];
+
+    fn token(self) -> &'static str {
+        match self {
+            Self::Tree => "tree",
+        }
+    }
+}
+
+/// `assist.v1.admin.<node>.<verb>` (one node) or `assist.v1.admin.all.<verb>` (the fan-out):
+/// requested by operators; served by each addressed node on a plain subscription, so every
+/// node answers a fan-out and the caller gathers replies until its deadline.
+pub fn admin(target: &AdminTarget, verb: AdminVerb) -> String {
+    let node = match target {
+        AdminTarget::Node(node) => node.as_str(),
+        AdminTarget::All => ALL_NODES,
+    };
+    format!("{ADMIN_PREFIX}.{node}.{}", verb.token())
+}
+
+/// What a node subscribes to: every verb addressed to it or to all nodes (unknown verbs get an
+/// error reply, not silence).
+pub fn admin_inbox(node: &NodeId) -> [String; 2] {
+    [format!("{ADMIN_PREFIX}.{node}.>"), format!("{ADMIN_PREFIX}.{ALL_NODES}.>")]
+}
+
+pub fn parse_admin(subject: &str) -> Result<(AdminTarget, AdminVerb), ApiError> {
+    let bad =
+        || ApiError::invalid("subject", format!("expected {ADMIN_PREFIX}.<node>.<verb>, got {subject}"));
+    let rest = subject.strip_prefix(ADMIN_PREFIX).and_then(|r| r.strip_prefix('.')).ok_or_else(bad)?;
+    let tokens: Vec<&str> = rest.split('.').collect();
+    let [node, verb] = tokens[..] else { return Err(bad()) };
+    let target = if node == ALL_NODES { AdminTarget::All } else { AdminTarget::Node(NodeId::parse(node)?) };
+    let verb = AdminVerb::ALL
+        .into_iter()
+        .find(|v| v.token() == verb)
+        .ok_or_else(|| ApiError::not_found(format!("no admin operation {verb}")))?;
+    Ok((target, verb))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +303,19 @@ mod tests {
             assert!(system(Source::Clerk, bad).is_err(), "{bad}");
         }
         assert!(parse_system("assist.v1.system.deadletter.clerk").is_err());
+    }
+
+    #[test]
+    fn admin_subjects_round_trip() {
+        let node = NodeId::parse("web-1").unwrap();
+        for target in [AdminTarget::Node(node.clone()), AdminTarget::All] {
+            assert_eq!(parse_admin(&admin(&target, AdminVerb::Tree)).unwrap(), (target, AdminVerb::Tree));
+        }
+        assert_eq!(admin(&AdminTarget::All, AdminVerb::Tree), "assist.v1.admin.all.tree");
+        assert_eq!(admin_inbox(&node), ["assist.v1.admin.web-1.>", "assist.v1.admin.all.>"]);
+        for bad in ["assist.v1.admin.web-1", "assist.v1.admin.web-1.tree.x", "assist.v1.admin.web-1.nuke"] {
+            assert!(parse_admin(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

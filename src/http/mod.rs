@@ -4,10 +4,13 @@
 
 mod error;
 mod forward;
+pub mod openapi;
+mod ops;
 mod routes;
 pub mod table;
 mod webhooks;
 
+pub use ops::AdminToken;
 pub use routes::router;
 
 /// What every edge handler shares.
@@ -19,4 +22,7 @@ pub struct Edge {
     pub request_timeout: std::time::Duration,
     pub clerk_webhooks: Option<crate::webhooks::svix::SvixVerifier>,
     pub clock: crate::clock::Clock,
+    pub metrics: crate::ops::Metrics,
+    /// `None`: the `/admin/*` routes are not served.
+    pub admin_token: Option<AdminToken>,
 }

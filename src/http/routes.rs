@@ -5,21 +5,21 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, Method, Request, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on, post};
-use axum::{Json, Router};
+use axum::{Router, middleware};
 use tower::ServiceBuilder;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use super::Edge;
 use super::table::route;
+use super::{Edge, ops};
 use crate::bus::envelope::REQUEST_ID;
 use crate::bus::subjects::{Access, Endpoint};
 use crate::error::ApiError;
 
-/// Every operation's route (see `table.rs`), the probes, and the edge's layers.
+/// Every operation's route (see `table.rs`), the operations routes, and the edge's layers.
 pub fn router(edge: Edge, body_limit: usize) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let (mut widget, mut dashboard) = (Router::new(), Router::new());
@@ -34,12 +34,20 @@ pub fn router(edge: Edge, body_limit: usize) -> Router {
             Access::Contact | Access::Anonymous => widget = widget.route(path, handler),
         }
     }
-    Router::new()
+    let mut routes = Router::new()
         .merge(widget.layer(widget_cors()))
         .merge(dashboard)
         .route("/webhooks/clerk", post(super::webhooks::clerk))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi_json(super::openapi::document())))
+        .route("/docs", get(|| async { Html(DOCS_PAGE) }));
+    if edge.admin_token.is_some() {
+        routes = routes.route("/admin/tree", get(ops::admin_tree));
+    }
+    routes
+        .route_layer(middleware::from_fn_with_state(edge.clone(), ops::record))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(
@@ -52,6 +60,15 @@ pub fn router(edge: Edge, body_limit: usize) -> Router {
                 .layer(PropagateRequestIdLayer::new(request_id)),
         )
         .with_state(edge)
+}
+
+/// A self-contained page that renders `/openapi.json` (no CDN, so it works offline).
+const DOCS_PAGE: &str = include_str!("docs.html");
+
+/// The document is built once per router; every request gets the same bytes.
+fn openapi_json(document: utoipa::openapi::OpenApi) -> impl Fn() -> std::future::Ready<Response> + Clone {
+    let json = Bytes::from(document.to_json().expect("the OpenAPI document serializes"));
+    move || std::future::ready(([(header::CONTENT_TYPE, "application/json")], json.clone()).into_response())
 }
 
 /// The widget is embedded on customers' sites: any origin may call these, never with
@@ -77,22 +94,8 @@ async fn forward(
     edge.forward(endpoint, &org, path, query, &headers, body).await
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
-}
-
-/// Ready when both dependencies answer; otherwise 503 naming the part that does not.
-async fn readyz(State(edge): State<Edge>) -> Response {
-    if edge.nats.connection_state() != async_nats::connection::State::Connected {
-        return ApiError::unavailable("nats: not connected").into_response();
-    }
-    if let Err(err) = edge.db.ping().await {
-        tracing::warn!(error = %err, "readiness: database");
-        return ApiError::unavailable("database: not answering").into_response();
-    }
-    Json(serde_json::json!({"status": "ready"})).into_response()
-}
-
-async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+/// Unmatched requests are counted here, under one label, so raw paths never become labels.
+async fn not_found(State(edge): State<Edge>, method: Method, uri: axum::http::Uri) -> ApiError {
+    edge.metrics.observe_http(method.as_str(), "unmatched", 404, Duration::ZERO);
     ApiError::not_found(format!("no route for {method} {}", uri.path()))
 }

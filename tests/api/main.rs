@@ -10,5 +10,6 @@ mod helpers;
 mod isolation;
 mod sessions;
 mod settings;
+mod tree;
 mod vapi_client;
 mod webhooks;
