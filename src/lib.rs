@@ -18,6 +18,8 @@
 //! - [`auth`]: Clerk session-JWT verification (JWKS, RS256, org claims v1 and v2).
 //! - [`model`]: the JSON shapes callers see, with their validation.
 //! - [`error`]: the one table of error codes shared by HTTP bodies and NATS error headers.
+//! - [`ops`]: what operators see: the node id and heartbeat, the supervision tree gathered from
+//!   every node over `assist.v1.admin.*`, and the per-App metrics registry.
 //! - [`app`]: building and running the whole thing; [`config`]: what it is built from.
 
 pub mod actors;
