@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use super::Edge;
 use crate::bus::subjects::AdminTarget;
-use crate::bus::system::STREAM;
+use crate::bus::system::{DEAD_LETTER_STREAM, STREAM};
 use crate::error::ApiError;
 use crate::ids::OrgId;
 use crate::ops::metrics::CONTENT_TYPE;
@@ -54,7 +54,7 @@ pub(super) async fn healthz() -> Json<Probe> {
     Json(Probe { status: "ok" })
 }
 
-/// Ready when NATS is connected, the database answers and JetStream serves the system stream;
+/// Ready when NATS is connected, the database answers and JetStream serves both system streams;
 /// otherwise 503 naming the part that does not.
 pub(super) async fn readyz(State(edge): State<Edge>) -> Response {
     if edge.nats.connection_state() != async_nats::connection::State::Connected {
@@ -68,14 +68,16 @@ pub(super) async fn readyz(State(edge): State<Edge>) -> Response {
         }
         Err(_) => return ApiError::unavailable("database: not answering").into_response(),
     }
-    match tokio::time::timeout(PROBE_TIMEOUT, edge.js.get_stream(STREAM)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(err)) => {
-            tracing::warn!(error = %err, "readiness: JetStream");
-            return ApiError::unavailable(format!("jetstream: stream {STREAM} not available"))
-                .into_response();
+    for stream in [STREAM, DEAD_LETTER_STREAM] {
+        match tokio::time::timeout(PROBE_TIMEOUT, edge.js.get_stream(stream)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, stream, "readiness: JetStream");
+                return ApiError::unavailable(format!("jetstream: stream {stream} not available"))
+                    .into_response();
+            }
+            Err(_) => return ApiError::unavailable("jetstream: not answering").into_response(),
         }
-        Err(_) => return ApiError::unavailable("jetstream: not answering").into_response(),
     }
     Json(Probe { status: "ready" }).into_response()
 }

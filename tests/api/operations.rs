@@ -76,6 +76,18 @@ async fn readyz_names_nats_while_it_is_down_and_recovers_after() {
 }
 
 #[tokio::test]
+async fn readyz_names_jetstream_when_a_system_stream_is_missing() {
+    let app = spawn_app().await;
+    let js = async_nats::jetstream::new(app.backend_nats().await);
+    js.delete_stream("ASSIST_DEADLETTER").await.expect("the dead-letter stream is deleted");
+
+    let answer = app.get("/readyz", None).await;
+
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{}", answer.body);
+    assert_eq!(answer.error_message(), "jetstream: stream ASSIST_DEADLETTER not available");
+}
+
+#[tokio::test]
 async fn http_requests_are_counted_by_route_template_never_by_raw_path() {
     let app = spawn_app().await;
     for _ in 0..2 {
