@@ -23,7 +23,12 @@ use crate::bus::{BusError, BusService, Context};
 use crate::config::Config;
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::{Db, DbError, Repos};
-use crate::http::{Edge, EdgeOptions, router};
+use crate::http::{AdminToken, Edge, EdgeOptions, router};
+use crate::ops::admin::AdminService;
+use crate::ops::metrics::Sources;
+use crate::ops::node::Presence;
+use crate::ops::tree::Local;
+use crate::ops::{Metrics, NodeId};
 use crate::vapi::VapiClient;
 use crate::webhooks::svix::SvixVerifier;
 
@@ -56,6 +61,11 @@ pub struct App {
     router: axum::Router,
     nats: async_nats::Client,
     nats_server: Option<NatsServer>,
+    data_dir: std::path::PathBuf,
+    node: NodeId,
+    metrics: Metrics,
+    presence: Presence,
+    admin: AdminService,
     root: ActorRef<RootMsg>,
     ingest_stats: Arc<IngestStats>,
     root_task: JoinHandle<()>,
@@ -76,6 +86,7 @@ impl App {
                 (Some(server), url)
             }
         };
+        let metrics = Metrics::default();
         let nats = crate::bus::connect(&nats_url, "assist", config.request_timeout).await?;
         let db = Db::connect(&config.db).await?;
         let master_key = match &config.master_key {
@@ -110,11 +121,11 @@ impl App {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
         let gateway = GatewayArgs {
             nats: nats.clone(),
-            client: VapiClient::new(config.vapi.clone(), http.clone()),
+            client: VapiClient::new(config.vapi.clone(), http.clone()).with_metrics(metrics.vapi()),
             repos: Repos::new(&db),
             master_key: master_key.clone(),
         };
-        for child in [Child::Ingest(ingest), Child::Vapi(gateway)] {
+        for child in [Child::Ingest(Box::new(ingest)), Child::Vapi(Box::new(gateway))] {
             ractor::call_t!(root, RootMsg::Start, 10_000, child)
                 .map_err(|e| AppError::Actors(e.to_string()))?
                 .map_err(AppError::Actors)?;
@@ -125,7 +136,18 @@ impl App {
             nats: nats.clone(),
             request_timeout: config.request_timeout,
         };
-        let service = BusService::start(&nats, ctx).await?;
+        let service = BusService::start(&nats, ctx, metrics.clone()).await?;
+        let node = config.node_id.clone();
+        let local = Local::new(
+            node.clone(),
+            root.clone(),
+            tenants.clone(),
+            ingest_stats.clone(),
+            config.actors.call_timeout,
+        );
+        let admin = AdminService::start(&nats, local).await?;
+        let presence = Presence::announce(&js, node.clone()).await?;
+        metrics.watch(Sources { tenants: tenants.clone(), ingest: ingest_stats.clone(), nats: nats.clone() });
         let shutdown = CancellationToken::new();
         let clerk_webhooks = config.clerk_webhook_secret.as_deref().map(SvixVerifier::new).transpose()?;
         let edge = Edge {
@@ -136,6 +158,8 @@ impl App {
             clerk_webhooks,
             clock: config.clock.clone(),
             shutdown: shutdown.clone(),
+            metrics: metrics.clone(),
+            admin_token: config.admin_token.as_deref().filter(|t| !t.is_empty()).map(AdminToken::new),
         };
         let options = EdgeOptions {
             body_limit: config.body_limit,
@@ -151,6 +175,11 @@ impl App {
             router: router(edge, options),
             nats,
             nats_server,
+            data_dir: config.data_dir.clone(),
+            node,
+            metrics,
+            presence,
+            admin,
             root,
             ingest_stats,
             root_task,
@@ -173,6 +202,16 @@ impl App {
         &self.nats
     }
 
+    /// This node's id in the supervision tree.
+    pub fn node_id(&self) -> &NodeId {
+        &self.node
+    }
+
+    /// The app's metrics registry (also the handle the Vapi client records into).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// System ingest's counters (received, applied, duplicates, dead-lettered, …).
     pub fn ingest_stats(&self) -> Arc<IngestStats> {
         self.ingest_stats.clone()
@@ -190,6 +229,9 @@ impl App {
             router,
             nats,
             nats_server,
+            data_dir,
+            presence,
+            admin,
             root,
             mut root_task,
             tenants,
@@ -209,6 +251,8 @@ impl App {
             _ = &mut root_task => Err(AppError::Actors("the actor tree stopped after a failure".into())),
         };
         bus.stop().await;
+        admin.stop();
+        presence.withdraw().await;
         tenants.shutdown(DRAIN_TIMEOUT).await;
         let _ = root.stop_and_wait(Some("shutdown".into()), Some(DRAIN_TIMEOUT)).await;
         // Drain flushes what is pending and closes the connection, so the client does not try
@@ -218,6 +262,7 @@ impl App {
         }
         if let Some(server) = nats_server {
             server.stop().await;
+            crate::bus::embedded::remove_url_file(&data_dir);
         }
         tracing::info!("stopped");
         outcome
@@ -229,6 +274,7 @@ async fn start_embedded_nats(config: &Config) -> Result<NatsServer, AppError> {
     std::fs::create_dir_all(&dir)?;
     let credentials = Credentials::load_or_create(&config.data_dir)?;
     let server = NatsServer::start(&dir, credentials, None).await?;
+    crate::bus::embedded::write_url_file(&config.data_dir, &server)?;
     tracing::info!(
         port = server.port(),
         "started the bundled nats-server (credentials in {}/nats-credentials.json)",

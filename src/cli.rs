@@ -11,6 +11,9 @@ use assist::Config;
 use assist::auth::ClerkConfig;
 use assist::http::limits::{Rate, RateLimits};
 use assist::widget::WidgetConfig;
+use assist::bus::subjects::AdminTarget;
+use assist::ids::OrgId;
+use assist::ops::NodeId;
 
 #[derive(Parser)]
 #[command(
@@ -30,7 +33,54 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the server (the default when no command is given).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Print the supervision tree of every node (asked over NATS).
+    Tree(TreeArgs),
+}
+
+#[derive(Args)]
+pub struct TreeArgs {
+    /// NATS to ask; unset: the embedded server of a local `assist serve` (found through
+    /// `<data dir>/nats/url` and `<data dir>/nats-credentials.json`).
+    #[arg(long, env = "ASSIST_NATS_URL")]
+    pub nats_url: Option<String>,
+    #[arg(long, env = "ASSIST_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Print JSON (the shape of `GET /admin/tree`).
+    #[arg(long)]
+    pub json: bool,
+    /// Show only this organization's actor.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Ask only this node.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// How long to wait for the nodes' answers, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    pub deadline_ms: u64,
+}
+
+impl TreeArgs {
+    pub async fn run(&self) -> anyhow::Result<()> {
+        let url = match self.nats_url.as_deref().filter(|url| !url.is_empty()) {
+            Some(url) => url.to_owned(),
+            None => assist::bus::embedded::local_backend_url(&self.data_dir)?,
+        };
+        let deadline = Duration::from_millis(self.deadline_ms);
+        let nats = assist::bus::connect(&url, "assist-tree", deadline.max(Duration::from_secs(2))).await?;
+        let org = self.org.as_deref().map(OrgId::parse).transpose().context("--org")?;
+        let target = match self.node.as_deref() {
+            Some(node) => AdminTarget::Node(NodeId::parse(node).context("--node")?),
+            None => AdminTarget::All,
+        };
+        let tree = assist::ops::tree::gather(&nats, target, org.as_ref(), deadline).await?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&tree)?);
+        } else {
+            print!("{}", tree.render());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Args, Clone)]
@@ -88,6 +138,12 @@ pub struct ServeArgs {
     /// Seed a demo organization and serve `/demo`, a page with its widget embedded.
     #[arg(long, env = "ASSIST_DEMO")]
     pub demo: bool,
+    /// This node's id in the supervision tree; default: host name and a random suffix.
+    #[arg(long, env = "ASSIST_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Bearer token of `/admin/*`; unset turns those routes off.
+    #[arg(long, env = "ASSIST_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -126,6 +182,10 @@ impl ServeArgs {
             self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
         config.actors.idle_timeout = Duration::from_secs(self.org_idle_secs.max(1));
         config.widget = WidgetConfig { vapi_web_sdk_url: self.vapi_web_sdk_url.clone(), demo: self.demo };
+        if let Some(node) = self.node_id.as_deref().filter(|n| !n.is_empty()) {
+            config.node_id = NodeId::parse(node).map_err(|e| anyhow::anyhow!(e.message))?;
+        }
+        config.admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
         Ok(config)
     }
 }

@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::http::limits::RateLimits;
 use crate::vapi::VapiConfig;
 use crate::widget::WidgetConfig;
+use crate::ops::NodeId;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -45,6 +46,10 @@ pub struct Config {
     pub clock: Clock,
     /// The embed script and widget page (`src/widget`), and whether to run the demo.
     pub widget: WidgetConfig,
+    /// This node in the supervision tree and on `assist.v1.admin.<node>.*`.
+    pub node_id: NodeId,
+    /// Bearer token of `/admin/*`; `None` leaves those routes out (404).
+    pub admin_token: Option<String>,
 }
 
 impl Config {
@@ -68,6 +73,8 @@ impl Config {
             dashboard_origins: Vec::new(),
             clock: Clock::system(),
             widget: WidgetConfig::default(),
+            node_id: NodeId::generate(),
+            admin_token: None,
         }
     }
 }

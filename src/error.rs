@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Stable, documented error codes (CONTRACT.md). Adding one is a contract change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     InvalidArgument,
@@ -56,7 +56,7 @@ impl std::fmt::Display for ErrorCode {
 
 /// What a caller is told: a stable code and a message that names the offending field. Internal
 /// causes never reach it; they are logged where they happen (see [`ApiError::internal`]).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, utoipa::ToSchema)]
 #[error("{code}: {message}")]
 pub struct ApiError {
     pub code: ErrorCode,
@@ -104,8 +104,14 @@ impl ApiError {
 
     /// The HTTP body shape of CONTRACT.md: `{"error": {"code", "message"}}`.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({"error": {"code": self.code, "message": self.message}})
+        serde_json::json!(ErrorBody { error: self.clone() })
     }
+}
+
+/// Every HTTP error body; named so the OpenAPI document describes it from this type.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ApiError,
 }
 
 #[cfg(test)]

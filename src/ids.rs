@@ -7,7 +7,7 @@ use crate::error::ApiError;
 const MAX_ID_LEN: usize = 64;
 
 /// Clerk ids look like `org_2abc…`; we accept ASCII letters, digits, `_` and `-`, 1 to 64 long.
-fn check(field: &str, raw: &str) -> Result<(), ApiError> {
+pub(crate) fn check(field: &str, raw: &str) -> Result<(), ApiError> {
     if raw.is_empty() {
         return Err(ApiError::invalid(field, "must not be empty"));
     }
@@ -45,6 +45,20 @@ macro_rules! id_type {
                 f.write_str(&self.0)
             }
         }
+
+        /// A string of letters, digits, `_` and `-`, as [`check`] accepts.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(MAX_ID_LEN))
+                    .pattern(Some("^[A-Za-z0-9_-]+$"))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl<'de> serde::Deserialize<'de> for $name {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

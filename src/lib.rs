@@ -20,6 +20,8 @@
 //! - [`error`]: the one table of error codes shared by HTTP bodies and NATS error headers.
 //! - [`widget`]: the embed script, the widget page and the demo, served by the edge as
 //!   static files; the page calls the widget routes like any other client.
+//! - [`ops`]: what operators see: the node id and heartbeat, the supervision tree gathered from
+//!   every node over `assist.v1.admin.*`, and the per-App metrics registry.
 //! - [`app`]: building and running the whole thing; [`config`]: what it is built from.
 
 pub mod actors;
@@ -37,6 +39,7 @@ pub mod ids;
 pub mod model;
 #[cfg(test)]
 mod properties;
+pub mod ops;
 pub mod vapi;
 pub mod webhooks;
 pub mod widget;

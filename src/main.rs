@@ -7,7 +7,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
-    match cli.command.unwrap_or(cli::Command::Serve(cli.serve)) {
+    match cli.command.unwrap_or(cli::Command::Serve(Box::new(cli.serve))) {
         cli::Command::Serve(args) => {
             cli::init_logging(&args.log, args.log_format)?;
             let app = assist::App::build(args.config()?).await?;
@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
             }
             app.run_until_stopped(cli::shutdown_signal()).await?;
         }
+        cli::Command::Tree(args) => args.run().await?,
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ pub(crate) mod vapi;
 use std::time::Duration;
 
 pub(crate) use root::{Child, Root, RootMsg};
-pub use tenants::{OrgStatus, Tenants};
+pub use tenants::{OrgStatus, TenantCounts, Tenants};
 
 /// Timings and limits of the actor tree; the binary fills it from flags, tests shorten it.
 #[derive(Clone, Debug)]

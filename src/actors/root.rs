@@ -1,7 +1,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::time::Instant;
 
 use super::ingest::{IngestActor, IngestArgs};
@@ -13,30 +13,26 @@ use super::vapi::{GatewayArgs, VapiGateway};
 /// NATS and the database, so root restarts them, within a bounded intensity.
 pub(crate) struct Root;
 
-/// A child root knows how to start again.
+/// A child root knows how to start again. Boxed: the arguments are large and messages small.
 #[derive(Clone)]
 pub(crate) enum Child {
-    Ingest(IngestArgs),
-    Vapi(GatewayArgs),
+    Ingest(Box<IngestArgs>),
+    Vapi(Box<GatewayArgs>),
 }
 
 impl Child {
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Self::Ingest(_) => "system-ingest",
             Self::Vapi(_) => "vapi",
         }
     }
 
-    async fn spawn(&self, root: &ActorRef<RootMsg>) -> Result<ActorId, String> {
+    async fn spawn(&self, root: &ActorRef<RootMsg>) -> Result<ActorCell, String> {
         let cell = root.get_cell();
         let spawned = match self.clone() {
-            Self::Ingest(args) => {
-                Actor::spawn_linked(None, IngestActor, args, cell).await.map(|(a, _)| a.get_id())
-            }
-            Self::Vapi(args) => {
-                Actor::spawn_linked(None, VapiGateway, args, cell).await.map(|(a, _)| a.get_id())
-            }
+            Self::Ingest(args) => Actor::spawn_linked(None, IngestActor, *args, cell).await.map(|(a, _)| a.get_cell()),
+            Self::Vapi(args) => Actor::spawn_linked(None, VapiGateway, *args, cell).await.map(|(a, _)| a.get_cell()),
         };
         spawned.map_err(|e| format!("{}: {e}", self.name()))
     }
@@ -45,11 +41,23 @@ impl Child {
 pub(crate) enum RootMsg {
     /// Start a restartable child under root's supervision; answered once it runs.
     Start(Child, RpcReplyPort<Result<(), String>>),
+    /// How system ingest is doing, for the supervision tree.
+    Ingest(RpcReplyPort<IngestStatus>),
+}
+
+/// System ingest as the supervision tree shows it.
+#[derive(Clone, Debug)]
+pub(crate) struct IngestStatus {
+    /// ractor's status of the current ingest actor; `None` between a failure and its restart.
+    pub status: Option<ractor::ActorStatus>,
+    /// Restarts since the node started.
+    pub restarts: u32,
 }
 
 pub(crate) struct RootState {
-    children: HashMap<ActorId, Child>,
+    children: HashMap<ActorId, (Child, ActorCell)>,
     failures: VecDeque<Instant>,
+    restarts: HashMap<&'static str, u32>,
 }
 
 /// More restarts than this within the window mean something is wrong beyond one child.
@@ -62,21 +70,24 @@ impl Actor for Root {
     type Arguments = ();
 
     async fn pre_start(&self, _: ActorRef<RootMsg>, _: ()) -> Result<RootState, ActorProcessingErr> {
-        Ok(RootState { children: HashMap::new(), failures: VecDeque::new() })
+        Ok(RootState { children: HashMap::new(), failures: VecDeque::new(), restarts: HashMap::new() })
     }
 
-    async fn handle(
-        &self,
-        myself: ActorRef<RootMsg>,
-        msg: RootMsg,
-        state: &mut RootState,
-    ) -> Result<(), ActorProcessingErr> {
-        let RootMsg::Start(child, reply) = msg;
-        let started = child.spawn(&myself).await;
-        if let Ok(id) = &started {
-            state.children.insert(*id, child);
+    async fn handle(&self, myself: ActorRef<RootMsg>, msg: RootMsg, state: &mut RootState) -> Result<(), ActorProcessingErr> {
+        match msg {
+            RootMsg::Start(child, reply) => {
+                let started = child.spawn(&myself).await;
+                if let Ok(cell) = &started {
+                    state.children.insert(cell.get_id(), (child, cell.clone()));
+                }
+                let _ = reply.send(started.map(drop));
+            }
+            RootMsg::Ingest(reply) => {
+                let cell = state.children.values().find(|(c, _)| matches!(c, Child::Ingest(_))).map(|(_, cell)| cell);
+                let restarts = state.restarts.get("system-ingest").copied().unwrap_or(0);
+                let _ = reply.send(IngestStatus { status: cell.map(ActorCell::get_status), restarts });
+            }
         }
-        let _ = reply.send(started.map(drop));
         Ok(())
     }
 
@@ -87,7 +98,7 @@ impl Actor for Root {
         state: &mut RootState,
     ) -> Result<(), ActorProcessingErr> {
         let SupervisionEvent::ActorFailed(failed, err) = event else { return Ok(()) };
-        let Some(child) = state.children.remove(&failed.get_id()) else {
+        let Some((child, _)) = state.children.remove(&failed.get_id()) else {
             tracing::error!(child = %failed.get_id(), error = %err, "a root child failed; stopping the node");
             myself.stop(Some(format!("child failed: {err}")));
             return Ok(());
@@ -101,9 +112,10 @@ impl Actor for Root {
             return Ok(());
         }
         tracing::warn!(child = child.name(), error = %err, "child failed; restarting it");
+        *state.restarts.entry(child.name()).or_default() += 1;
         match child.spawn(&myself).await {
-            Ok(id) => {
-                state.children.insert(id, child);
+            Ok(cell) => {
+                state.children.insert(cell.get_id(), (child, cell));
             }
             Err(cause) => {
                 tracing::error!(%cause, "a child could not restart; stopping the node");

@@ -69,6 +69,37 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(text.as_bytes())
 }
 
+/// Where `assist serve` notes the embedded server's URL (no credentials) for `assist tree`.
+const URL_FILE: &str = "nats/url";
+
+/// Notes `server`'s URL in `data_dir` while it runs.
+pub fn write_url_file(data_dir: &Path, server: &NatsServer) -> std::io::Result<()> {
+    std::fs::write(data_dir.join(URL_FILE), format!("nats://127.0.0.1:{}\n", server.port()))
+}
+
+pub fn remove_url_file(data_dir: &Path) {
+    let _ = std::fs::remove_file(data_dir.join(URL_FILE));
+}
+
+/// The backend URL of the embedded server a local `assist serve` runs with `data_dir`: its
+/// noted URL with the backend user's generated password.
+pub fn local_backend_url(data_dir: &Path) -> Result<String, BusError> {
+    let path = data_dir.join(URL_FILE);
+    let url = std::fs::read_to_string(&path).map_err(|e| {
+        BusError::Server(format!(
+            "{}: {e}; is `assist serve` running with this data dir? Or set ASSIST_NATS_URL",
+            path.display()
+        ))
+    })?;
+    let creds_path = data_dir.join("nats-credentials.json");
+    let text = std::fs::read_to_string(&creds_path)
+        .map_err(|e| BusError::Server(format!("{}: {e}", creds_path.display())))?;
+    let creds: Credentials = serde_json::from_str(&text)
+        .map_err(|e| BusError::Server(format!("{} is not valid: {e}", creds_path.display())))?;
+    let rest = url.trim().strip_prefix("nats://").unwrap_or(url.trim());
+    Ok(format!("nats://assist:{}@{rest}", creds.backend_password))
+}
+
 /// A running nats-server child; stopped on [`NatsServer::stop`] or killed when dropped.
 pub struct NatsServer {
     child: Child,

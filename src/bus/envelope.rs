@@ -89,12 +89,9 @@ mod tests {
 
     #[test]
     fn an_error_reply_reads_back_as_the_same_error() {
-        let mut headers = HeaderMap::new();
-        headers.insert(NATS_SERVICE_ERROR_CODE, "404");
-        headers.insert(NATS_SERVICE_ERROR, "organization org_x is not known");
-        headers.insert(ERROR_CODE, "not_found");
-        let err = read_reply(Some(&headers), Bytes::new()).unwrap_err();
-        assert_eq!(err, ApiError::not_found("organization org_x is not known"));
+        let sent = ApiError::not_found("organization org_x is not known");
+        let err = read_reply(Some(&error_headers(&sent)), Bytes::new()).unwrap_err();
+        assert_eq!(err, sent);
     }
 
     #[test]

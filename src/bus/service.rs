@@ -12,6 +12,7 @@ use super::envelope::{self, header_safe};
 use super::subjects::{self, Endpoint};
 use super::{BusError, Context, dispatch};
 use crate::error::ApiError;
+use crate::ops::Metrics;
 
 pub const SERVICE_NAME: &str = "assist";
 
@@ -21,7 +22,11 @@ pub struct BusService {
 }
 
 impl BusService {
-    pub async fn start(client: &async_nats::Client, ctx: Context) -> Result<Self, BusError> {
+    pub async fn start(
+        client: &async_nats::Client,
+        ctx: Context,
+        metrics: Metrics,
+    ) -> Result<Self, BusError> {
         let service = client
             .service_builder()
             .description("assist public API: assist.v1.public.<org>.<resource>.<verb>")
@@ -37,10 +42,10 @@ impl BusService {
                 .add(subjects::public_any_org(endpoint))
                 .await
                 .map_err(|e| BusError::Service(e.to_string()))?;
-            let ctx = ctx.clone();
+            let (ctx, metrics) = (ctx.clone(), metrics.clone());
             tasks.push(tokio::spawn(async move {
                 while let Some(request) = requests.next().await {
-                    tokio::spawn(serve(ctx.clone(), endpoint, request));
+                    tokio::spawn(serve(ctx.clone(), metrics.clone(), endpoint, request));
                 }
             }));
         }
@@ -58,7 +63,7 @@ impl BusService {
     }
 }
 
-async fn serve(ctx: Arc<Context>, endpoint: Endpoint, request: service::Request) {
+async fn serve(ctx: Arc<Context>, metrics: Metrics, endpoint: Endpoint, request: service::Request) {
     let headers = request.message.headers.as_ref();
     let request_id = envelope::header(headers, envelope::REQUEST_ID).unwrap_or("-").to_owned();
     let span = tracing::info_span!("request", endpoint = %endpoint.name(), request_id = %request_id);
@@ -69,6 +74,7 @@ async fn serve(ctx: Arc<Context>, endpoint: Endpoint, request: service::Request)
     }
     .instrument(span.clone())
     .await;
+    metrics.observe_nats(&endpoint.name(), result.as_ref().err().map(|err| err.code));
     let sent = match result {
         Ok(reply) => request.respond_with_headers(Ok(reply.body.clone()), reply.headers()).await,
         Err(err) => respond_error(&request, &err).await,

@@ -5,11 +5,14 @@
 mod error;
 mod forward;
 pub mod limits;
+pub mod openapi;
+mod ops;
 mod routes;
 mod sse;
 pub mod table;
 mod webhooks;
 
+pub use ops::AdminToken;
 pub use routes::{EdgeOptions, router};
 
 /// What every edge handler shares.
@@ -23,4 +26,7 @@ pub struct Edge {
     pub clock: crate::clock::Clock,
     /// Cancelled when the node shuts down, so long-lived streams end.
     pub shutdown: tokio_util::sync::CancellationToken,
+    pub metrics: crate::ops::Metrics,
+    /// `None`: the `/admin/*` routes are not served.
+    pub admin_token: Option<AdminToken>,
 }

@@ -6,19 +6,18 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::HeaderValue;
 use axum::http::{HeaderMap, HeaderName, Method, Request, header};
-use axum::middleware;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodFilter, get, on, post};
-use axum::{Json, Router};
+use axum::{Router, middleware};
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use super::Edge;
 use super::limits::{self, Limiter, RateLimits};
 use super::table::route;
+use super::{Edge, ops};
 use crate::bus::envelope::REQUEST_ID;
 use crate::bus::subjects::{Access, Endpoint};
 use crate::error::ApiError;
@@ -45,14 +44,22 @@ pub fn router(edge: Edge, options: EdgeOptions) -> Router {
     }
     let limiter = Limiter::new(options.widget_rate);
     let widget = widget.layer(middleware::from_fn_with_state(limiter, limits::limit)).layer(widget_cors());
-    Router::new()
+    let mut routes = Router::new()
         .merge(widget)
         .merge(dashboard.layer(dashboard_cors(&options.dashboard_origins)))
-        .merge(crate::widget::routes(&options.widget))
         .route("/webhooks/clerk", post(super::webhooks::clerk))
         .route("/webhooks/vapi/{org}", post(super::webhooks::vapi))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(openapi_json(super::openapi::document())))
+        .route("/docs", get(|| async { Html(DOCS_PAGE) }))
+        .merge(crate::widget::routes(&options.widget));
+    if edge.admin_token.is_some() {
+        routes = routes.route("/admin/tree", get(ops::admin_tree));
+    }
+    routes
+        .route_layer(middleware::from_fn_with_state(edge.clone(), ops::record))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(
@@ -104,6 +111,15 @@ fn dashboard_cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
+/// A self-contained page that renders `/openapi.json` (no CDN, so it works offline).
+const DOCS_PAGE: &str = include_str!("docs.html");
+
+/// The document is built once per router; every request gets the same bytes.
+fn openapi_json(document: utoipa::openapi::OpenApi) -> impl Fn() -> std::future::Ready<Response> + Clone {
+    let json = Bytes::from(document.to_json().expect("the OpenAPI document serializes"));
+    move || std::future::ready(([(header::CONTENT_TYPE, "application/json")], json.clone()).into_response())
+}
+
 /// The widget is embedded on customers' sites: any origin may call these, never with
 /// credentials; the contact session travels in a header instead.
 fn widget_cors() -> CorsLayer {
@@ -131,22 +147,8 @@ async fn forward(
     edge.forward(endpoint, &org, path, query, &headers, body).await
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
-}
-
-/// Ready when both dependencies answer; otherwise 503 naming the part that does not.
-async fn readyz(State(edge): State<Edge>) -> Response {
-    if edge.nats.connection_state() != async_nats::connection::State::Connected {
-        return ApiError::unavailable("nats: not connected").into_response();
-    }
-    if let Err(err) = edge.db.ping().await {
-        tracing::warn!(error = %err, "readiness: database");
-        return ApiError::unavailable("database: not answering").into_response();
-    }
-    Json(serde_json::json!({"status": "ready"})).into_response()
-}
-
-async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+/// Unmatched requests are counted here, under one label, so raw paths never become labels.
+async fn not_found(State(edge): State<Edge>, method: Method, uri: axum::http::Uri) -> ApiError {
+    edge.metrics.observe_http(method.as_str(), "unmatched", 404, Duration::ZERO);
     ApiError::not_found(format!("no route for {method} {}", uri.path()))
 }

@@ -10,7 +10,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Edge;
@@ -24,13 +24,20 @@ use crate::webhooks::svix::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 /// Svix waits about 15 s for an answer; leave room for the rest of the request.
 const STORE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The answer to a stored webhook; `duplicate` when JetStream already held its id.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Receipt {
+    pub received: bool,
+    pub duplicate: bool,
+}
+
 pub(super) async fn clerk(
     State(edge): State<Edge>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     match store_clerk(&edge, &headers, body).await {
-        Ok(duplicate) => Json(serde_json::json!({"received": true, "duplicate": duplicate})).into_response(),
+        Ok(duplicate) => Json(Receipt { received: true, duplicate }).into_response(),
         Err(err) => err.into_response(),
     }
 }

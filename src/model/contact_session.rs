@@ -16,7 +16,7 @@ pub const LIFETIME_HOURS: i64 = 24;
 /// An active session with less than this left is extended.
 pub const REFRESH_BELOW_HOURS: i64 = 4;
 
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewContactSession {
     pub name: String,
@@ -26,7 +26,7 @@ pub struct NewContactSession {
 }
 
 /// What the widget reads from the browser. Every field is optional and bounded.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Metadata {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,7 +117,7 @@ fn check_email(email: &str) -> Result<(), ApiError> {
 }
 
 /// A session as operators see it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactSession {
     pub id: ContactSessionId,
@@ -129,7 +129,7 @@ pub struct ContactSession {
 }
 
 /// The answer to the widget that created a session: the only time the token is shown.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedSession {
     pub contact_session_id: ContactSessionId,
@@ -138,7 +138,7 @@ pub struct CreatedSession {
 }
 
 /// The widget's view of its own session (`GET …/sessions/current`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CurrentSession {
     pub contact_session_id: ContactSessionId,

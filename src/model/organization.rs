@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::OrgId;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     pub id: OrgId,
@@ -23,7 +23,7 @@ pub struct OrgFacts {
 }
 
 /// `GET /v1/orgs/{org}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationView {
     #[serde(flatten)]

@@ -8,7 +8,7 @@ use crate::crypto::Secret;
 use crate::error::ApiError;
 
 /// `PUT /v1/orgs/{org}/plugins/vapi`. No `Debug`: it holds the private key.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VapiKeys {
     pub public_api_key: String,
@@ -38,7 +38,7 @@ fn check_key(field: &str, key: &str) -> Result<(), ApiError> {
 }
 
 /// What operators see of the plugin.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PluginView {
     pub connected: bool,
@@ -54,7 +54,7 @@ impl PluginView {
 
 /// The answer to connecting: the only time the webhook secret for Vapi's server messages is
 /// shown (only its hash is kept).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectedPlugin {
     #[serde(flatten)]

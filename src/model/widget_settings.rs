@@ -8,7 +8,7 @@ use crate::ids::OrgId;
 
 pub const MAX_SUGGESTIONS: usize = 3;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WidgetSettings {
     pub welcome_message: String,
@@ -22,7 +22,7 @@ pub struct WidgetSettings {
     pub phone_number: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Theme {
     pub primary_color: String,
@@ -30,14 +30,14 @@ pub struct Theme {
     pub mode: Mode,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Position {
     BottomRight,
     BottomLeft,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Light,
@@ -118,7 +118,7 @@ fn check_phone(number: &str) -> Result<(), ApiError> {
 
 /// The anonymous widget's view. Voice fields appear only when voice can actually work, so a
 /// half-configured organization never shows a call button that fails.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PublicSettings {
     pub organization_id: OrgId,

@@ -17,6 +17,7 @@ use super::types::{Assistant, PhoneNumber};
 use super::{VapiConfig, VapiError, retry};
 use crate::crypto::Secret;
 use crate::ids::OrgId;
+use crate::ops::metrics::VapiMetrics;
 
 /// Vapi's list endpoints have no cursor and cap `limit` at 1000, so this is everything an org
 /// can be shown in one list.
@@ -27,6 +28,7 @@ const BODY_EXCERPT_CHARS: usize = 200;
 #[derive(Clone)]
 pub struct VapiClient {
     inner: Arc<Inner>,
+    metrics: VapiMetrics,
 }
 
 struct Inner {
@@ -52,12 +54,19 @@ impl VapiClient {
             config,
             http,
         };
-        Self { inner: Arc::new(inner) }
+        Self { inner: Arc::new(inner), metrics: VapiMetrics::default() }
+    }
+
+    /// Records every call into `metrics` (the app's: `App::metrics().vapi()`); without it the
+    /// client records into a set no registry exports.
+    pub fn with_metrics(mut self, metrics: VapiMetrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Checks a private key before it is stored, with the cheapest call that needs it.
     pub async fn check_key(&self, org: &OrgId, key: &Secret) -> Result<(), VapiError> {
-        self.inner.get(org, key, "/assistant", 1).await.map(drop)
+        self.get(org, key, "/assistant", 1).await.map(drop)
     }
 
     pub async fn assistants(&self, org: &OrgId, key: &Secret) -> Result<Vec<Assistant>, VapiError> {
@@ -74,12 +83,34 @@ impl VapiClient {
         key: &Secret,
         endpoint: &'static str,
     ) -> Result<Vec<T>, VapiError> {
-        let body = self.inner.get(org, key, endpoint, LIST_LIMIT).await?;
+        let body = self.get(org, key, endpoint, LIST_LIMIT).await?;
         serde_json::from_slice(&body).map_err(|err| {
             VapiError::Unexpected(format!(
                 "GET {endpoint} answered a body that is not the expected list: {err}"
             ))
         })
+    }
+}
+
+impl VapiClient {
+    /// One call, counted by outcome with its latency (retries and waits for a slot included).
+    async fn get(
+        &self,
+        org: &OrgId,
+        key: &Secret,
+        endpoint: &'static str,
+        limit: u32,
+    ) -> Result<Bytes, VapiError> {
+        let started = Instant::now();
+        let result = self.inner.get(org, key, endpoint, limit).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(VapiError::InvalidKey) => "invalid_key",
+            Err(VapiError::Unavailable(_)) => "unavailable",
+            Err(VapiError::Unexpected(_)) => "unexpected",
+        };
+        self.metrics.observe(endpoint, outcome, started.elapsed());
+        result
     }
 }
 

@@ -23,7 +23,7 @@ async fn an_org_actor_that_panics_mid_request_is_restarted_and_keeps_the_committ
     assert_eq!(after.status, StatusCode::OK);
     assert_eq!(after.body, custom_settings(), "the write committed before the panic survives");
     let status = app.tenants.statuses().await.unwrap().into_iter().find(|s| s.org == org).unwrap();
-    assert_eq!((status.status, status.restarts), ("active", 1));
+    assert_eq!((status.status.as_str(), status.restarts), ("active", 1));
 }
 
 #[tokio::test]

@@ -35,6 +35,8 @@ pub struct TestApp {
     /// The app's wall clock: it stands still until a test advances it.
     pub clock: Clock,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// What `run_until_stopped` returned, once it has.
+    stopped: Option<tokio::task::JoinHandle<Result<(), assist::AppError>>>,
     dir: tempfile::TempDir,
 }
 
@@ -73,7 +75,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     let tenants = app.tenants().clone();
     let ingest = app.ingest_stats();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async {
+    let stopped = tokio::spawn(app.run_until_stopped(async {
         let _ = rx.await;
     }));
     TestApp {
@@ -86,6 +88,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
         tenants,
         clock,
         shutdown: Some(tx),
+        stopped: Some(stopped),
         dir,
     }
 }
@@ -125,6 +128,20 @@ impl TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+
+    /// Asks the app to shut down (as SIGTERM would) and returns what `run_until_stopped` did.
+    pub async fn stop(&mut self) -> Result<(), assist::AppError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let stopped = self.stopped.take().expect("the app was stopped once");
+        stopped.await.expect("run_until_stopped does not panic")
+    }
+
+    /// The app's temporary data dir.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// Stops the app's nats-server (as an outage would) and starts it again on the same port

@@ -9,7 +9,7 @@ mod apply;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) use actor::{IngestActor, IngestArgs};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How many deliveries an event gets before it is dead-lettered.
 pub const MAX_DELIVER: i64 = 5;
@@ -25,7 +25,7 @@ pub struct IngestStats {
     dead_lettered: AtomicU64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IngestCounts {
     pub received: u64,

@@ -14,7 +14,7 @@ const LIFETIME_SECS: i64 = 60;
 /// Unredeemed tickets beyond this are dropped, oldest first: memory stays bounded.
 const MAX_OPEN: usize = 256;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Ticket {
     pub ticket: String,

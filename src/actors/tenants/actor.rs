@@ -5,7 +5,7 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPo
 use tokio::time::Instant;
 
 use super::table::Table;
-use super::{OrgStatus, Tenants};
+use super::{OrgStatus, TenantStats, Tenants};
 use crate::actors::ActorConfig;
 use crate::actors::org::{OrgActor, OrgArgs, OrgMsg};
 use crate::bus::events::EventPublisher;
@@ -19,6 +19,7 @@ pub(crate) struct TenantsActor;
 
 pub(crate) struct TenantsArgs {
     table: Arc<Table>,
+    stats: Arc<TenantStats>,
     repos: Repos,
     config: ActorConfig,
     clock: Clock,
@@ -30,6 +31,7 @@ type Waiter = RpcReplyPort<Result<(), ApiError>>;
 
 pub(crate) struct TenantsState {
     table: Arc<Table>,
+    stats: Arc<TenantStats>,
     repos: Repos,
     config: ActorConfig,
     clock: Clock,
@@ -73,11 +75,11 @@ impl TenantsActor {
         master_key: MasterKey,
         events: EventPublisher,
     ) -> Result<Tenants, ractor::SpawnErr> {
-        let table = Arc::new(Table::new());
+        let (table, stats) = (Arc::new(Table::new()), Arc::new(TenantStats::default()));
         let call_timeout = config.call_timeout;
-        let args = TenantsArgs { table: table.clone(), repos, config, clock, master_key, events };
+        let args = TenantsArgs { table: table.clone(), stats: stats.clone(), repos, config, clock, master_key, events };
         let (actor, _) = Actor::spawn_linked(Some(tenants_name()), TenantsActor, args, supervisor).await?;
-        Ok(Tenants { actor, table, call_timeout })
+        Ok(Tenants { actor, table, stats, call_timeout })
     }
 }
 
@@ -101,6 +103,7 @@ impl Actor for TenantsActor {
         myself.send_interval(args.config.session_sweep, || TenantsMsg::SweepSessions);
         Ok(TenantsState {
             table: args.table,
+            stats: args.stats,
             repos: args.repos,
             config: args.config,
             clock: args.clock,
@@ -201,6 +204,7 @@ impl TenantsState {
         self.starting.remove(&org);
         let answer = match result {
             Ok(actor) => {
+                TenantStats::bump(&self.stats.activated);
                 self.by_actor.insert(actor.get_id(), org.clone());
                 self.table.insert(org.clone(), actor);
                 Ok(())
@@ -235,6 +239,7 @@ impl TenantsState {
         };
         for (org, entry) in removed {
             tracing::debug!(%org, "passivating org actor");
+            TenantStats::bump(&self.stats.passivated);
             self.stopping.insert(org);
             // Queued behind every request routed before the removal above.
             let _ = entry.actor.send_message(OrgMsg::Passivate);
@@ -278,6 +283,7 @@ impl TenantsState {
     /// window and reported, instead of crash-looping.
     fn failed(&mut self, myself: &ActorRef<TenantsMsg>, cell: &ActorCell, cause: &str) {
         let Some(org) = self.forget(cell) else { return };
+        TenantStats::bump(&self.stats.failed);
         let now = Instant::now();
         let window = self.config.restart_window;
         let failures = self.failures.entry(org.clone()).or_default();
@@ -294,6 +300,7 @@ impl TenantsState {
             return;
         }
         *self.restarts.entry(org.clone()).or_default() += 1;
+        TenantStats::bump(&self.stats.restarted);
         tracing::warn!(%org, cause, "org actor failed; restarting it from the database");
         if !self.starting.contains(&org) {
             self.spawn(myself, org);
@@ -309,7 +316,8 @@ impl TenantsState {
             .iter()
             .map(|(org, entry)| OrgStatus {
                 org: org.clone(),
-                status: "active",
+                status: "active".into(),
+                mailbox: Some(entry.pending()),
                 restarts: restarts(org),
                 uptime_ms: Some(now.saturating_sub(entry.started_ms)),
                 idle_ms: Some(now.saturating_sub(entry.last_used_ms())),
@@ -319,7 +327,8 @@ impl TenantsState {
         for (status, orgs) in others {
             out.extend(orgs.iter().map(|org| OrgStatus {
                 org: org.clone(),
-                status,
+                status: status.into(),
+                mailbox: None,
                 restarts: restarts(org),
                 uptime_ms: None,
                 idle_ms: None,
@@ -329,7 +338,8 @@ impl TenantsState {
         out.extend(self.suspended_until.iter().filter(|(_, until)| now < **until).map(|(org, _)| {
             OrgStatus {
                 org: org.clone(),
-                status: "suspended",
+                status: "suspended".into(),
+                mailbox: None,
                 restarts: restarts(org),
                 uptime_ms: None,
                 idle_ms: None,

@@ -3,9 +3,9 @@ use std::time::Duration;
 
 use ractor::{ActorRef, RpcReplyPort};
 
-use super::OrgStatus;
 use super::actor::TenantsMsg;
-use super::table::Table;
+use super::table::{Pending, Table};
+use super::{OrgStatus, TenantCounts, TenantStats};
 use crate::actors::org::{Org, OrgMsg};
 use crate::error::ApiError;
 use crate::ids::OrgId;
@@ -15,6 +15,7 @@ use crate::ids::OrgId;
 pub struct Tenants {
     pub(super) actor: ActorRef<TenantsMsg>,
     pub(super) table: Arc<Table>,
+    pub(super) stats: Arc<TenantStats>,
     pub(super) call_timeout: Duration,
 }
 
@@ -26,6 +27,17 @@ impl Tenants {
     /// Whether the org has a running actor right now (no activation, no actor call).
     pub fn is_active(&self, org: &OrgId) -> bool {
         self.table.read().contains_key(org)
+    }
+
+    /// Activations, passivations, failures and restarts so far, and the actors running now
+    /// (no actor call: metrics scrapes never wait on the tree).
+    pub fn counts(&self) -> TenantCounts {
+        self.stats.counts(self.table.read().len())
+    }
+
+    /// ractor's status of the tenants actor itself.
+    pub fn actor_status(&self) -> ractor::ActorStatus {
+        self.actor.get_status()
     }
 
     /// Every org actor the tenants actor knows of, for the supervision tree.
@@ -42,15 +54,23 @@ impl Tenants {
 
     /// Sends one request to the org's actor, activating it first when needed, and waits for
     /// the answer at most the call timeout.
-    pub(crate) async fn ask<T>(
+    pub(crate) async fn ask<T: Send + 'static>(
         &self,
         org: &OrgId,
         make: impl Fn(RpcReplyPort<Result<T, ApiError>>) -> OrgMsg,
     ) -> Result<T, ApiError> {
         // Two tries: the actor may stop (passivation, failure) between lookup and send.
         for _ in 0..2 {
-            if let Some(answer) = self.try_send(org, &make) {
-                return match tokio::time::timeout(self.call_timeout, answer).await {
+            if let Some((mut answer, pending)) = self.try_send(org, &make) {
+                let answered = tokio::time::timeout(self.call_timeout, &mut answer).await;
+                if answered.is_err() {
+                    // Still queued: it counts in the mailbox until the actor answers or dies.
+                    tokio::spawn(async move {
+                        let _ = answer.await;
+                        drop(pending);
+                    });
+                }
+                return match answered {
                     Ok(Ok(result)) => result,
                     Ok(Err(_)) => Err(ApiError::unavailable(format!(
                         "organization {org} failed while handling the request; it is being restarted, retry"
@@ -71,13 +91,13 @@ impl Tenants {
         &self,
         org: &OrgId,
         make: &impl Fn(RpcReplyPort<Result<T, ApiError>>) -> OrgMsg,
-    ) -> Option<ractor::concurrency::OneshotReceiver<Result<T, ApiError>>> {
+    ) -> Option<(ractor::concurrency::OneshotReceiver<Result<T, ApiError>>, Pending)> {
         let orgs = self.table.read();
         let entry = orgs.get(org)?;
         let (tx, rx) = ractor::concurrency::oneshot();
         entry.actor.send_message(make(tx.into())).ok()?;
         entry.touch(self.table.now_ms());
-        Some(rx)
+        Some((rx, Pending::new(entry.clone())))
     }
 
     async fn activate(&self, org: &OrgId) -> Result<(), ApiError> {

@@ -14,3 +14,41 @@ mod table;
 pub(crate) use actor::TenantsActor;
 pub use handle::Tenants;
 pub use table::OrgStatus;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What the tenants actor has done since the node started, for the metrics endpoint.
+#[derive(Debug, Default)]
+pub(crate) struct TenantStats {
+    activated: AtomicU64,
+    passivated: AtomicU64,
+    failed: AtomicU64,
+    restarted: AtomicU64,
+}
+
+/// A snapshot of [`TenantStats`] with the number of org actors running now.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TenantCounts {
+    pub active: u64,
+    pub activated: u64,
+    pub passivated: u64,
+    pub failed: u64,
+    pub restarted: u64,
+}
+
+impl TenantStats {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn counts(&self, active: usize) -> TenantCounts {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        TenantCounts {
+            active: u64::try_from(active).unwrap_or(u64::MAX),
+            activated: get(&self.activated),
+            passivated: get(&self.passivated),
+            failed: get(&self.failed),
+            restarted: get(&self.restarted),
+        }
+    }
+}

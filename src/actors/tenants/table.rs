@@ -3,20 +3,27 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ractor::ActorRef;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::actors::org::OrgMsg;
 use crate::ids::OrgId;
 
-/// A running org actor and when it last got a request.
+/// A running org actor, when it last got a request, and how many it has not answered yet.
 pub(super) struct Entry {
     pub actor: ActorRef<OrgMsg>,
     pub started_ms: u64,
     last_used_ms: AtomicU64,
+    /// ractor 0.16 does not expose a mailbox's length, so routed requests are counted here
+    /// from enqueue until answered (see [`Pending`]).
+    pending: AtomicU64,
 }
 
 impl Entry {
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Relaxed)
+    }
+
     pub fn touch(&self, now_ms: u64) {
         self.last_used_ms.store(now_ms, Ordering::Relaxed);
     }
@@ -52,19 +59,40 @@ impl Table {
 
     pub fn insert(&self, org: OrgId, actor: ActorRef<OrgMsg>) {
         let now = self.now_ms();
-        let entry = Entry { actor, started_ms: now, last_used_ms: AtomicU64::new(now) };
+        let entry =
+            Entry { actor, started_ms: now, last_used_ms: AtomicU64::new(now), pending: AtomicU64::new(0) };
         self.write().insert(org, Arc::new(entry));
     }
 }
 
+/// One request routed to an org actor and not answered yet; counted while it lives.
+pub(super) struct Pending(Arc<Entry>);
+
+impl Pending {
+    pub fn new(entry: Arc<Entry>) -> Self {
+        entry.pending.fetch_add(1, Ordering::Relaxed);
+        Self(entry)
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.pending.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// One org actor as operators see it in the supervision tree.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgStatus {
     pub org: OrgId,
     /// `active`, `starting`, `stopping` or `suspended`.
-    pub status: &'static str,
+    pub status: String,
+    /// Requests queued for the actor or in its hands (`null` unless active).
+    pub mailbox: Option<u64>,
+    /// Restarts after a failure since the node started.
     pub restarts: u32,
     pub uptime_ms: Option<u64>,
+    /// Time since the last request: the actor's last activity.
     pub idle_ms: Option<u64>,
 }

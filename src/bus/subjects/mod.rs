@@ -6,6 +6,7 @@
 //! | private  | `assist.v1.private.<org>.vapi.<verb>`          | backend processes only (closed to outside users by the bundled permissions) | the Vapi gateway (queue group) |
 //! | system   | `assist.v1.system.<source>.<event...>`         | the edge's webhook routes, into JetStream | system ingest (durable consumer) |
 //! | dead letters | `assist.v1.system.deadletter.<source>`     | system ingest, after bounded deliveries | operators |
+//! | admin    | `assist.v1.admin.<node>.<verb>`, `assist.v1.admin.all.<verb>` | operators (`assist tree`, `/admin/tree`) | that node; every node (plain subscriptions, scatter-gather) |
 //!
 //! | events   | `assist.v1.events.<org>.<resource>.<change>`   | org actors, after each commit (into JetStream) | the edge's SSE streams, other services |
 //!
@@ -13,6 +14,7 @@
 
 use crate::error::ApiError;
 use crate::ids::OrgId;
+use crate::ops::NodeId;
 
 const PUBLIC_PREFIX: &str = "assist.v1.public";
 const SYSTEM_PREFIX: &str = "assist.v1.system";
@@ -88,6 +90,9 @@ pub fn parse_private_vapi(subject: &str) -> Result<(OrgId, VapiVerb), ApiError> 
     let verb = VapiVerb::ALL.into_iter().find(|v| v.token() == verb).ok_or_else(bad)?;
     Ok((OrgId::parse(org)?, verb))
 }
+const ADMIN_PREFIX: &str = "assist.v1.admin";
+/// The node token that addresses every node at once; no node id may be it.
+pub const ALL_NODES: &str = "all";
 
 /// Where a system event comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,73 +324,60 @@ pub fn parse_public(subject: &str) -> Result<(OrgId, Endpoint), ApiError> {
     Ok((org, endpoint))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// An operations request a node answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminVerb {
+    /// The node's supervision tree.
+    Tree,
+}
 
-    #[test]
-    fn every_public_subject_round_trips() {
-        let org = OrgId::parse("org_2abc").unwrap();
-        for endpoint in Endpoint::ALL {
-            let subject = public(&org, endpoint);
-            assert_eq!(parse_public(&subject).unwrap(), (org.clone(), endpoint));
-        }
-    }
+/// Which nodes an admin subject addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminTarget {
+    Node(NodeId),
+    All,
+}
 
-    #[test]
-    fn the_settings_subjects_are_the_documented_ones() {
-        let org = OrgId::parse("org_a").unwrap();
-        assert_eq!(public(&org, Endpoint::SettingsGet), "assist.v1.public.org_a.settings.get");
-        assert_eq!(public(&org, Endpoint::SettingsPut), "assist.v1.public.org_a.settings.put");
-        assert_eq!(public_any_org(Endpoint::SettingsGet), "assist.v1.public.*.settings.get");
-    }
+impl AdminVerb {
+    const ALL: [AdminVerb; 1] = [Self::Tree];
 
-    #[test]
-    fn event_subjects_round_trip_only_for_their_org() {
-        let org = OrgId::parse("org_a").unwrap();
-        let subject = event(&org, "message", "created");
-        assert_eq!(subject, "assist.v1.events.org_a.message.created");
-        assert_eq!(parse_event(&org, &subject).unwrap(), ("message", "created"));
-        assert!(parse_event(&OrgId::parse("org_b").unwrap(), &subject).is_err());
-        assert!(parse_event(&org, "assist.v1.events.org_a.message").is_err());
-        assert_eq!(events_of(&org), "assist.v1.events.org_a.>");
-    }
-
-    #[test]
-    fn private_vapi_subjects_round_trip() {
-        let org = OrgId::parse("org_a").unwrap();
-        for verb in VapiVerb::ALL {
-            assert_eq!(parse_private_vapi(&private_vapi(&org, verb)).unwrap(), (org.clone(), verb));
-        }
-        assert_eq!(private_vapi(&org, VapiVerb::PhoneNumbers), "assist.v1.private.org_a.vapi.phone-numbers");
-        assert!(parse_private_vapi("assist.v1.private.org_a.vapi.delete-everything").is_err());
-        assert!(parse_private_vapi("assist.v1.private.org_a.other.assistants").is_err());
-    }
-
-    #[test]
-    fn system_subjects_round_trip_and_refuse_unsafe_types() {
-        let subject = system(Source::Clerk, "organizationMembership.created").unwrap();
-        assert_eq!(subject, "assist.v1.system.clerk.organizationMembership.created");
-        assert_eq!(parse_system(&subject).unwrap(), Source::Clerk);
-        assert_eq!(parse_system(&system(Source::Vapi, "status-update").unwrap()).unwrap(), Source::Vapi);
-        for bad in ["", "a..b", "a.*", "a.>", "a b", "x.y.z.w.v"] {
-            assert!(system(Source::Clerk, bad).is_err(), "{bad}");
-        }
-        assert!(parse_system("assist.v1.system.deadletter.clerk").is_err());
-    }
-
-    #[test]
-    fn malformed_subjects_are_refused() {
-        for bad in [
-            "assist.v1.public",
-            "assist.v1.public.org_a.settings",
-            "assist.v1.public.org_a.settings.get.extra",
-            "assist.v1.private.org_a.settings.get",
-            "assist.v1.public..settings.get",
-            "assist.v1.public.org_a.nothing.get",
-            "assist.v1.publicorg_a.settings.get",
-        ] {
-            assert!(parse_public(bad).is_err(), "{bad}");
+    fn token(self) -> &'static str {
+        match self {
+            Self::Tree => "tree",
         }
     }
 }
+
+/// `assist.v1.admin.<node>.<verb>` (one node) or `assist.v1.admin.all.<verb>` (the fan-out):
+/// requested by operators; served by each addressed node on a plain subscription, so every
+/// node answers a fan-out and the caller gathers replies until its deadline.
+pub fn admin(target: &AdminTarget, verb: AdminVerb) -> String {
+    let node = match target {
+        AdminTarget::Node(node) => node.as_str(),
+        AdminTarget::All => ALL_NODES,
+    };
+    format!("{ADMIN_PREFIX}.{node}.{}", verb.token())
+}
+
+/// What a node subscribes to: every verb addressed to it or to all nodes (unknown verbs get an
+/// error reply, not silence).
+pub fn admin_inbox(node: &NodeId) -> [String; 2] {
+    [format!("{ADMIN_PREFIX}.{node}.>"), format!("{ADMIN_PREFIX}.{ALL_NODES}.>")]
+}
+
+pub fn parse_admin(subject: &str) -> Result<(AdminTarget, AdminVerb), ApiError> {
+    let bad =
+        || ApiError::invalid("subject", format!("expected {ADMIN_PREFIX}.<node>.<verb>, got {subject}"));
+    let rest = subject.strip_prefix(ADMIN_PREFIX).and_then(|r| r.strip_prefix('.')).ok_or_else(bad)?;
+    let tokens: Vec<&str> = rest.split('.').collect();
+    let [node, verb] = tokens[..] else { return Err(bad()) };
+    let target = if node == ALL_NODES { AdminTarget::All } else { AdminTarget::Node(NodeId::parse(node)?) };
+    let verb = AdminVerb::ALL
+        .into_iter()
+        .find(|v| v.token() == verb)
+        .ok_or_else(|| ApiError::not_found(format!("no admin operation {verb}")))?;
+    Ok((target, verb))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! Round trips of every subject family, and the subjects the parsers must refuse.
+
+use super::*;
+
+#[test]
+fn every_public_subject_round_trips() {
+    let org = OrgId::parse("org_2abc").unwrap();
+    for endpoint in Endpoint::ALL {
+        let subject = public(&org, endpoint);
+        assert_eq!(parse_public(&subject).unwrap(), (org.clone(), endpoint));
+    }
+}
+
+#[test]
+fn the_settings_subjects_are_the_documented_ones() {
+    let org = OrgId::parse("org_a").unwrap();
+    assert_eq!(public(&org, Endpoint::SettingsGet), "assist.v1.public.org_a.settings.get");
+    assert_eq!(public(&org, Endpoint::SettingsPut), "assist.v1.public.org_a.settings.put");
+    assert_eq!(public_any_org(Endpoint::SettingsGet), "assist.v1.public.*.settings.get");
+}
+
+#[test]
+fn event_subjects_round_trip_only_for_their_org() {
+    let org = OrgId::parse("org_a").unwrap();
+    let subject = event(&org, "message", "created");
+    assert_eq!(subject, "assist.v1.events.org_a.message.created");
+    assert_eq!(parse_event(&org, &subject).unwrap(), ("message", "created"));
+    assert!(parse_event(&OrgId::parse("org_b").unwrap(), &subject).is_err());
+    assert!(parse_event(&org, "assist.v1.events.org_a.message").is_err());
+    assert_eq!(events_of(&org), "assist.v1.events.org_a.>");
+}
+
+#[test]
+fn private_vapi_subjects_round_trip() {
+    let org = OrgId::parse("org_a").unwrap();
+    for verb in VapiVerb::ALL {
+        assert_eq!(parse_private_vapi(&private_vapi(&org, verb)).unwrap(), (org.clone(), verb));
+    }
+    assert_eq!(private_vapi(&org, VapiVerb::PhoneNumbers), "assist.v1.private.org_a.vapi.phone-numbers");
+    assert!(parse_private_vapi("assist.v1.private.org_a.vapi.delete-everything").is_err());
+    assert!(parse_private_vapi("assist.v1.private.org_a.other.assistants").is_err());
+}
+
+#[test]
+fn system_subjects_round_trip_and_refuse_unsafe_types() {
+    let subject = system(Source::Clerk, "organizationMembership.created").unwrap();
+    assert_eq!(subject, "assist.v1.system.clerk.organizationMembership.created");
+    assert_eq!(parse_system(&subject).unwrap(), Source::Clerk);
+    assert_eq!(parse_system(&system(Source::Vapi, "status-update").unwrap()).unwrap(), Source::Vapi);
+    for bad in ["", "a..b", "a.*", "a.>", "a b", "x.y.z.w.v"] {
+        assert!(system(Source::Clerk, bad).is_err(), "{bad}");
+    }
+    assert!(parse_system("assist.v1.system.deadletter.clerk").is_err());
+}
+
+#[test]
+fn admin_subjects_round_trip() {
+    let node = NodeId::parse("web-1").unwrap();
+    for target in [AdminTarget::Node(node.clone()), AdminTarget::All] {
+        assert_eq!(parse_admin(&admin(&target, AdminVerb::Tree)).unwrap(), (target, AdminVerb::Tree));
+    }
+    assert_eq!(admin(&AdminTarget::All, AdminVerb::Tree), "assist.v1.admin.all.tree");
+    assert_eq!(admin_inbox(&node), ["assist.v1.admin.web-1.>", "assist.v1.admin.all.>"]);
+    for bad in ["assist.v1.admin.web-1", "assist.v1.admin.web-1.tree.x", "assist.v1.admin.web-1.nuke"] {
+        assert!(parse_admin(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn malformed_subjects_are_refused() {
+    for bad in [
+        "assist.v1.public",
+        "assist.v1.public.org_a.settings",
+        "assist.v1.public.org_a.settings.get.extra",
+        "assist.v1.private.org_a.settings.get",
+        "assist.v1.public..settings.get",
+        "assist.v1.public.org_a.nothing.get",
+        "assist.v1.publicorg_a.settings.get",
+    ] {
+        assert!(parse_public(bad).is_err(), "{bad}");
+    }
+}
