@@ -58,6 +58,31 @@ pub struct Conversation {
     pub cost: Option<f64>,
 }
 
+impl Conversation {
+    /// A new, unresolved conversation, before any call details.
+    pub fn new(
+        id: ConversationId,
+        channel: Channel,
+        contact_session_id: Option<ContactSessionId>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            status: Status::Unresolved,
+            channel,
+            contact_session_id,
+            created_at: at,
+            updated_at: at,
+            call_id: None,
+            summary: None,
+            recording_url: None,
+            ended_reason: None,
+            duration_seconds: None,
+            cost: None,
+        }
+    }
+}
+
 /// An operator's view of one conversation: with the end-user who started it.
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -137,21 +137,13 @@ impl OrgState {
         token: &SessionToken,
     ) -> Result<Conversation, ApiError> {
         let session = self.authenticate(token).await?;
-        let now = self.clock.now();
-        let conversation = Conversation {
-            id: ConversationId::generate(),
-            status: Status::Unresolved,
-            channel: Channel::Chat,
-            contact_session_id: Some(session.id),
-            created_at: now,
-            updated_at: now,
-            call_id: None,
-            summary: None,
-            recording_url: None,
-            ended_reason: None,
-            duration_seconds: None,
-            cost: None,
-        };
+        let conversation =
+            Conversation::new(ConversationId::generate(), Channel::Chat, Some(session.id), self.clock.now());
+        self.open(conversation).await
+    }
+
+    /// Stores a new conversation and tells its audience.
+    pub(super) async fn open(&self, conversation: Conversation) -> Result<Conversation, ApiError> {
         self.repos.conversations.create(&self.org, &conversation).await?;
         self.emit("conversation", "created", audience(&conversation), &conversation).await;
         Ok(conversation)

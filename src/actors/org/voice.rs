@@ -10,7 +10,7 @@ use super::actor::OrgState;
 use super::conversations::audience;
 use crate::error::ApiError;
 use crate::ids::{ContactSessionId, ConversationId, MessageId};
-use crate::model::conversation::{Channel, Conversation, Message, Role, Status};
+use crate::model::conversation::{Channel, Conversation, Message, Role};
 use crate::webhooks::vapi::{CallRef, EndOfCallReport, VapiEvent};
 
 fn derived(prefix: &str, parts: &[&str]) -> String {
@@ -59,24 +59,9 @@ impl OrgState {
             }
             _ => None,
         };
-        let now = self.clock.now();
-        let conversation = Conversation {
-            id,
-            status: Status::Unresolved,
-            channel: Channel::Voice,
-            contact_session_id: session,
-            created_at: now,
-            updated_at: now,
-            call_id: Some(call.call_id.clone()),
-            summary: None,
-            recording_url: None,
-            ended_reason: None,
-            duration_seconds: None,
-            cost: None,
-        };
-        self.repos.conversations.create(&self.org, &conversation).await?;
-        self.emit("conversation", "created", audience(&conversation), &conversation).await;
-        Ok(conversation)
+        let mut conversation = Conversation::new(id, Channel::Voice, session, self.clock.now());
+        conversation.call_id = Some(call.call_id.clone());
+        self.open(conversation).await
     }
 
     async fn transcript_line(
