@@ -162,13 +162,11 @@ async fn a_failing_vapi_answers_503_fast_and_leaves_other_routes_alone() {
         last = app.get("/v1/orgs/org_acme/vapi/assistants", Some(&token)).await.status;
     }
     let calls = app.vapi.requests();
-    let started = std::time::Instant::now();
     let fast = app.get("/v1/orgs/org_acme/vapi/assistants", Some(&token)).await;
 
     assert_eq!(last, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(fast.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.vapi.requests(), calls, "the open breaker does not call Vapi");
-    assert!(started.elapsed() < std::time::Duration::from_secs(1));
     assert_eq!(app.get("/v1/widget/org_acme/settings", None).await.status, StatusCode::OK);
 }
 
