@@ -54,9 +54,19 @@ fn main() {
         "serve-bare" => rt.block_on(serve_bare(&args[1], &args[2])),
         "serve-nats" => rt.block_on(serve_nats(&args[1], &args[2], &args[3])),
         "serve-naive" => rt.block_on(serve_naive(&args[1], &args[2])),
-        "load-fanout" => rt.block_on(load_fanout(&args[1], &args[2], &args[3], args[4].parse().unwrap(), args[5].parse().unwrap())),
-        "load-touch" => rt.block_on(load_touch(&args[1], &args[2], args[3].parse().unwrap(), args[4].parse().unwrap())),
-        "load-webhooks" => rt.block_on(load_webhooks(&args[1], &args[2], args[3].parse().unwrap(), args[4].parse().unwrap())),
+        "load-fanout" => rt.block_on(load_fanout(
+            &args[1],
+            &args[2],
+            &args[3],
+            args[4].parse().unwrap(),
+            args[5].parse().unwrap(),
+        )),
+        "load-touch" => {
+            rt.block_on(load_touch(&args[1], &args[2], args[3].parse().unwrap(), args[4].parse().unwrap()))
+        }
+        "load-webhooks" => {
+            rt.block_on(load_webhooks(&args[1], &args[2], args[3].parse().unwrap(), args[4].parse().unwrap()))
+        }
         _ => rt.block_on(orchestrate()),
     }
 }
@@ -125,9 +135,12 @@ async fn serve_naive(port: &str, db_dir: &str) {
         get(move |UrlPath(org): UrlPath<String>| {
             let repo = repo.clone();
             async move {
-                let Ok(org) = OrgId::parse(&org) else { return axum::http::StatusCode::BAD_REQUEST.into_response() };
+                let Ok(org) = OrgId::parse(&org) else {
+                    return axum::http::StatusCode::BAD_REQUEST.into_response();
+                };
                 match repo.get(&org).await {
-                    Ok(Some(s)) => ([(CONTENT_TYPE, "application/json")], serde_json::to_vec(&s).unwrap()).into_response(),
+                    Ok(Some(s)) => ([(CONTENT_TYPE, "application/json")], serde_json::to_vec(&s).unwrap())
+                        .into_response(),
                     Ok(None) => axum::http::StatusCode::NOT_FOUND.into_response(),
                     Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
                 }
@@ -178,7 +191,7 @@ async fn load_fanout(base: &str, org: &str, token: &str, streams: usize, rounds:
                                 if let Some(round) = v["welcomeMessage"]
                                     .as_str()
                                     .and_then(|m| m.strip_prefix("bench round "))
-                                    .and_then(|r| r.parse().ok())
+                                    .and_then(|r| r.parse::<usize>().ok())
                                 {
                                     let _ = tx.send((round, now));
                                 }
@@ -193,7 +206,9 @@ async fn load_fanout(base: &str, org: &str, token: &str, streams: usize, rounds:
     }
     drop(tx);
     let open_deadline = Instant::now() + Duration::from_secs(60);
-    while opened.load(Ordering::SeqCst) + failed.load(Ordering::SeqCst) < streams && Instant::now() < open_deadline {
+    while opened.load(Ordering::SeqCst) + failed.load(Ordering::SeqCst) < streams
+        && Instant::now() < open_deadline
+    {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let open = opened.load(Ordering::SeqCst);
@@ -257,7 +272,10 @@ async fn load_touch(base: &str, prefix: &str, n: usize, conns: usize) {
     let failed = results.iter().filter(|(ok, _)| !ok).count();
     let mut ms: Vec<f64> = results.into_iter().map(|(_, ms)| ms).collect();
     ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!("{}", json!({"n": n, "failed": failed, "per_s": n as f64 / secs, "p50_ms": pct(&ms, 0.5), "p99_ms": pct(&ms, 0.99), "max_ms": ms.last()}));
+    println!(
+        "{}",
+        json!({"n": n, "failed": failed, "per_s": n as f64 / secs, "p50_ms": pct(&ms, 0.5), "p99_ms": pct(&ms, 0.99), "max_ms": ms.last()})
+    );
     std::process::exit(0);
 }
 
@@ -266,7 +284,11 @@ async fn load_touch(base: &str, prefix: &str, n: usize, conns: usize) {
 async fn load_webhooks(base: &str, prefix: &str, n: usize, conns: usize) {
     let client = reqwest::Client::new();
     let fixture: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/clerk/organization.created.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/clerk/organization.created.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     let verifier = Arc::new(SvixVerifier::new(WEBHOOK_SECRET).unwrap());
@@ -276,8 +298,14 @@ async fn load_webhooks(base: &str, prefix: &str, n: usize, conns: usize) {
     let start = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..conns {
-        let (client, fixture, verifier, next, accepted, refused) =
-            (client.clone(), fixture.clone(), verifier.clone(), next.clone(), accepted.clone(), refused.clone());
+        let (client, fixture, verifier, next, accepted, refused) = (
+            client.clone(),
+            fixture.clone(),
+            verifier.clone(),
+            next.clone(),
+            accepted.clone(),
+            refused.clone(),
+        );
         let (base, prefix) = (base.to_owned(), prefix.to_owned());
         workers.push(tokio::spawn(async move {
             loop {
@@ -317,15 +345,18 @@ async fn load_webhooks(base: &str, prefix: &str, n: usize, conns: usize) {
     let mut pending: Vec<usize> = (0..n).collect();
     let deadline = Instant::now() + Duration::from_secs(120);
     while !pending.is_empty() && Instant::now() < deadline {
-        let results: Vec<(usize, bool)> = futures::stream::iter(pending.clone())
-            .map(|i| {
-                let client = client.clone();
-                let url = format!("{base}/v1/widget/{prefix}{i}/settings");
-                async move { (i, client.get(url).send().await.map(|r| r.status().is_success()).unwrap_or(false)) }
-            })
-            .buffer_unordered(conns)
-            .collect()
-            .await;
+        let results: Vec<(usize, bool)> =
+            futures::stream::iter(pending.clone())
+                .map(|i| {
+                    let client = client.clone();
+                    let url = format!("{base}/v1/widget/{prefix}{i}/settings");
+                    async move {
+                        (i, client.get(url).send().await.map(|r| r.status().is_success()).unwrap_or(false))
+                    }
+                })
+                .buffer_unordered(conns)
+                .collect()
+                .await;
         pending = results.into_iter().filter(|(_, ok)| !ok).map(|(i, _)| i).collect();
     }
     let applied_secs = start.elapsed().as_secs_f64();
@@ -434,11 +465,15 @@ async fn start_jwks() -> Jwks {
         "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
         "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
     }]});
-    let app = Router::new().route("/.well-known/jwks.json", get(move || async move { axum::Json(jwks.clone()) }));
+    let app =
+        Router::new().route("/.well-known/jwks.json", get(move || async move { axum::Json(jwks.clone()) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Jwks { encoding: EncodingKey::from_rsa_der(der.as_bytes()), url: format!("http://{addr}/.well-known/jwks.json") }
+    Jwks {
+        encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+        url: format!("http://{addr}/.well-known/jwks.json"),
+    }
 }
 
 impl Jwks {
@@ -482,7 +517,6 @@ fn parse_ms(s: &str) -> f64 {
 
 struct Ctx {
     tmp: PathBuf,
-    secs: u64,
     conns: usize,
     log: Vec<String>,
 }
@@ -498,11 +532,22 @@ impl Ctx {
             lua.push_str("wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n");
             lua.push_str("wrk.body = '{\"name\":\"Bench User\",\"email\":\"bench@example.com\",\"metadata\":{\"userAgent\":\"wrk\",\"language\":\"en-US\"}}'\n");
         }
-        lua.push_str("request = function()\n  i = i + 1\n  return wrk.format(nil, paths[(i % #paths) + 1])\nend\n");
+        lua.push_str(
+            "request = function()\n  i = i + 1\n  return wrk.format(nil, paths[(i % #paths) + 1])\nend\n",
+        );
         std::fs::write(&script, lua).unwrap();
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(self.conns);
         let out = Command::new("wrk")
-            .args(["-t", &threads.to_string(), "-c", &self.conns.to_string(), "-d", &format!("{secs}s"), "--latency", "-s"])
+            .args([
+                "-t",
+                &threads.to_string(),
+                "-c",
+                &self.conns.to_string(),
+                "-d",
+                &format!("{secs}s"),
+                "--latency",
+                "-s",
+            ])
             .arg(&script)
             .arg(base)
             .output()
@@ -529,16 +574,17 @@ impl Ctx {
             } else if let Some(v) = t.strip_prefix("Non-2xx or 3xx responses:") {
                 r.non_2xx = v.trim().parse().unwrap_or(0);
             } else if t.starts_with("Socket errors:") {
-                r.socket_errors = t
-                    .split(',')
-                    .filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok())
-                    .sum();
+                r.socket_errors =
+                    t.split(',').filter_map(|part| part.split_whitespace().last()?.parse::<u64>().ok()).sum();
             } else if t.contains(" requests in ") {
                 r.requests = t.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0);
             }
         }
         self.log.push(format!("{label}: {r:?}"));
-        eprintln!("  {label}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}, socket errors {}", r.rps, r.p50_ms, r.p99_ms, r.non_2xx, r.socket_errors);
+        eprintln!(
+            "  {label}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, non-2xx {}, socket errors {}",
+            r.rps, r.p50_ms, r.p99_ms, r.non_2xx, r.socket_errors
+        );
         r
     }
 }
@@ -570,14 +616,22 @@ fn row(figure: &str, value: String, reference: String, ratio: String, target: &s
 fn vm_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let mem = std::fs::read_to_string("/proc/meminfo")
@@ -604,7 +658,7 @@ async fn orchestrate() {
         .collect();
     let want = |s: &str| only.iter().any(|o| o == s);
     let tmp = tempfile::Builder::new().prefix("assist-bench-").tempdir().unwrap();
-    let mut ctx = Ctx { tmp: tmp.path().to_owned(), secs, conns, log: Vec::new() };
+    let mut ctx = Ctx { tmp: tmp.path().to_owned(), conns, log: Vec::new() };
     let me = std::env::current_exe().unwrap();
     let http = reqwest::Client::new();
     let started = chrono::Utc::now();
@@ -646,7 +700,14 @@ async fn orchestrate() {
             .unwrap();
         assert!(r.status().is_success(), "PUT settings {org}: {}", r.status());
     }
-    let body = http.get(format!("{base}/v1/widget/{}/settings", orgs[0])).send().await.unwrap().bytes().await.unwrap();
+    let body = http
+        .get(format!("{base}/v1/widget/{}/settings", orgs[0]))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     let body_file = tmp.path().join("settings.json");
     std::fs::write(&body_file, &body).unwrap();
     let read_paths: Vec<String> = orgs.iter().map(|o| format!("/v1/widget/{o}/settings")).collect();
@@ -695,7 +756,8 @@ async fn orchestrate() {
             "serve-nats",
             {
                 let mut c = Command::new(&me);
-                c.args(["serve-nats", &hop_port.to_string(), &format!("nats://127.0.0.1:{nats_port}")]).arg(&body_file);
+                c.args(["serve-nats", &hop_port.to_string(), &format!("nats://127.0.0.1:{nats_port}")])
+                    .arg(&body_file);
                 c
             },
             &tmp.path().join("hop.log"),
@@ -719,7 +781,13 @@ async fn orchestrate() {
             &tmp.path().join("naive.log"),
         );
         let naive_base = format!("http://127.0.0.1:{naive_port}");
-        ready(&http, &format!("{naive_base}{}", read_paths[WARM_ORGS - 1]), Duration::from_secs(60), "naive SurrealDB edge").await;
+        ready(
+            &http,
+            &format!("{naive_base}{}", read_paths[WARM_ORGS - 1]),
+            Duration::from_secs(60),
+            "naive SurrealDB edge",
+        )
+        .await;
         ctx.wrk("warmup naive", &naive_base, &read_paths, false, 2);
         let r_naive = ctx.wrk("naive edge (SurrealDB per request)", &naive_base, &read_paths, false, secs);
         drop(naive);
@@ -727,7 +795,10 @@ async fn orchestrate() {
         ctx.wrk("warmup assist", &base, &read_paths, false, 2);
         let r_assist = ctx.wrk("assist", &base, &read_paths, false, secs);
         if r_assist.non_2xx + r_assist.socket_errors > 0 {
-            notes.push(format!("hot read: assist answered {} non-2xx and {} socket errors", r_assist.non_2xx, r_assist.socket_errors));
+            notes.push(format!(
+                "hot read: assist answered {} non-2xx and {} socket errors",
+                r_assist.non_2xx, r_assist.socket_errors
+            ));
         }
         let tp = r_assist.rps / r_bare.rps;
         rows.push(row(
@@ -741,7 +812,11 @@ async fn orchestrate() {
         rows.push(row(
             "Hot read throughput vs the bus's limit",
             format!("{:.0}", r_assist.rps),
-            format!("bare axum + 1 NATS hop {:.0} ({:.0}% of bare)", r_hop.rps, r_hop.rps / r_bare.rps * 100.0),
+            format!(
+                "bare axum + 1 NATS hop {:.0} ({:.0}% of bare)",
+                r_hop.rps,
+                r_hop.rps / r_bare.rps * 100.0
+            ),
             format!("{:.0}%", r_assist.rps / r_hop.rps * 100.0),
             "≈ 100% (actors, auth, serialization cost next to nothing)",
             None,
@@ -783,7 +858,10 @@ async fn orchestrate() {
                 Some(ok >= 5000.0),
             ));
             if w.non_2xx + w.socket_errors > 0 {
-                notes.push(format!("writes ({label}): {} non-2xx, {} socket errors", w.non_2xx, w.socket_errors));
+                notes.push(format!(
+                    "writes ({label}): {} non-2xx, {} socket errors",
+                    w.non_2xx, w.socket_errors
+                ));
             }
         }
     }
@@ -796,7 +874,8 @@ async fn orchestrate() {
             .stderr(Stdio::inherit())
             .output()
             .unwrap();
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stdout)}));
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stdout)}));
         eprintln!("  webhooks: {v}");
         ctx.log.push(format!("webhooks: {v}"));
         let acc = v["accepted_per_s"].as_f64().unwrap_or(f64::NAN);
@@ -823,9 +902,17 @@ async fn orchestrate() {
         let per_org = (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / n_webhooks as f64;
         rows.push(row(
             &format!("Resident memory per active org ({n_webhooks} orgs activated by the webhook run)"),
-            format!("{:.1} KB/org (VmRSS {:.0} → {:.0} MiB)", per_org / 1000.0, rss_before as f64 / 1024.0, rss_after as f64 / 1024.0),
+            format!(
+                "{:.1} KB/org (VmRSS {:.0} → {:.0} MiB)",
+                per_org / 1000.0,
+                rss_before as f64 / 1024.0,
+                rss_after as f64 / 1024.0
+            ),
             format!("idle process {:.0} MiB", rss_idle as f64 / 1024.0),
-            format!("{:.0} MiB projected for 100k", per_org * 100_000.0 / 1048576.0 + rss_idle as f64 / 1024.0),
+            format!(
+                "{:.0} MiB projected for 100k",
+                per_org * 100_000.0 / 1048576.0 + rss_idle as f64 / 1024.0
+            ),
             "≤ 1 GiB for 100k orgs",
             Some(per_org * 100_000.0 + rss_idle as f64 * 1024.0 <= 1073741824.0),
         ));
@@ -845,7 +932,8 @@ async fn orchestrate() {
                 .stderr(Stdio::inherit())
                 .output()
                 .unwrap();
-            serde_json::from_slice::<Value>(&out.stdout).unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stdout)}))
+            serde_json::from_slice::<Value>(&out.stdout)
+                .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stdout)}))
         };
         let cold = touch();
         let rss1 = vm_rss_kib(assist.pid());
@@ -854,9 +942,19 @@ async fn orchestrate() {
         ctx.log.push(format!("activation cold: {cold}\nactivation warm: {warm}"));
         let p99 = cold["p99_ms"].as_f64().unwrap_or(f64::NAN);
         rows.push(row(
-            &format!("Cold activation ({n_webhooks} known orgs, first widget read after a restart, 4 connections)"),
-            format!("p50 {:.2} ms, p99 {p99:.2} ms ({} failed)", cold["p50_ms"].as_f64().unwrap_or(f64::NAN), cold["failed"]),
-            format!("same reads again, warm: p50 {:.2} ms, p99 {:.2} ms", warm["p50_ms"].as_f64().unwrap_or(f64::NAN), warm["p99_ms"].as_f64().unwrap_or(f64::NAN)),
+            &format!(
+                "Cold activation ({n_webhooks} known orgs, first widget read after a restart, 4 connections)"
+            ),
+            format!(
+                "p50 {:.2} ms, p99 {p99:.2} ms ({} failed)",
+                cold["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                cold["failed"]
+            ),
+            format!(
+                "same reads again, warm: p50 {:.2} ms, p99 {:.2} ms",
+                warm["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                warm["p99_ms"].as_f64().unwrap_or(f64::NAN)
+            ),
             format!("{:.1}× (p99)", p99 / warm["p99_ms"].as_f64().unwrap_or(f64::NAN)),
             "p99 < 5 ms",
             Some(p99 < 5.0 && cold["failed"].as_u64() == Some(0)),
@@ -864,7 +962,12 @@ async fn orchestrate() {
         let per_org = rss1.saturating_sub(rss0) as f64 * 1024.0 / n_webhooks as f64;
         rows.push(row(
             &format!("Resident memory per activated org (cold activation of {n_webhooks} orgs)"),
-            format!("{:.1} KB/org (VmRSS {:.0} → {:.0} MiB)", per_org / 1000.0, rss0 as f64 / 1024.0, rss1 as f64 / 1024.0),
+            format!(
+                "{:.1} KB/org (VmRSS {:.0} → {:.0} MiB)",
+                per_org / 1000.0,
+                rss0 as f64 / 1024.0,
+                rss1 as f64 / 1024.0
+            ),
             format!("restarted process {:.0} MiB", rss0 as f64 / 1024.0),
             format!("{:.0} MiB projected for 100k", (per_org * 100_000.0 + rss0 as f64 * 1024.0) / 1048576.0),
             "≤ 1 GiB for 100k orgs",
@@ -881,7 +984,8 @@ async fn orchestrate() {
                 .stderr(Stdio::inherit())
                 .output()
                 .unwrap();
-            serde_json::from_slice::<Value>(&out.stdout).unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stdout)}))
+            serde_json::from_slice::<Value>(&out.stdout)
+                .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stdout)}))
         };
         eprintln!("bench: (5) fan-out, reference 1 stream then {streams} streams");
         let one = run(1, 50);
@@ -892,9 +996,20 @@ async fn orchestrate() {
         let p99 = many["p99_ms"].as_f64().unwrap_or(f64::NAN);
         let p99_one = one["p99_ms"].as_f64().unwrap_or(f64::NAN);
         rows.push(row(
-            &format!("Fan-out, commit (PUT settings sent) to delivery on {} open operator SSE streams", many["streams"]),
-            format!("p50 {:.1} ms, p99 {p99:.1} ms ({} deliveries, {} lost)", many["p50_ms"].as_f64().unwrap_or(f64::NAN), many["deliveries"], many["lost"]),
-            format!("1 stream: p50 {:.1} ms, p99 {p99_one:.1} ms", one["p50_ms"].as_f64().unwrap_or(f64::NAN)),
+            &format!(
+                "Fan-out, commit (PUT settings sent) to delivery on {} open operator SSE streams",
+                many["streams"]
+            ),
+            format!(
+                "p50 {:.1} ms, p99 {p99:.1} ms ({} deliveries, {} lost)",
+                many["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                many["deliveries"],
+                many["lost"]
+            ),
+            format!(
+                "1 stream: p50 {:.1} ms, p99 {p99_one:.1} ms",
+                one["p50_ms"].as_f64().unwrap_or(f64::NAN)
+            ),
             format!("{:.1}× (p99)", p99 / p99_one),
             "p99 < 50 ms",
             Some(p99 < 50.0 && many["lost"].as_u64() == Some(0)),
@@ -911,7 +1026,10 @@ async fn orchestrate() {
     ));
     table.push_str("| figure | assist | reference (same run) | ratio | target | |\n| --- | --- | --- | --- | --- | --- |\n");
     for r in &rows {
-        table.push_str(&format!("| {} | {} | {} | {} | {} | {} |\n", r.figure, r.value, r.reference, r.ratio, r.target, r.verdict));
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            r.figure, r.value, r.reference, r.ratio, r.target, r.verdict
+        ));
     }
     for n in &notes {
         table.push_str(&format!("\n- {n}"));
