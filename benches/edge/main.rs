@@ -1,0 +1,82 @@
+//! The benchmark harness (issue 11): `scripts/bench`, or `cargo bench --bench edge`.
+//!
+//! Every figure is measured next to a reference taken in the same run, on the same machine, and
+//! reported as a ratio. Everything under load runs in its own process on loopback:
+//!
+//! - `assist serve` (the release binary, its bundled nats-server, surrealkv on disk in a temp dir);
+//! - the references, this binary re-executed: `serve-bare` (a bare axum handler serving the
+//!   widget settings' bytes from memory), `serve-nats` (the same handler doing one bare NATS
+//!   request-reply round trip to a responder holding the bytes) and `serve-naive` (an edge that
+//!   reads the settings from SurrealDB on every request);
+//! - the load: `wrk` for the HTTP request/reply scenarios, and this binary re-executed
+//!   (`load-fanout`, `load-webhooks`) for SSE fan-out and signed webhooks.
+//!
+//! The orchestrating process (this one, with no sub-command) only starts things, serves the
+//! loopback Clerk JWKS, runs `wrk`, and prints the table (also written into `BENCHMARKS.md`).
+//! Knobs: `BENCH_SECS` (seconds per wrk run, default 10), `BENCH_CONNS` (default 64),
+//! `BENCH_STREAMS` (default 1000), `BENCH_WEBHOOKS` (default 5000), `BENCH_ONLY` (comma list of
+//! `read,writes,webhooks,activation,fanout`; activation needs webhooks).
+
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use assist::webhooks::svix::SvixVerifier;
+use axum::Router;
+use axum::extract::Path as UrlPath;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use futures::StreamExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{Value, json};
+
+const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const KID: &str = "ins_bench_1";
+/// Orgs made known (and warm) before the request/reply scenarios.
+const WARM_ORGS: usize = 64;
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is expected from it.
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let sub = args.first().map(String::as_str).unwrap_or("");
+    match sub {
+        "serve-bare" => rt.block_on(serve_bare(&args[1], &args[2])),
+        "serve-nats" => rt.block_on(serve_nats(&args[1], &args[2], &args[3])),
+        "serve-naive" => rt.block_on(serve_naive(&args[1], &args[2])),
+        "load-fanout" => rt.block_on(load_fanout(
+            &args[1],
+            &args[2],
+            &args[3],
+            args[4].parse().unwrap(),
+            args[5].parse().unwrap(),
+        )),
+        "load-touch" => {
+            rt.block_on(load_touch(&args[1], &args[2], args[3].parse().unwrap(), args[4].parse().unwrap()))
+        }
+        "load-webhooks" => {
+            rt.block_on(load_webhooks(&args[1], &args[2], args[3].parse().unwrap(), args[4].parse().unwrap()))
+        }
+        _ => rt.block_on(orchestrate()),
+    }
+}
+
+mod load;
+mod references;
+mod scenarios;
+mod support;
+
+use load::*;
+use references::*;
+use scenarios::*;
+use support::*;

@@ -1,0 +1,415 @@
+//! The orchestration: start assist and the references, run every scenario, write BENCHMARKS.md.
+
+use super::*;
+
+pub(crate) async fn orchestrate() {
+    let secs: u64 = env_or("BENCH_SECS", 10);
+    let conns: usize = env_or("BENCH_CONNS", 64);
+    let streams: usize = env_or("BENCH_STREAMS", 1000);
+    let n_webhooks: usize = env_or("BENCH_WEBHOOKS", 5000);
+    let only: Vec<String> = std::env::var("BENCH_ONLY")
+        .unwrap_or_else(|_| "read,writes,webhooks,activation,fanout".into())
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
+    let want = |s: &str| only.iter().any(|o| o == s);
+    let tmp = tempfile::Builder::new().prefix("assist-bench-").tempdir().unwrap();
+    let mut ctx = Ctx { tmp: tmp.path().to_owned(), conns, log: Vec::new() };
+    let me = std::env::current_exe().unwrap();
+    let http = reqwest::Client::new();
+    let started = chrono::Utc::now();
+    eprintln!("bench: machine {}", machine());
+
+    // Loopback Clerk and assist itself.
+    let jwks = start_jwks().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let assist_cmd = || {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_assist"));
+        cmd.arg("serve")
+            .env("ASSIST_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("ASSIST_DATA_DIR", tmp.path().join("data"))
+            .env("ASSIST_DB", format!("surrealkv://{}/db", tmp.path().display()))
+            .env("ASSIST_CLERK_JWKS_URL", &jwks.url)
+            .env("ASSIST_CLERK_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env("ASSIST_LOG", std::env::var("BENCH_ASSIST_LOG").unwrap_or_else(|_| "warn".into()))
+            .env_remove("ASSIST_NATS_URL");
+        cmd
+    };
+    let t = Instant::now();
+    let mut assist = Proc::spawn("assist", assist_cmd(), &tmp.path().join("assist.log"));
+    ready(&http, &format!("{base}/readyz"), Duration::from_secs(60), "assist").await;
+    eprintln!("bench: assist ready in {:.2} s (pid {})", t.elapsed().as_secs_f64(), assist.pid());
+    let rss_idle = vm_rss_kib(assist.pid());
+
+    // Warm orgs: known through an operator request, then one widget read each (actor active).
+    let orgs: Vec<String> = (0..WARM_ORGS).map(org_name).collect();
+    for org in &orgs {
+        let r = http.get(format!("{base}/v1/orgs/{org}")).bearer_auth(jwks.token(org)).send().await.unwrap();
+        assert!(r.status().is_success(), "operator GET /v1/orgs/{org}: {}", r.status());
+        let r = http
+            .put(format!("{base}/v1/orgs/{org}/widget-settings"))
+            .bearer_auth(jwks.token(org))
+            .json(&bench_settings("Welcome to the bench! Ask us anything."))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "PUT settings {org}: {}", r.status());
+    }
+    let body = http
+        .get(format!("{base}/v1/widget/{}/settings", orgs[0]))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let body_file = tmp.path().join("settings.json");
+    std::fs::write(&body_file, &body).unwrap();
+    let read_paths: Vec<String> = orgs.iter().map(|o| format!("/v1/widget/{o}/settings")).collect();
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+
+    if want("read") {
+        eprintln!("bench: (1) hot read, {conns} connections, {secs} s each");
+        // References: separate processes, run one at a time while assist idles.
+        let bare_port = free_port();
+        let bare = Proc::spawn(
+            "serve-bare",
+            {
+                let mut c = Command::new(&me);
+                c.args(["serve-bare", &bare_port.to_string()]).arg(&body_file);
+                c
+            },
+            &tmp.path().join("bare.log"),
+        );
+        let bare_base = format!("http://127.0.0.1:{bare_port}");
+        ready(&http, &format!("{bare_base}{}", read_paths[0]), Duration::from_secs(20), "bare axum").await;
+        ctx.wrk("warmup bare", &bare_base, &read_paths, false, 2);
+        let r_bare = ctx.wrk("bare axum", &bare_base, &read_paths, false, secs);
+        drop(bare);
+
+        let nats_port = free_port();
+        let nats_bin = std::env::var("ASSIST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+        let nats = Proc::spawn(
+            "reference nats-server",
+            {
+                let mut c = Command::new(nats_bin);
+                c.args(["-a", "127.0.0.1", "-p", &nats_port.to_string()]);
+                c
+            },
+            &tmp.path().join("nats-ref.log"),
+        );
+        // Readiness of the reference nats-server: it accepts TCP connections.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", nats_port)).await.is_err() {
+            assert!(Instant::now() < deadline, "reference nats-server did not listen");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let hop_port = free_port();
+        let hop_base = format!("http://127.0.0.1:{hop_port}");
+        let hop = Proc::spawn(
+            "serve-nats",
+            {
+                let mut c = Command::new(&me);
+                c.args(["serve-nats", &hop_port.to_string(), &format!("nats://127.0.0.1:{nats_port}")])
+                    .arg(&body_file);
+                c
+            },
+            &tmp.path().join("hop.log"),
+        );
+        ready(&http, &format!("{hop_base}{}", read_paths[0]), Duration::from_secs(20), "bare NATS hop").await;
+        ctx.wrk("warmup hop", &hop_base, &read_paths, false, 2);
+        let r_hop = ctx.wrk("bare axum + 1 NATS hop", &hop_base, &read_paths, false, secs);
+        drop(hop);
+        drop(nats);
+
+        let naive_port = free_port();
+        let naive_dir = tmp.path().join("naive");
+        std::fs::create_dir_all(&naive_dir).unwrap();
+        let naive = Proc::spawn(
+            "serve-naive",
+            {
+                let mut c = Command::new(&me);
+                c.args(["serve-naive", &naive_port.to_string()]).arg(&naive_dir);
+                c
+            },
+            &tmp.path().join("naive.log"),
+        );
+        let naive_base = format!("http://127.0.0.1:{naive_port}");
+        ready(
+            &http,
+            &format!("{naive_base}{}", read_paths[WARM_ORGS - 1]),
+            Duration::from_secs(60),
+            "naive SurrealDB edge",
+        )
+        .await;
+        ctx.wrk("warmup naive", &naive_base, &read_paths, false, 2);
+        let r_naive = ctx.wrk("naive edge (SurrealDB per request)", &naive_base, &read_paths, false, secs);
+        drop(naive);
+
+        ctx.wrk("warmup assist", &base, &read_paths, false, 2);
+        let r_assist = ctx.wrk("assist", &base, &read_paths, false, secs);
+        if r_assist.non_2xx + r_assist.socket_errors > 0 {
+            notes.push(format!(
+                "hot read: assist answered {} non-2xx and {} socket errors",
+                r_assist.non_2xx, r_assist.socket_errors
+            ));
+        }
+        let tp = r_assist.rps / r_bare.rps;
+        rows.push(row(
+            "Hot read throughput (req/s), 64 warm orgs",
+            format!("{:.0}", r_assist.rps),
+            format!("bare axum {:.0}", r_bare.rps),
+            format!("{:.0}%", tp * 100.0),
+            "≥ 50% of bare axum",
+            Some(tp >= 0.5),
+        ));
+        rows.push(row(
+            "Hot read throughput vs the bus's limit",
+            format!("{:.0}", r_assist.rps),
+            format!(
+                "bare axum + 1 NATS hop {:.0} ({:.0}% of bare)",
+                r_hop.rps,
+                r_hop.rps / r_bare.rps * 100.0
+            ),
+            format!("{:.0}%", r_assist.rps / r_hop.rps * 100.0),
+            "≈ 100% (actors, auth, serialization cost next to nothing)",
+            None,
+        ));
+        let p = r_assist.p99_ms / r_bare.p99_ms;
+        rows.push(row(
+            &format!("Hot read p99 latency at {conns} connections"),
+            format!("{:.2} ms (p50 {:.2})", r_assist.p99_ms, r_assist.p50_ms),
+            format!("bare axum {:.2} ms; + NATS hop {:.2} ms", r_bare.p99_ms, r_hop.p99_ms),
+            format!("{p:.1}×"),
+            "≤ 2× bare axum",
+            Some(p <= 2.0),
+        ));
+        let nv = r_assist.rps / r_naive.rps;
+        rows.push(row(
+            "Hot read vs a naive edge (SurrealDB per request)",
+            format!("{:.0}", r_assist.rps),
+            format!("naive {:.0} (p99 {:.2} ms)", r_naive.rps, r_naive.p99_ms),
+            format!("{nv:.1}×"),
+            "≥ 3×",
+            Some(nv >= 3.0),
+        ));
+    }
+
+    if want("writes") {
+        eprintln!("bench: (2) contact-session writes, {conns} connections, {secs} s each");
+        let one = vec![format!("/v1/widget/{}/sessions", orgs[0])];
+        let many: Vec<String> = orgs.iter().map(|o| format!("/v1/widget/{o}/sessions")).collect();
+        let w_one = ctx.wrk("sessions, one org", &base, &one, true, secs);
+        let w_many = ctx.wrk("sessions, 64 orgs", &base, &many, true, secs);
+        for (label, w) in [("one organization", w_one), (&*format!("spread over {WARM_ORGS} orgs"), w_many)] {
+            let ok = (w.requests.saturating_sub(w.non_2xx)) as f64 / secs as f64;
+            rows.push(row(
+                &format!("Contact sessions created /s, {label} (surrealkv, persisted before 201)"),
+                format!("{ok:.0} (p99 {:.1} ms)", w.p99_ms),
+                "target 5,000/s".into(),
+                format!("{:.0}% of target", ok / 5000.0 * 100.0),
+                "≥ 5,000/s",
+                Some(ok >= 5000.0),
+            ));
+            if w.non_2xx + w.socket_errors > 0 {
+                notes.push(format!(
+                    "writes ({label}): {} non-2xx, {} socket errors",
+                    w.non_2xx, w.socket_errors
+                ));
+            }
+        }
+    }
+
+    if want("webhooks") {
+        eprintln!("bench: (4) {n_webhooks} signed Clerk organization.created deliveries, 64 connections");
+        let rss_before = vm_rss_kib(assist.pid());
+        let out = Command::new(&me)
+            .args(["load-webhooks", &base, "org_wh", &n_webhooks.to_string(), "64"])
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stdout)}));
+        eprintln!("  webhooks: {v}");
+        ctx.log.push(format!("webhooks: {v}"));
+        let acc = v["accepted_per_s"].as_f64().unwrap_or(f64::NAN);
+        let app = v["applied_per_s"].as_f64().unwrap_or(f64::NAN);
+        rows.push(row(
+            "Clerk webhooks accepted /s (signed, stored in JetStream before 200)",
+            format!("{acc:.0} ({} of {n_webhooks}, {} refused)", v["accepted"], v["refused"]),
+            "target 2,000/s".into(),
+            format!("{:.0}% of target", acc / 2000.0 * 100.0),
+            "≥ 2,000/s",
+            Some(acc >= 2000.0),
+        ));
+        rows.push(row(
+            "Clerk webhooks applied /s (org known to the widget; first send to last applied)",
+            format!("{app:.0} ({} not applied)", v["not_applied"]),
+            "target 2,000/s".into(),
+            format!("{:.0}% of target", app / 2000.0 * 100.0),
+            "≥ 2,000/s, none lost",
+            Some(app >= 2000.0 && v["not_applied"].as_u64() == Some(0)),
+        ));
+        // Memory: every org of the webhook run was applied through its actor and then read by
+        // the widget, so it is active now.
+        let rss_after = vm_rss_kib(assist.pid());
+        let per_org = (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / n_webhooks as f64;
+        rows.push(row(
+            &format!("Resident memory per active org ({n_webhooks} orgs activated by the webhook run)"),
+            format!(
+                "{:.1} KB/org (VmRSS {:.0} → {:.0} MiB)",
+                per_org / 1000.0,
+                rss_before as f64 / 1024.0,
+                rss_after as f64 / 1024.0
+            ),
+            format!("idle process {:.0} MiB", rss_idle as f64 / 1024.0),
+            format!(
+                "{:.0} MiB projected for 100k",
+                per_org * 100_000.0 / 1048576.0 + rss_idle as f64 / 1024.0
+            ),
+            "≤ 1 GiB for 100k orgs",
+            Some(per_org * 100_000.0 + rss_idle as f64 * 1024.0 <= 1073741824.0),
+        ));
+    }
+
+    if want("webhooks") && want("activation") {
+        // Restart assist on the same store: every org is known and none is active, so the first
+        // read of each org is a cold activation (loading its state from surrealkv).
+        eprintln!("bench: (3) cold activation of {n_webhooks} orgs after a restart, 4 connections");
+        drop(assist);
+        assist = Proc::spawn("assist", assist_cmd(), &tmp.path().join("assist-2.log"));
+        ready(&http, &format!("{base}/readyz"), Duration::from_secs(60), "assist (restarted)").await;
+        let rss0 = vm_rss_kib(assist.pid());
+        let touch = || {
+            let out = Command::new(&me)
+                .args(["load-touch", &base, "org_wh", &n_webhooks.to_string(), "4"])
+                .stderr(Stdio::inherit())
+                .output()
+                .unwrap();
+            serde_json::from_slice::<Value>(&out.stdout)
+                .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stdout)}))
+        };
+        let cold = touch();
+        let rss1 = vm_rss_kib(assist.pid());
+        let warm = touch();
+        eprintln!("  cold: {cold}\n  warm: {warm}");
+        ctx.log.push(format!("activation cold: {cold}\nactivation warm: {warm}"));
+        let p99 = cold["p99_ms"].as_f64().unwrap_or(f64::NAN);
+        rows.push(row(
+            &format!(
+                "Cold activation ({n_webhooks} known orgs, first widget read after a restart, 4 connections)"
+            ),
+            format!(
+                "p50 {:.2} ms, p99 {p99:.2} ms ({} failed)",
+                cold["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                cold["failed"]
+            ),
+            format!(
+                "same reads again, warm: p50 {:.2} ms, p99 {:.2} ms",
+                warm["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                warm["p99_ms"].as_f64().unwrap_or(f64::NAN)
+            ),
+            format!("{:.1}× (p99)", p99 / warm["p99_ms"].as_f64().unwrap_or(f64::NAN)),
+            "p99 < 5 ms",
+            Some(p99 < 5.0 && cold["failed"].as_u64() == Some(0)),
+        ));
+        let per_org = rss1.saturating_sub(rss0) as f64 * 1024.0 / n_webhooks as f64;
+        rows.push(row(
+            &format!("Resident memory per activated org (cold activation of {n_webhooks} orgs)"),
+            format!(
+                "{:.1} KB/org (VmRSS {:.0} → {:.0} MiB)",
+                per_org / 1000.0,
+                rss0 as f64 / 1024.0,
+                rss1 as f64 / 1024.0
+            ),
+            format!("restarted process {:.0} MiB", rss0 as f64 / 1024.0),
+            format!("{:.0} MiB projected for 100k", (per_org * 100_000.0 + rss0 as f64 * 1024.0) / 1048576.0),
+            "≤ 1 GiB for 100k orgs",
+            Some(per_org * 100_000.0 + rss0 as f64 * 1024.0 <= 1073741824.0),
+        ));
+    }
+
+    if want("fanout") {
+        let org = &orgs[1];
+        let token = jwks.token(org);
+        let run = |streams: usize, rounds: usize| {
+            let out = Command::new(&me)
+                .args(["load-fanout", &base, org, &token, &streams.to_string(), &rounds.to_string()])
+                .stderr(Stdio::inherit())
+                .output()
+                .unwrap();
+            serde_json::from_slice::<Value>(&out.stdout)
+                .unwrap_or_else(|_| json!({"error": String::from_utf8_lossy(&out.stdout)}))
+        };
+        eprintln!("bench: (5) fan-out, reference 1 stream then {streams} streams");
+        let one = run(1, 50);
+        eprintln!("  1 stream: {one}");
+        let many = run(streams, 20);
+        eprintln!("  {streams} streams: {many}");
+        ctx.log.push(format!("fanout 1: {one}\nfanout {streams}: {many}"));
+        let p99 = many["p99_ms"].as_f64().unwrap_or(f64::NAN);
+        let p99_one = one["p99_ms"].as_f64().unwrap_or(f64::NAN);
+        rows.push(row(
+            &format!(
+                "Fan-out, commit (PUT settings sent) to delivery on {} open operator SSE streams",
+                many["streams"]
+            ),
+            format!(
+                "p50 {:.1} ms, p99 {p99:.1} ms ({} deliveries, {} lost)",
+                many["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                many["deliveries"],
+                many["lost"]
+            ),
+            format!(
+                "1 stream: p50 {:.1} ms, p99 {p99_one:.1} ms",
+                one["p50_ms"].as_f64().unwrap_or(f64::NAN)
+            ),
+            format!("{:.1}× (p99)", p99 / p99_one),
+            "p99 < 50 ms",
+            Some(p99 < 50.0 && many["lost"].as_u64() == Some(0)),
+        ));
+    }
+
+    drop(assist);
+    let command = "scripts/bench";
+    let mut table = String::new();
+    table.push_str(&format!(
+        "Machine: {}  \nDate: {} UTC  \nCommand: `{command}` (BENCH_SECS={secs}, BENCH_CONNS={conns}); load from `wrk` and the harness's own load processes on loopback, all on the same machine as assist\n\n",
+        machine(),
+        started.format("%Y-%m-%d %H:%M")
+    ));
+    table.push_str("| figure | assist | reference (same run) | ratio | target | |\n| --- | --- | --- | --- | --- | --- |\n");
+    for r in &rows {
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            r.figure, r.value, r.reference, r.ratio, r.target, r.verdict
+        ));
+    }
+    for n in &notes {
+        table.push_str(&format!("\n- {n}"));
+    }
+    table.push_str("\n\n<details><summary>raw runs</summary>\n\n```\n");
+    for l in &ctx.log {
+        table.push_str(l);
+        table.push('\n');
+    }
+    table.push_str("```\n\n</details>\n");
+    println!("\n{table}");
+    write_benchmarks_md(&table);
+    let _ = std::io::stdout().flush();
+}
+
+/// Replaces the generated part of BENCHMARKS.md (between the markers), keeping the prose.
+pub(crate) fn write_benchmarks_md(table: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md");
+    let (begin, end) = ("<!-- bench:begin -->", "<!-- bench:end -->");
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| format!("# Benchmarks\n\n{begin}\n{end}\n"));
+    let new = match (old.find(begin), old.find(end)) {
+        (Some(b), Some(e)) if b < e => format!("{}{begin}\n{table}{}", &old[..b], &old[e..]),
+        _ => format!("{old}\n{begin}\n{table}{end}\n"),
+    };
+    std::fs::write(path, new).unwrap();
+    eprintln!("bench: table written to {path}");
+}
