@@ -63,10 +63,22 @@ async fn store_clerk(
     )?;
     let id = id.unwrap_or_default();
     let subject = subjects::system(Source::Clerk, &event_type(&body)?)?;
-    match tokio::time::timeout(STORE_TIMEOUT, system::publish_for(&edge.js, subject, id, None, body)).await {
+    store(edge, subject, id, None, body).await
+}
+
+/// Stores the event in JetStream within the sender's patience; 503 (so the sender retries)
+/// when NATS cannot take it in time.
+async fn store(
+    edge: &Edge,
+    subject: String,
+    id: &str,
+    org: Option<&OrgId>,
+    body: Bytes,
+) -> Result<bool, ApiError> {
+    match tokio::time::timeout(STORE_TIMEOUT, system::publish_for(&edge.js, subject, id, org, body)).await {
         Ok(Ok(duplicate)) => Ok(duplicate),
         Ok(Err(err)) => {
-            tracing::warn!(error = %err, event = id, "could not store a Clerk event");
+            tracing::warn!(error = %err, event = id, ?org, "could not store a webhook event");
             Err(ApiError::unavailable("the event could not be stored; retry"))
         }
         Err(_) => Err(ApiError::unavailable("storing the event timed out; retry")),
@@ -116,15 +128,7 @@ async fn store_vapi(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let stored = system::publish_for(&edge.js, subject, &id, Some(&org), body);
-    match tokio::time::timeout(STORE_TIMEOUT, stored).await {
-        Ok(Ok(duplicate)) => Ok(duplicate),
-        Ok(Err(err)) => {
-            tracing::warn!(error = %err, %org, "could not store a Vapi event");
-            Err(ApiError::unavailable("the event could not be stored; retry"))
-        }
-        Err(_) => Err(ApiError::unavailable("storing the event timed out; retry")),
-    }
+    store(edge, subject, &id, Some(&org), body).await
 }
 
 /// `message.type`, up to any `[…]` qualifier (`transcript[transcriptType="final"]`).
