@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use surrealdb::types::RecordId;
 
-use super::{Db, DbError, first_row, shape};
+use super::{Db, DbError, shape};
 use crate::ids::{ContactSessionId, OrgId};
 use crate::model::contact_session::{ContactSession, Metadata};
 
@@ -67,15 +67,8 @@ impl ContactSessions {
 
     /// The session if it belongs to `org`; another org's session reads as absent.
     pub async fn get(&self, org: &OrgId, id: &ContactSessionId) -> Result<Option<StoredSession>, DbError> {
-        let rows: Vec<serde_json::Value> = self
-            .db
-            .client()
-            .query("SELECT * OMIT id FROM $rid WHERE org = $org")
-            .bind(("rid", record(id)))
-            .bind(("org", org.as_str().to_owned()))
-            .await?
-            .take(0)?;
-        Ok(first_row::<Row>(TABLE, rows)?.map(|row| StoredSession {
+        let row: Option<Row> = self.db.owned(TABLE, record(id), org).await?;
+        Ok(row.map(|row| StoredSession {
             token_hash: row.token_hash,
             session: ContactSession {
                 id: row.session,

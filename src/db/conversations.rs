@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use surrealdb::types::RecordId;
 
-use super::{Db, DbError, first_row, shape};
+use super::{Db, DbError, shape};
 use crate::ids::{ContactSessionId, ConversationId, OrgId};
 use crate::model::conversation::{Channel, Conversation, Cursor, Page, Status};
 
@@ -89,15 +89,7 @@ impl Conversations {
     }
 
     pub async fn get(&self, org: &OrgId, id: &ConversationId) -> Result<Option<Conversation>, DbError> {
-        let rows: Vec<serde_json::Value> = self
-            .db
-            .client()
-            .query("SELECT * OMIT id FROM $rid WHERE org = $org")
-            .bind(("rid", record(id)))
-            .bind(("org", org.as_str().to_owned()))
-            .await?
-            .take(0)?;
-        Ok(first_row::<Row>(TABLE, rows)?.map(Conversation::from))
+        Ok(self.db.owned::<Row>(TABLE, record(id), org).await?.map(Conversation::from))
     }
 
     /// Newest first. Fetches one extra row to know whether another page exists.

@@ -15,8 +15,10 @@ pub mod widget_settings;
 use serde::de::DeserializeOwned;
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
+use surrealdb::types::RecordId;
 
 use crate::error::ApiError;
+use crate::ids::OrgId;
 
 const NAMESPACE: &str = "assist";
 const DATABASE: &str = "assist";
@@ -65,6 +67,24 @@ impl Db {
 
     pub(crate) fn client(&self) -> &Surreal<Any> {
         &self.inner
+    }
+
+    /// One tenant-owned record by id, read only if it belongs to `org`: another org's record
+    /// reads exactly like a missing one, whatever id a caller guesses.
+    pub(crate) async fn owned<T: DeserializeOwned>(
+        &self,
+        table: &'static str,
+        record: RecordId,
+        org: &OrgId,
+    ) -> Result<Option<T>, DbError> {
+        let rows: Vec<serde_json::Value> = self
+            .inner
+            .query("SELECT * OMIT id FROM $rid WHERE org = $org")
+            .bind(("rid", record))
+            .bind(("org", org.as_str().to_owned()))
+            .await?
+            .take(0)?;
+        first_row(table, rows)
     }
 }
 

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use surrealdb::types::RecordId;
 
-use super::{Db, DbError, first_row};
+use super::{Db, DbError};
 use crate::ids::OrgId;
 
 const TABLE: &str = "plugins";
@@ -29,15 +29,7 @@ impl Plugins {
     }
 
     pub async fn get(&self, org: &OrgId) -> Result<Option<StoredPlugin>, DbError> {
-        let rows: Vec<serde_json::Value> = self
-            .db
-            .client()
-            .query("SELECT * OMIT id FROM $rid WHERE org = $org")
-            .bind(("rid", record(org)))
-            .bind(("org", org.as_str().to_owned()))
-            .await?
-            .take(0)?;
-        first_row(TABLE, rows)
+        self.db.owned(TABLE, record(org), org).await
     }
 
     pub async fn put(&self, org: &OrgId, plugin: &StoredPlugin) -> Result<(), DbError> {
