@@ -12,7 +12,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::actors::ingest::{IngestArgs, IngestStats};
+use crate::actors::ingest::{IngestArgs, IngestStats, Owners};
+use crate::actors::partitions::{Ownership, Partitions, PartitionsArgs};
 use crate::actors::tenants::TenantsActor;
 use crate::actors::vapi::GatewayArgs;
 use crate::actors::{Child, Root, RootMsg, Tenants};
@@ -70,7 +71,7 @@ pub struct App {
     ingest_stats: Arc<IngestStats>,
     root_task: JoinHandle<()>,
     tenants: Tenants,
-    service: BusService,
+    partitions: Partitions,
     shutdown: CancellationToken,
 }
 
@@ -95,6 +96,8 @@ impl App {
         };
         let js = async_nats::jetstream::new(nats.clone());
         crate::bus::system::ensure_streams(&js).await?;
+        crate::bus::check_partitioning(&nats, config.partitions.count).await?;
+        let ownership = Ownership::new(config.partitions.count);
         let (root, root_task) =
             Actor::spawn(None, Root, ()).await.map_err(|e| AppError::Actors(e.to_string()))?;
         let tenants = TenantsActor::start(
@@ -104,16 +107,17 @@ impl App {
             config.clock.clone(),
             master_key.clone(),
             EventPublisher::new(js.clone()),
+            ownership.clone(),
         )
         .await
         .map_err(|e| AppError::Actors(e.to_string()))?;
-        if config.widget.demo {
-            crate::widget::seed_demo(&tenants).await.map_err(AppError::Demo)?;
-        }
         let ingest_stats = Arc::new(IngestStats::default());
         let ingest = IngestArgs {
             js: js.clone(),
-            tenants: tenants.clone(),
+            owners: Owners {
+                nats: nats.clone(),
+                deadline: config.request_timeout.min(config.ingest_ack_wait / 2),
+            },
             repos: Repos::new(&db),
             stats: ingest_stats.clone(),
             ack_wait: config.ingest_ack_wait,
@@ -136,8 +140,25 @@ impl App {
             nats: nats.clone(),
             request_timeout: config.request_timeout,
         };
-        let service = BusService::start(&nats, ctx, metrics.clone()).await?;
+        let bus = BusService::start(&nats, ctx, metrics.clone()).await?;
         let node = config.node_id.clone();
+        let partitions = Partitions::start(
+            root.get_cell(),
+            PartitionsArgs {
+                js: js.clone(),
+                node: node.clone(),
+                config: config.partitions.clone(),
+                ownership,
+                bus,
+                tenants: tenants.clone(),
+            },
+        )
+        .await
+        .map_err(|e| AppError::Actors(e.to_string()))?;
+        partitions.settle().await.map_err(|e| AppError::Actors(e.message))?;
+        if config.widget.demo {
+            crate::widget::seed_demo(&tenants).await.map_err(AppError::Demo)?;
+        }
         let local = Local::new(
             node.clone(),
             root.clone(),
@@ -184,7 +205,7 @@ impl App {
             ingest_stats,
             root_task,
             tenants,
-            service,
+            partitions,
             shutdown,
         })
     }
@@ -235,7 +256,7 @@ impl App {
             root,
             mut root_task,
             tenants,
-            service: bus,
+            partitions,
             shutdown: streams,
             ..
         } = self;
@@ -250,7 +271,7 @@ impl App {
             served = server => served.map_err(AppError::from),
             _ = &mut root_task => Err(AppError::Actors("the actor tree stopped after a failure".into())),
         };
-        bus.stop().await;
+        partitions.release_all().await;
         admin.stop();
         presence.withdraw().await;
         tenants.shutdown(DRAIN_TIMEOUT).await;

@@ -9,11 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use assist::Config;
 use assist::auth::ClerkConfig;
-use assist::http::limits::{Rate, RateLimits};
-use assist::widget::WidgetConfig;
 use assist::bus::subjects::AdminTarget;
+use assist::http::limits::{Rate, RateLimits};
 use assist::ids::OrgId;
 use assist::ops::NodeId;
+use assist::widget::WidgetConfig;
 
 #[derive(Parser)]
 #[command(
@@ -144,6 +144,13 @@ pub struct ServeArgs {
     /// Bearer token of `/admin/*`; unset turns those routes off.
     #[arg(long, env = "ASSIST_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Partitions organizations are split into; must equal the NATS mappings' count (checked at
+    /// start-up).
+    #[arg(long, env = "ASSIST_PARTITIONS", default_value_t = assist::bus::subjects::DEFAULT_PARTITIONS)]
+    pub partitions: u16,
+    /// Seconds a node may go without renewing its partition leases before others take them over.
+    #[arg(long, env = "ASSIST_LEASE_TTL_SECS", default_value_t = 4)]
+    pub lease_ttl_secs: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -186,6 +193,9 @@ impl ServeArgs {
             config.node_id = NodeId::parse(node).map_err(|e| anyhow::anyhow!(e.message))?;
         }
         config.admin_token = self.admin_token.clone().filter(|t| !t.is_empty());
+        anyhow::ensure!(self.partitions >= 1, "ASSIST_PARTITIONS: must be at least 1");
+        config.partitions.count = self.partitions;
+        config.partitions.ttl = Duration::from_secs(self.lease_ttl_secs.clamp(1, 60));
         Ok(config)
     }
 }

@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::actors::ActorConfig;
+use crate::actors::partitions::PartitionsConfig;
 use crate::auth::ClerkConfig;
 use crate::clock::Clock;
 use crate::http::limits::RateLimits;
+use crate::ops::NodeId;
 use crate::vapi::VapiConfig;
 use crate::widget::WidgetConfig;
-use crate::ops::NodeId;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -50,6 +51,8 @@ pub struct Config {
     pub node_id: NodeId,
     /// Bearer token of `/admin/*`; `None` leaves those routes out (404).
     pub admin_token: Option<String>,
+    /// How orgs are split among nodes, and how long a silent node keeps its share.
+    pub partitions: PartitionsConfig,
 }
 
 impl Config {
@@ -75,6 +78,7 @@ impl Config {
             widget: WidgetConfig::default(),
             node_id: NodeId::generate(),
             admin_token: None,
+            partitions: PartitionsConfig::default(),
         }
     }
 }

@@ -61,11 +61,21 @@ impl std::fmt::Display for ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// Nothing was done: the org lives on another node now, or could not be loaded. Such a
+    /// request is safe to send again, which the edge does (see `bus::request`); any other
+    /// failure may have happened after a write and is not retried for the caller.
+    #[serde(skip)]
+    pub unprocessed: bool,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), unprocessed: false }
+    }
+
+    /// `unavailable`, and nothing was done: see [`ApiError::unprocessed`].
+    pub fn unprocessed(message: impl Into<String>) -> Self {
+        Self { unprocessed: true, ..Self::unavailable(message) }
     }
 
     /// A bad input; `field` is the JSON path the caller sent (`theme.primaryColor`).

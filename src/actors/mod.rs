@@ -1,17 +1,20 @@
 //! The actor tree. `root` anchors supervision; `tenants` activates one `org:<id>` actor per
 //! organization on demand, passivates idle ones and restarts failed ones within a bounded
-//! intensity. The org actor is the single writer for its organization.
+//! intensity. The org actor is the single writer for its organization, and it runs only on the
+//! node holding the lease of the org's partition (`partitions`).
 //!
 //! ```text
 //! root
+//!  +-- partitions      (leases: which orgs this node owns; serves their subjects)
 //!  +-- tenants
-//!  |    +-- org:<id>   (one per active organization)
+//!  |    +-- org:<id>   (one per active organization of an owned partition)
 //!  +-- system-ingest   (durable consumer of webhook events)
 //!  +-- vapi            (the gateway: every call to Vapi, on private subjects)
 //! ```
 
 pub mod ingest;
 pub mod org;
+pub mod partitions;
 mod root;
 pub mod tenants;
 pub(crate) mod vapi;

@@ -20,6 +20,8 @@ pub const REQUEST_ID: &str = "X-Request-Id";
 pub const PARAMS: &str = "Assist-Params";
 pub const STATUS: &str = "Assist-Status";
 pub const ERROR_CODE: &str = "Assist-Error-Code";
+/// On an error reply: the request was not processed at all, so sending it again is safe.
+pub const UNPROCESSED: &str = "Assist-Unprocessed";
 
 /// The HTTP headers the edge forwards into a request.
 pub const FORWARDED: [&str; 3] = [AUTHORIZATION, CONTACT_SESSION, REQUEST_ID];
@@ -66,6 +68,9 @@ pub fn error_headers(err: &ApiError) -> HeaderMap {
     headers.insert(NATS_SERVICE_ERROR_CODE, err.code.status().to_string().as_str());
     headers.insert(NATS_SERVICE_ERROR, header_safe(&err.message).as_str());
     headers.insert(ERROR_CODE, err.code.as_str());
+    if err.unprocessed {
+        headers.insert(UNPROCESSED, "true");
+    }
     headers
 }
 
@@ -77,7 +82,8 @@ pub fn read_reply(headers: Option<&HeaderMap>, body: Bytes) -> Result<Reply, Api
             .or_else(|| status.parse().ok().and_then(ErrorCode::from_status))
             .unwrap_or(ErrorCode::Internal);
         let message = header(headers, NATS_SERVICE_ERROR).unwrap_or("error").to_owned();
-        return Err(ApiError::new(code, message));
+        let unprocessed = header(headers, UNPROCESSED) == Some("true");
+        return Err(ApiError { unprocessed, ..ApiError::new(code, message) });
     }
     let status = header(headers, STATUS).and_then(|s| s.parse().ok()).unwrap_or(200);
     Ok(Reply { status, body })
@@ -89,9 +95,10 @@ mod tests {
 
     #[test]
     fn an_error_reply_reads_back_as_the_same_error() {
-        let sent = ApiError::not_found("organization org_x is not known");
-        let err = read_reply(Some(&error_headers(&sent)), Bytes::new()).unwrap_err();
-        assert_eq!(err, sent);
+        for sent in [ApiError::not_found("organization org_x is not known"), ApiError::unprocessed("moved")] {
+            let err = read_reply(Some(&error_headers(&sent)), Bytes::new()).unwrap_err();
+            assert_eq!(err, sent);
+        }
     }
 
     #[test]

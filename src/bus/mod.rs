@@ -5,12 +5,16 @@ mod dispatch;
 pub mod embedded;
 pub mod envelope;
 pub mod events;
+mod probe;
+mod request;
 mod service;
 pub mod subjects;
 pub mod system;
 
 pub use dispatch::Context;
-pub use service::BusService;
+pub use probe::check_partitioning;
+pub use request::request;
+pub use service::{BusService, PartitionServer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -24,6 +28,8 @@ pub enum BusError {
     JetStream(String),
     #[error("nats-server: {0}")]
     Server(String),
+    #[error("{0}")]
+    Partitioning(String),
 }
 
 /// Connects to NATS. `url` may list several servers (comma-separated) and carry `user:password@`,

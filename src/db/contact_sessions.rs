@@ -44,9 +44,9 @@ impl ContactSessions {
         token_hash: &str,
     ) -> Result<(), DbError> {
         let metadata = serde_json::to_value(&session.metadata).map_err(shape(TABLE))?;
-        self.db
-            .client()
-            .query(
+        let query = self
+            .db
+            .write(
                 "CREATE $rid SET session = $session_id, org = $org, name = $name, email = $email, \
                  metadata = $metadata, token_hash = $token_hash, created_at = $created_at, \
                  expires_at = $expires_at RETURN NONE",
@@ -59,9 +59,8 @@ impl ContactSessions {
             .bind(("metadata", metadata))
             .bind(("token_hash", token_hash.to_owned()))
             .bind(("created_at", session.created_at))
-            .bind(("expires_at", session.expires_at))
-            .await?
-            .check()?;
+            .bind(("expires_at", session.expires_at));
+        self.db.commit(query).await?;
         Ok(())
     }
 
@@ -87,14 +86,13 @@ impl ContactSessions {
         id: &ContactSessionId,
         expires_at: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query("UPDATE $rid SET expires_at = $expires_at WHERE org = $org RETURN NONE")
+        let query = self
+            .db
+            .write("UPDATE $rid SET expires_at = $expires_at WHERE org = $org RETURN NONE")
             .bind(("rid", record(id)))
             .bind(("org", org.as_str().to_owned()))
-            .bind(("expires_at", expires_at))
-            .await?
-            .check()?;
+            .bind(("expires_at", expires_at));
+        self.db.commit(query).await?;
         Ok(())
     }
 

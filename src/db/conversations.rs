@@ -64,9 +64,9 @@ impl Conversations {
     }
 
     pub async fn create(&self, org: &OrgId, conversation: &Conversation) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query(
+        let query = self
+            .db
+            .write(
                 "CREATE $rid SET conversation = $conversation, org = $org, status = $status, \
                  channel = $channel, contact_session = $contact_session, call_id = $call_id, \
                  created_at = $created_at, updated_at = $updated_at RETURN NONE",
@@ -82,9 +82,8 @@ impl Conversations {
             ))
             .bind(("call_id", conversation.call_id.clone()))
             .bind(("created_at", conversation.created_at))
-            .bind(("updated_at", conversation.updated_at))
-            .await?
-            .check()?;
+            .bind(("updated_at", conversation.updated_at));
+        self.db.commit(query).await?;
         Ok(())
     }
 
@@ -137,15 +136,14 @@ impl Conversations {
         status: Status,
         at: DateTime<Utc>,
     ) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query("UPDATE $rid SET status = $status, updated_at = $at WHERE org = $org RETURN NONE")
+        let query = self
+            .db
+            .write("UPDATE $rid SET status = $status, updated_at = $at WHERE org = $org RETURN NONE")
             .bind(("rid", record(id)))
             .bind(("org", org.as_str().to_owned()))
             .bind(("status", wire(&status)?))
-            .bind(("at", at))
-            .await?
-            .check()?;
+            .bind(("at", at));
+        self.db.commit(query).await?;
         Ok(())
     }
 }
@@ -153,9 +151,8 @@ impl Conversations {
 impl Conversations {
     /// Sets the fields Vapi reports about a call.
     pub async fn set_voice(&self, org: &OrgId, conversation: &Conversation) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query(
+        let query = self.db
+            .write(
                 "UPDATE $rid SET summary = $summary, recording_url = $recording_url, ended_reason = $ended_reason, \
                  duration_seconds = $duration_seconds, cost = $cost, updated_at = $updated_at WHERE org = $org RETURN NONE",
             )
@@ -166,9 +163,8 @@ impl Conversations {
             .bind(("ended_reason", conversation.ended_reason.clone()))
             .bind(("duration_seconds", conversation.duration_seconds))
             .bind(("cost", conversation.cost))
-            .bind(("updated_at", conversation.updated_at))
-            .await?
-            .check()?;
+            .bind(("updated_at", conversation.updated_at));
+        self.db.commit(query).await?;
         Ok(())
     }
 }

@@ -48,27 +48,24 @@ impl Directory {
     }
 
     pub async fn upsert_membership(&self, membership: &ClerkMembership) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query("UPSERT $rid SET membership = $membership, org = $org, user = $user, role = $role RETURN NONE")
+        let query = self.db
+            .write("UPSERT $rid SET membership = $membership, org = $org, user = $user, role = $role RETURN NONE")
             .bind(("rid", RecordId::new("memberships", membership.id.as_str())))
             .bind(("membership", membership.id.clone()))
             .bind(("org", membership.org.as_str().to_owned()))
             .bind(("user", membership.user_id.clone()))
-            .bind(("role", membership.role.clone()))
-            .await?
-            .check()?;
+            .bind(("role", membership.role.clone()));
+        self.db.commit(query).await?;
         Ok(())
     }
 
     pub async fn delete_membership(&self, membership: &ClerkMembership) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query("DELETE $rid WHERE org = $org")
+        let query = self
+            .db
+            .write("DELETE $rid WHERE org = $org")
             .bind(("rid", RecordId::new("memberships", membership.id.as_str())))
-            .bind(("org", membership.org.as_str().to_owned()))
-            .await?
-            .check()?;
+            .bind(("org", membership.org.as_str().to_owned()));
+        self.db.commit(query).await?;
         Ok(())
     }
 
@@ -77,16 +74,14 @@ impl Directory {
         org: &OrgId,
         subscription: &ClerkSubscription,
     ) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query("UPSERT $rid SET subscription = $subscription, org = $org, status = $status, plans = $plans RETURN NONE")
+        let query = self.db
+            .write("UPSERT $rid SET subscription = $subscription, org = $org, status = $status, plans = $plans RETURN NONE")
             .bind(("rid", RecordId::new("subscriptions", subscription.id.as_str())))
             .bind(("subscription", subscription.id.clone()))
             .bind(("org", org.as_str().to_owned()))
             .bind(("status", subscription.status.as_str().to_owned()))
-            .bind(("plans", subscription.plans.clone()))
-            .await?
-            .check()?;
+            .bind(("plans", subscription.plans.clone()));
+        self.db.commit(query).await?;
         Ok(())
     }
 }

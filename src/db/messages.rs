@@ -35,14 +35,12 @@ impl Messages {
     /// Appends the message and bumps the conversation's `updated_at` in one transaction.
     pub async fn append(&self, org: &OrgId, message: &Message) -> Result<(), DbError> {
         let role = serde_json::to_value(message.role).map_err(shape(TABLE))?;
-        self.db
-            .client()
-            .query(
-                "BEGIN; \
-                 CREATE $rid SET message = $message, org = $org, conversation = $conversation, \
+        let query = self
+            .db
+            .write(
+                "CREATE $rid SET message = $message, org = $org, conversation = $conversation, \
                  role = $role, text = $text, created_at = $created_at RETURN NONE; \
-                 UPDATE $conversation_rid SET updated_at = $created_at WHERE org = $org RETURN NONE; \
-                 COMMIT;",
+                 UPDATE $conversation_rid SET updated_at = $created_at WHERE org = $org RETURN NONE",
             )
             .bind(("rid", RecordId::new(TABLE, message.id.as_str())))
             .bind(("conversation_rid", RecordId::new("conversations", message.conversation_id.as_str())))
@@ -51,9 +49,8 @@ impl Messages {
             .bind(("conversation", message.conversation_id.as_str().to_owned()))
             .bind(("role", role))
             .bind(("text", message.text.clone()))
-            .bind(("created_at", message.created_at))
-            .await?
-            .check()?;
+            .bind(("created_at", message.created_at));
+        self.db.commit(query).await?;
         Ok(())
     }
 

@@ -5,12 +5,15 @@
 pub mod contact_sessions;
 pub mod conversations;
 pub mod directory;
+mod fence;
 pub mod messages;
 pub mod organizations;
 pub mod plugins;
 mod schema;
 pub mod webhook_events;
 pub mod widget_settings;
+
+pub use fence::Fence;
 
 use serde::de::DeserializeOwned;
 use surrealdb::Surreal;
@@ -33,11 +36,21 @@ pub enum DbError {
     Missing { table: &'static str },
     #[error("a stored {table} record does not have the expected shape: {source}")]
     Shape { table: &'static str, source: serde_json::Error },
+    #[error("another node owns this organization now; the write was refused")]
+    Fenced,
+    #[error("a concurrent transaction touched the same records; the write was rolled back")]
+    Conflict,
+    #[error("ASSIST_DB: {0}")]
+    Url(String),
 }
 
 impl From<DbError> for ApiError {
     fn from(err: DbError) -> Self {
-        ApiError::internal(&err)
+        match err {
+            // Rolled back whole: sending the request again is safe, and reaches the new owner.
+            DbError::Fenced | DbError::Conflict => ApiError::unprocessed(format!("{err}; retry")),
+            err => ApiError::internal(&err),
+        }
     }
 }
 
@@ -45,18 +58,25 @@ impl From<DbError> for ApiError {
 #[derive(Clone, Debug)]
 pub struct Db {
     inner: Surreal<Any>,
+    /// Set on an org actor's connection: its writes are checked against the org's fence.
+    fence: Option<Fence>,
 }
 
 impl Db {
-    /// Connects, selects the namespace and database, and defines the schema (idempotently).
+    /// Connects, selects the namespace and database, and defines the schema (idempotently). A
+    /// server URL may carry `user:password@` of a root user (`ws://root:secret@db:8000`).
     pub async fn connect(url: &str) -> Result<Self, DbError> {
         if let Some(path) = url.strip_prefix("surrealkv://") {
             ensure_parent_dir(path)?;
         }
-        let inner = surrealdb::engine::any::connect(url).await?;
+        let (url, credentials) = split_credentials(url)?;
+        let inner = surrealdb::engine::any::connect(url.as_str()).await?;
+        if let Some((username, password)) = credentials {
+            inner.signin(surrealdb::opt::auth::Root { username, password }).await?;
+        }
         inner.use_ns(NAMESPACE).use_db(DATABASE).await?;
         schema::define(&inner).await?;
-        Ok(Self { inner })
+        Ok(Self { inner, fence: None })
     }
 
     /// Answers when the database can run a query: the readiness probe's question.
@@ -86,6 +106,21 @@ impl Db {
             .take(0)?;
         first_row(table, rows)
     }
+}
+
+/// `ws://user:password@host:port` → (`ws://host:port`, credentials); other URLs unchanged.
+fn split_credentials(url: &str) -> Result<(String, Option<(String, String)>), DbError> {
+    let remote = ["ws://", "wss://", "http://", "https://"].iter().find(|scheme| url.starts_with(**scheme));
+    let (Some(scheme), Some(at)) = (remote, url.rfind('@')) else { return Ok((url.to_owned(), None)) };
+    let userinfo = &url[scheme.len()..at];
+    let (user, password) = userinfo
+        .split_once(':')
+        .ok_or_else(|| DbError::Url("credentials must be user:password@ before the host".into()))?;
+    let decode = |part: &str| {
+        form_urlencoded::parse(format!("x={part}").as_bytes()).next().map(|(_, v)| v.into_owned())
+    };
+    let (user, password) = (decode(user).unwrap_or_default(), decode(password).unwrap_or_default());
+    Ok((format!("{scheme}{}", &url[at + 1..]), Some((user, password))))
 }
 
 fn ensure_parent_dir(path: &str) -> Result<(), DbError> {
@@ -124,9 +159,20 @@ pub struct Repos {
     pub directory: directory::Directory,
     pub webhook_events: webhook_events::WebhookEvents,
     pub plugins: plugins::Plugins,
+    db: Db,
 }
 
 impl Repos {
+    /// The repositories of one org actor: every write checked against its fence.
+    pub(crate) fn fenced(&self, fence: Fence) -> Self {
+        Self::new(&self.db.fenced(fence))
+    }
+
+    /// The connection these repositories write through (fenced or not).
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
     pub fn new(db: &Db) -> Self {
         Self {
             organizations: organizations::Organizations::new(db.clone()),
@@ -137,6 +183,7 @@ impl Repos {
             directory: directory::Directory::new(db.clone()),
             webhook_events: webhook_events::WebhookEvents::new(db.clone()),
             plugins: plugins::Plugins::new(db.clone()),
+            db: db.clone(),
         }
     }
 }

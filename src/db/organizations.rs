@@ -58,16 +58,14 @@ impl Organizations {
         if let Some(found) = self.get(org).await? {
             return Ok(found);
         }
-        let rows: Vec<serde_json::Value> = self
+        let query = self
             .db
-            .client()
-            .query(
+            .write(
                 "UPSERT $rid SET org = $org, deleted = false RETURN org, name, slug, created_at, updated_at",
             )
             .bind(("rid", record(org)))
-            .bind(("org", org.as_str().to_owned()))
-            .await?
-            .take(0)?;
+            .bind(("org", org.as_str().to_owned()));
+        let rows: Vec<serde_json::Value> = self.db.commit(query).await?.take(0)?;
         let row = first_row::<Row>(TABLE, rows)?;
         row.map(Organization::from).ok_or(DbError::Missing { table: TABLE })
     }
@@ -83,19 +81,16 @@ impl Organizations {
         slug: Option<&str>,
         members_count: Option<i64>,
     ) -> Result<Option<Organization>, DbError> {
-        let rows: Vec<serde_json::Value> = self
-            .db
-            .client()
-            .query(
+        let query = self.db
+            .write(
                 "UPSERT $rid SET org = $org, name = $name, slug = $slug, members_count = $members_count                  RETURN org, name, slug, created_at, updated_at, deleted",
             )
             .bind(("rid", record(org)))
             .bind(("org", org.as_str().to_owned()))
             .bind(("name", name.to_owned()))
             .bind(("slug", slug.map(str::to_owned)))
-            .bind(("members_count", members_count))
-            .await?
-            .take(0)?;
+            .bind(("members_count", members_count));
+        let rows: Vec<serde_json::Value> = self.db.commit(query).await?.take(0)?;
         let deleted = rows.first().and_then(|r| r.get("deleted")).and_then(serde_json::Value::as_bool);
         if deleted == Some(true) {
             return Ok(None);
@@ -104,13 +99,12 @@ impl Organizations {
     }
 
     pub async fn mark_deleted(&self, org: &OrgId) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query("UPSERT $rid SET org = $org, deleted = true RETURN NONE")
+        let query = self
+            .db
+            .write("UPSERT $rid SET org = $org, deleted = true RETURN NONE")
             .bind(("rid", record(org)))
-            .bind(("org", org.as_str().to_owned()))
-            .await?
-            .check()?;
+            .bind(("org", org.as_str().to_owned()));
+        self.db.commit(query).await?;
         Ok(())
     }
 

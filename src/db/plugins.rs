@@ -33,9 +33,8 @@ impl Plugins {
     }
 
     pub async fn put(&self, org: &OrgId, plugin: &StoredPlugin) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query(
+        let query = self.db
+            .write(
                 "UPSERT $rid SET org = $org, service = 'vapi', public_api_key = $public, \
                  private_api_key_sealed = $sealed, webhook_secret_hash = $hash, connected_at = $at RETURN NONE",
             )
@@ -44,20 +43,18 @@ impl Plugins {
             .bind(("public", plugin.public_api_key.clone()))
             .bind(("sealed", plugin.private_api_key_sealed.clone()))
             .bind(("hash", plugin.webhook_secret_hash.clone()))
-            .bind(("at", plugin.connected_at))
-            .await?
-            .check()?;
+            .bind(("at", plugin.connected_at));
+        self.db.commit(query).await?;
         Ok(())
     }
 
     pub async fn delete(&self, org: &OrgId) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query("DELETE $rid WHERE org = $org")
+        let query = self
+            .db
+            .write("DELETE $rid WHERE org = $org")
             .bind(("rid", record(org)))
-            .bind(("org", org.as_str().to_owned()))
-            .await?
-            .check()?;
+            .bind(("org", org.as_str().to_owned()));
+        self.db.commit(query).await?;
         Ok(())
     }
 }

@@ -80,13 +80,12 @@ impl WidgetSettingsRepo {
             phone_number: settings.phone_number.clone(),
         };
         let content = serde_json::to_value(row).map_err(|source| DbError::Shape { table: TABLE, source })?;
-        self.db
-            .client()
-            .query("UPSERT $rid CONTENT $content RETURN NONE")
+        let query = self
+            .db
+            .write("UPSERT $rid CONTENT $content RETURN NONE")
             .bind(("rid", record(org)))
-            .bind(("content", content))
-            .await?
-            .check()?;
+            .bind(("content", content));
+        self.db.commit(query).await?;
         Ok(())
     }
 }

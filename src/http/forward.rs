@@ -55,15 +55,14 @@ impl Edge {
                 nats_headers.insert(name, value);
             }
         }
-        let request = self.nats.request_with_headers(subjects::public(&org, endpoint), nats_headers, body);
-        let message = tokio::time::timeout(self.request_timeout, request)
-            .await
-            .map_err(|_| ApiError::unavailable("the request timed out"))?
-            .map_err(|err| {
-                tracing::warn!(error = %err, "bus request failed");
-                ApiError::unavailable("the service is unavailable; retry")
-            })?;
-        envelope::read_reply(message.headers.as_ref(), message.payload)
+        crate::bus::request(
+            &self.nats,
+            subjects::public(&org, endpoint),
+            nats_headers,
+            body,
+            self.request_timeout,
+        )
+        .await
     }
 }
 

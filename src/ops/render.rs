@@ -32,6 +32,14 @@ fn render_node(out: &mut String, report: &NodeReport) {
         ms(tree.uptime_ms)
     );
     let _ = writeln!(out, "└─ root  {}", tree.root.status);
+    let held: Vec<String> = tree.partitions.held.iter().map(|lease| lease.partition.to_string()).collect();
+    let _ = writeln!(
+        out,
+        "   ├─ partitions  {} of {} held: {}",
+        held.len(),
+        tree.partitions.count,
+        if held.is_empty() { "none".to_owned() } else { held.join(" ") }
+    );
     let orgs = &tree.tenants.orgs;
     let _ = writeln!(out, "   ├─ tenants  {}  ({} org actors)", tree.tenants.status, orgs.len());
     for (i, org) in orgs.iter().enumerate() {

@@ -50,8 +50,24 @@ pub struct NodeTree {
     pub version: String,
     pub uptime_ms: u64,
     pub root: ActorSummary,
+    /// The partition leases this node holds: the orgs it owns are exactly theirs.
+    pub partitions: PartitionsSummary,
     pub tenants: TenantsSummary,
     pub system_ingest: IngestSummary,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct PartitionsSummary {
+    /// Partitions in the whole cluster.
+    pub count: u16,
+    pub held: Vec<HeldLease>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct HeldLease {
+    pub partition: u16,
+    /// The fencing token: the lease bucket's revision when this node claimed the partition.
+    pub token: u64,
 }
 
 /// ractor's status of an actor: `running`, `draining`, `stopping`, `stopped`, … or `absent`.
@@ -128,6 +144,16 @@ impl Local {
             version: env!("CARGO_PKG_VERSION").into(),
             uptime_ms: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             root: ActorSummary { status: status_name(Some(self.root.get_status())) },
+            partitions: PartitionsSummary {
+                count: self.tenants.ownership().count(),
+                held: self
+                    .tenants
+                    .ownership()
+                    .held()
+                    .into_iter()
+                    .map(|(partition, token)| HeldLease { partition, token })
+                    .collect(),
+            },
             tenants: TenantsSummary { status: status_name(Some(self.tenants.actor_status())), orgs },
             system_ingest: IngestSummary {
                 status: status_name(ingest.status),

@@ -19,8 +19,11 @@ async fn the_micro_service_answers_ping_and_lists_its_endpoints() {
     let info: Value = serde_json::from_slice(&info.payload).unwrap();
     let subjects: Vec<&str> =
         info["endpoints"].as_array().unwrap().iter().map(|e| e["subject"].as_str().unwrap()).collect();
-    assert!(subjects.contains(&"assist.v1.public.*.settings.get"), "{subjects:?}");
-    assert!(subjects.contains(&"assist.v1.public.*.settings.put"), "{subjects:?}");
+    // A lone node holds every partition, and serves each as one endpoint.
+    for partition in 0..16 {
+        let subject = format!("assist.v1.partition.{partition}.>");
+        assert!(subjects.contains(&subject.as_str()), "{subjects:?}");
+    }
 }
 
 #[tokio::test]
@@ -55,17 +58,18 @@ async fn a_public_user_is_refused_on_private_and_system_subjects() {
 
     public.publish("assist.v1.private.org_a.vapi.assistants", "x".into()).await.unwrap();
     public.publish("assist.v1.system.clerk.user.created", "x".into()).await.unwrap();
+    public.publish("assist.v1.owner.org_a.apply", "x".into()).await.unwrap();
     public.publish("assist.v1.public.org_a.marker.sent", "x".into()).await.unwrap();
     public.flush().await.unwrap();
 
     let first = tokio::time::timeout(Duration::from_secs(5), watched.next()).await.unwrap().unwrap();
     assert_eq!(
         first.subject.as_str(),
-        "assist.v1.public.org_a.marker.sent",
-        "only the public message got through"
+        "assist.v1.partition.9.public.org_a.marker.sent",
+        "only the public message got through, onto its org's partition"
     );
     let mut violations = Vec::new();
-    while violations.len() < 2 {
+    while violations.len() < 3 {
         let event = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
         if event.contains("Permissions Violation") {
             violations.push(event);
@@ -73,6 +77,7 @@ async fn a_public_user_is_refused_on_private_and_system_subjects() {
     }
     assert!(violations[0].contains("assist.v1.private.org_a.vapi.assistants"), "{violations:?}");
     assert!(violations[1].contains("assist.v1.system.clerk.user.created"), "{violations:?}");
+    assert!(violations[2].contains("assist.v1.partition.9.owner.org_a.apply"), "{violations:?}");
 }
 
 /// The password is inside the public URL the helper hands out.

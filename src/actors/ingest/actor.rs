@@ -7,9 +7,8 @@ use async_nats::jetstream::{self, AckKind};
 use futures::StreamExt;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use super::apply::{Failure, Outcome, apply};
+use super::apply::{Failure, Outcome, Owners, apply};
 use super::{IngestStats, MAX_DELIVER};
-use crate::actors::Tenants;
 use crate::bus::subjects::{self, Source};
 use crate::bus::system::{CONSUMER, EVENT_ID, ORG, STREAM};
 use crate::db::Repos;
@@ -20,7 +19,8 @@ pub(crate) struct IngestActor;
 #[derive(Clone)]
 pub(crate) struct IngestArgs {
     pub js: jetstream::Context,
-    pub tenants: Tenants,
+    /// Org-scoped effects go to the org's owner, on this node or another.
+    pub owners: Owners,
     pub repos: Repos,
     pub stats: Arc<IngestStats>,
     /// How long a delivered event may go unacknowledged before JetStream delivers it again.
@@ -113,7 +113,7 @@ impl IngestState {
             true => Err(Failure::Transient(crate::error::ApiError::unavailable("injected failure"))),
             false => {
                 let org = message.headers.as_ref().and_then(|h| h.get(ORG)).map(|v| v.as_str());
-                apply(source, org, &message.payload, &self.args.tenants, &self.args.repos).await
+                apply(source, org, &message.payload, &self.args.owners, &self.args.repos).await
             }
         };
         match applied {

@@ -1,14 +1,25 @@
-//! The effects of one system event. Org-scoped effects go through the org's actor, the single
-//! writer for that org; users are global and written here.
+//! The effects of one system event. Users are global and written by ingest on whichever node
+//! took the event; org-scoped effects belong to the org's single writer, its actor, which may
+//! live on another node: ingest hands the raw event to the org's owner over
+//! `assist.v1.owner.<org>.apply` (partitioned like public requests), and the owner reads the
+//! org's change out of it again ([`apply_owned`]).
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
 
 use crate::actors::Tenants;
 use crate::actors::org::OrgChange;
-use crate::bus::subjects::Source;
+use crate::bus::subjects::{self, OwnerVerb, Source};
+use crate::bus::system::ORG;
 use crate::db::{DbError, Repos};
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::OrgId;
 use crate::webhooks::clerk::{self, ClerkEvent};
 use crate::webhooks::vapi::{self, VapiEvent};
+
+/// Names the source of an event handed to its org's owner.
+const SOURCE: &str = "Assist-Source";
 
 pub(super) enum Outcome {
     Applied(&'static str),
@@ -45,22 +56,58 @@ impl Failure {
     }
 }
 
+/// Where ingest sends org-scoped events, and how long it keeps trying while an org is between
+/// owners.
+#[derive(Clone)]
+pub(crate) struct Owners {
+    pub nats: async_nats::Client,
+    pub deadline: Duration,
+}
+
+impl Owners {
+    async fn apply(&self, org: &OrgId, source: Source, body: &[u8]) -> Result<(), Failure> {
+        let mut headers = HeaderMap::new();
+        headers.insert(SOURCE, source.as_str());
+        headers.insert(ORG, org.as_str());
+        let subject = subjects::owner(org, OwnerVerb::Apply);
+        crate::bus::request(&self.nats, subject, headers, body.to_vec().into(), self.deadline).await?;
+        Ok(())
+    }
+}
+
 /// `org` is the `Assist-Org` header, set for sources whose payload does not name the org (Vapi).
 pub(super) async fn apply(
     source: Source,
     org: Option<&str>,
     body: &[u8],
-    tenants: &Tenants,
+    owners: &Owners,
     repos: &Repos,
 ) -> Result<Outcome, Failure> {
     match source {
-        Source::Clerk => apply_clerk(clerk::parse(body).map_err(Failure::Permanent)?, tenants, repos).await,
+        Source::Clerk => match clerk::parse(body).map_err(Failure::Permanent)? {
+            ClerkEvent::UserUpserted(user) => {
+                repos.directory.upsert_user(&user).await?;
+                Ok(Outcome::Applied("user"))
+            }
+            ClerkEvent::UserDeleted { user_id } => {
+                repos.directory.delete_user(&user_id).await?;
+                Ok(Outcome::Applied("user.deleted"))
+            }
+            ClerkEvent::Unknown { kind } => Ok(Outcome::Unknown(kind)),
+            event => {
+                let kind = kind_of(&event);
+                if let Some((org, _)) = org_change(event) {
+                    owners.apply(&org, source, body).await?;
+                }
+                Ok(Outcome::Applied(kind))
+            }
+        },
         Source::Vapi => {
             let org = OrgId::parse(org.unwrap_or_default()).map_err(Failure::Permanent)?;
             match vapi::parse(body).map_err(Failure::Permanent)? {
                 VapiEvent::Other { kind } => Ok(Outcome::Unknown(kind)),
-                event => {
-                    tenants.org(&org).apply(OrgChange::Voice(event)).await?;
+                _ => {
+                    owners.apply(&org, source, body).await?;
                     Ok(Outcome::Applied("vapi"))
                 }
             }
@@ -68,44 +115,52 @@ pub(super) async fn apply(
     }
 }
 
-async fn apply_clerk(event: ClerkEvent, tenants: &Tenants, repos: &Repos) -> Result<Outcome, Failure> {
-    let kind = match event {
-        ClerkEvent::UserUpserted(user) => {
-            repos.directory.upsert_user(&user).await?;
-            "user"
-        }
-        ClerkEvent::UserDeleted { user_id } => {
-            repos.directory.delete_user(&user_id).await?;
-            "user.deleted"
-        }
-        ClerkEvent::OrganizationUpserted(org) => {
-            let id = org.id.clone();
-            tenants.org(&id).apply(OrgChange::Organization(org)).await?;
-            "organization"
-        }
-        ClerkEvent::OrganizationDeleted { org } => {
-            tenants.org(&org).apply(OrgChange::OrganizationDeleted).await?;
-            tenants.passivate(&org).await?;
-            "organization.deleted"
-        }
-        ClerkEvent::MembershipUpserted(membership) => {
-            let org = membership.org.clone();
-            tenants.org(&org).apply(OrgChange::Membership(membership)).await?;
-            "membership"
-        }
-        ClerkEvent::MembershipDeleted(membership) => {
-            let org = membership.org.clone();
-            tenants.org(&org).apply(OrgChange::MembershipDeleted(membership)).await?;
-            "membership.deleted"
-        }
-        ClerkEvent::Subscription(subscription) | ClerkEvent::SubscriptionItem(subscription) => {
-            // A subscription paid by a user rather than an organization is not ours to track.
-            if let Some(org) = subscription.org.clone() {
-                tenants.org(&org).apply(OrgChange::Subscription(subscription)).await?;
-            }
-            "subscription"
-        }
-        ClerkEvent::Unknown { kind } => return Ok(Outcome::Unknown(kind)),
+/// On the org's owner: applies the org's change of an event ingest handed over.
+pub(crate) async fn apply_owned(
+    tenants: &Tenants,
+    org: &OrgId,
+    headers: Option<&HeaderMap>,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let header = |name| crate::bus::envelope::header(headers, name).unwrap_or_default();
+    let change = match header(SOURCE) {
+        "clerk" => org_change(clerk::parse(body)?).filter(|(of, _)| of == org).map(|(_, change)| change),
+        "vapi" if header(ORG) == org.as_str() => Some(OrgChange::Voice(vapi::parse(body)?)),
+        other => return Err(ApiError::invalid(SOURCE, format!("not an org-scoped event source: {other:?}"))),
     };
-    Ok(Outcome::Applied(kind))
+    let change = change.ok_or_else(|| ApiError::invalid("body", format!("the event is not about {org}")))?;
+    let deleted = matches!(change, OrgChange::OrganizationDeleted);
+    tenants.org(org).apply(change).await?;
+    if deleted {
+        tenants.passivate(org).await?;
+    }
+    Ok(())
+}
+
+/// The org an event is about and what it changes there; `None` for a subscription paid by a
+/// user rather than an organization, which is not ours to track.
+fn org_change(event: ClerkEvent) -> Option<(OrgId, OrgChange)> {
+    match event {
+        ClerkEvent::OrganizationUpserted(org) => Some((org.id.clone(), OrgChange::Organization(org))),
+        ClerkEvent::OrganizationDeleted { org } => Some((org, OrgChange::OrganizationDeleted)),
+        ClerkEvent::MembershipUpserted(m) => Some((m.org.clone(), OrgChange::Membership(m))),
+        ClerkEvent::MembershipDeleted(m) => Some((m.org.clone(), OrgChange::MembershipDeleted(m))),
+        ClerkEvent::Subscription(s) | ClerkEvent::SubscriptionItem(s) => {
+            s.org.clone().map(|org| (org, OrgChange::Subscription(s)))
+        }
+        ClerkEvent::UserUpserted(_) | ClerkEvent::UserDeleted { .. } | ClerkEvent::Unknown { .. } => None,
+    }
+}
+
+fn kind_of(event: &ClerkEvent) -> &'static str {
+    match event {
+        ClerkEvent::UserUpserted(_) => "user",
+        ClerkEvent::UserDeleted { .. } => "user.deleted",
+        ClerkEvent::OrganizationUpserted(_) => "organization",
+        ClerkEvent::OrganizationDeleted { .. } => "organization.deleted",
+        ClerkEvent::MembershipUpserted(_) => "membership",
+        ClerkEvent::MembershipDeleted(_) => "membership.deleted",
+        ClerkEvent::Subscription(_) | ClerkEvent::SubscriptionItem(_) => "subscription",
+        ClerkEvent::Unknown { .. } => "unknown",
+    }
 }

@@ -9,6 +9,7 @@ mod apply;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) use actor::{IngestActor, IngestArgs};
+pub(crate) use apply::{Owners, apply_owned};
 use serde::{Deserialize, Serialize};
 
 /// How many deliveries an event gets before it is dead-lettered.

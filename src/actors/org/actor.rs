@@ -135,6 +135,8 @@ impl Actor for OrgActor {
     /// Loads everything from the database, so a restarted actor is exactly as the last
     /// committed write left it.
     async fn pre_start(&self, _: ActorRef<OrgMsg>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
+        // First: a newer owner elsewhere makes this fail, and an older one can write no more.
+        args.repos.db().raise_fence().await?;
         let organization = args.repos.organizations.get(&args.org).await?;
         let settings = args.repos.widget_settings.get(&args.org).await?;
         let facts = args.repos.organizations.facts(&args.org).await?;

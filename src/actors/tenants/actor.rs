@@ -8,10 +8,11 @@ use super::table::Table;
 use super::{OrgStatus, TenantStats, Tenants};
 use crate::actors::ActorConfig;
 use crate::actors::org::{OrgActor, OrgArgs, OrgMsg};
+use crate::actors::partitions::Ownership;
 use crate::bus::events::EventPublisher;
 use crate::clock::Clock;
 use crate::crypto::MasterKey;
-use crate::db::Repos;
+use crate::db::{Fence, Repos};
 use crate::error::ApiError;
 use crate::ids::OrgId;
 
@@ -25,6 +26,7 @@ pub(crate) struct TenantsArgs {
     clock: Clock,
     master_key: MasterKey,
     events: EventPublisher,
+    ownership: Ownership,
 }
 
 type Waiter = RpcReplyPort<Result<(), ApiError>>;
@@ -37,6 +39,8 @@ pub(crate) struct TenantsState {
     clock: Clock,
     master_key: MasterKey,
     events: EventPublisher,
+    /// The partitions this node holds: an org outside them is not activated here.
+    ownership: Ownership,
     /// Which org each live child actor serves, to read supervision events.
     by_actor: HashMap<ActorId, OrgId>,
     /// Callers waiting for an org to be (re)activated.
@@ -61,6 +65,8 @@ pub(crate) enum TenantsMsg {
     /// Stop one org's actor now (its organization was deleted); answered once it is out of
     /// the routing table.
     Passivate(OrgId, RpcReplyPort<()>),
+    /// Stop every org actor of a partition this node no longer holds.
+    PassivatePartition(u16, RpcReplyPort<()>),
     /// A snapshot of every org actor, for the supervision tree.
     Statuses(RpcReplyPort<Vec<OrgStatus>>),
 }
@@ -74,12 +80,22 @@ impl TenantsActor {
         clock: Clock,
         master_key: MasterKey,
         events: EventPublisher,
+        ownership: Ownership,
     ) -> Result<Tenants, ractor::SpawnErr> {
         let (table, stats) = (Arc::new(Table::new()), Arc::new(TenantStats::default()));
         let call_timeout = config.call_timeout;
-        let args = TenantsArgs { table: table.clone(), stats: stats.clone(), repos, config, clock, master_key, events };
+        let args = TenantsArgs {
+            table: table.clone(),
+            stats: stats.clone(),
+            repos,
+            config,
+            clock,
+            master_key,
+            events,
+            ownership: ownership.clone(),
+        };
         let (actor, _) = Actor::spawn_linked(Some(tenants_name()), TenantsActor, args, supervisor).await?;
-        Ok(Tenants { actor, table, stats, call_timeout })
+        Ok(Tenants { actor, table, stats, call_timeout, ownership })
     }
 }
 
@@ -109,6 +125,7 @@ impl Actor for TenantsActor {
             clock: args.clock,
             master_key: args.master_key,
             events: args.events,
+            ownership: args.ownership,
             by_actor: HashMap::new(),
             waiters: HashMap::new(),
             starting: HashSet::new(),
@@ -132,6 +149,17 @@ impl Actor for TenantsActor {
             TenantsMsg::SweepSessions => state.sweep_sessions(),
             TenantsMsg::Passivate(org, reply) => {
                 state.passivate([org]);
+                let _ = reply.send(());
+            }
+            TenantsMsg::PassivatePartition(partition, reply) => {
+                let orgs: Vec<OrgId> = state
+                    .table
+                    .read()
+                    .keys()
+                    .filter(|org| state.ownership.partition_of(org) == partition)
+                    .cloned()
+                    .collect();
+                state.passivate(orgs);
                 let _ = reply.send(());
             }
             TenantsMsg::Statuses(reply) => {
@@ -162,6 +190,10 @@ impl TenantsState {
             let _ = waiter.send(Ok(()));
             return;
         }
+        if self.ownership.token(&org).is_none() {
+            let _ = waiter.send(Err(elsewhere(&org)));
+            return;
+        }
         if let Some(until) = self.suspended_until.get(&org) {
             if Instant::now() < *until {
                 let _ = waiter.send(Err(ApiError::unavailable(format!(
@@ -182,10 +214,16 @@ impl TenantsState {
     /// Loads the org in a task of its own, so one slow database read never holds up the
     /// activation of other orgs.
     fn spawn(&mut self, myself: &ActorRef<TenantsMsg>, org: OrgId) {
+        let Some(token) = self.ownership.token(&org) else {
+            for waiter in self.waiters.remove(&org).unwrap_or_default() {
+                let _ = waiter.send(Err(elsewhere(&org)));
+            }
+            return;
+        };
         self.starting.insert(org.clone());
         let args = OrgArgs {
             org: org.clone(),
-            repos: self.repos.clone(),
+            repos: self.repos.fenced(Fence { org: org.clone(), token }),
             clock: self.clock.clone(),
             master_key: self.master_key.clone(),
             events: self.events.clone(),
@@ -203,6 +241,13 @@ impl TenantsState {
     fn started(&mut self, org: OrgId, result: Result<ActorRef<OrgMsg>, String>) {
         self.starting.remove(&org);
         let answer = match result {
+            // The partition moved while the actor was loading: it must not serve here.
+            Ok(actor) if self.ownership.token(&org).is_none() => {
+                self.by_actor.insert(actor.get_id(), org.clone());
+                self.stopping.insert(org.clone());
+                actor.stop(Some("partition left".into()));
+                Err(elsewhere(&org))
+            }
             Ok(actor) => {
                 TenantStats::bump(&self.stats.activated);
                 self.by_actor.insert(actor.get_id(), org.clone());
@@ -211,7 +256,7 @@ impl TenantsState {
             }
             Err(cause) => {
                 tracing::error!(%org, %cause, "org actor could not start");
-                Err(ApiError::unavailable(format!("organization {org} could not be loaded; retry")))
+                Err(ApiError::unprocessed(format!("organization {org} could not be loaded; retry")))
             }
         };
         for waiter in self.waiters.remove(&org).unwrap_or_default() {
@@ -348,4 +393,9 @@ impl TenantsState {
         out.sort_by(|a, b| a.org.cmp(&b.org));
         out
     }
+}
+
+/// Nothing was done here: the org belongs to another node (or none, between two owners).
+fn elsewhere(org: &OrgId) -> ApiError {
+    ApiError::unprocessed(format!("organization {org} is served by another node now; retry"))
 }

@@ -7,6 +7,7 @@ use super::actor::TenantsMsg;
 use super::table::{Pending, Table};
 use super::{OrgStatus, TenantCounts, TenantStats};
 use crate::actors::org::{Org, OrgMsg};
+use crate::actors::partitions::Ownership;
 use crate::error::ApiError;
 use crate::ids::OrgId;
 
@@ -17,6 +18,7 @@ pub struct Tenants {
     pub(super) table: Arc<Table>,
     pub(super) stats: Arc<TenantStats>,
     pub(super) call_timeout: Duration,
+    pub(super) ownership: Ownership,
 }
 
 impl Tenants {
@@ -50,6 +52,17 @@ impl Tenants {
     pub async fn passivate(&self, org: &OrgId) -> Result<(), ApiError> {
         ractor::call_t!(self.actor, TenantsMsg::Passivate, self.timeout_ms(), org.clone())
             .map_err(|e| unavailable("tenants", e))
+    }
+
+    /// Stops every org actor of `partition` (after what each already has queued).
+    pub(crate) async fn passivate_partition(&self, partition: u16) -> Result<(), ApiError> {
+        ractor::call_t!(self.actor, TenantsMsg::PassivatePartition, self.timeout_ms(), partition)
+            .map_err(|e| unavailable("tenants", e))
+    }
+
+    /// The partitions this node holds, with their fencing tokens.
+    pub fn ownership(&self) -> &Ownership {
+        &self.ownership
     }
 
     /// Sends one request to the org's actor, activating it first when needed, and waits for

@@ -2,19 +2,24 @@
 //!
 //! | family   | pattern                                        | publishers              | listeners      |
 //! |----------|------------------------------------------------|-------------------------|----------------|
-//! | public   | `assist.v1.public.<org>.<resource>.<verb>`     | the edge, other services | the bus service (queue group), which calls the org actor |
+//! | public   | `assist.v1.public.<org>.<resource>.<verb>`     | the edge, other services | the node owning the org's partition (see [`partition`]), which calls the org actor |
+//! | owner    | `assist.v1.owner.<org>.<verb>`                 | system ingest, start-up probe | the node owning the org's partition |
 //! | private  | `assist.v1.private.<org>.vapi.<verb>`          | backend processes only (closed to outside users by the bundled permissions) | the Vapi gateway (queue group) |
 //! | system   | `assist.v1.system.<source>.<event...>`         | the edge's webhook routes, into JetStream | system ingest (durable consumer) |
 //! | dead letters | `assist.v1.system.deadletter.<source>`     | system ingest, after bounded deliveries | operators |
 //! | admin    | `assist.v1.admin.<node>.<verb>`, `assist.v1.admin.all.<verb>` | operators (`assist tree`, `/admin/tree`) | that node; every node (plain subscriptions, scatter-gather) |
 //!
 //! | events   | `assist.v1.events.<org>.<resource>.<change>`   | org actors, after each commit (into JetStream) | the edge's SSE streams, other services |
-//!
-//! Later families (admin) join this table as they are built.
 
 use crate::error::ApiError;
 use crate::ids::OrgId;
 use crate::ops::NodeId;
+
+mod partition;
+pub use partition::{
+    DEFAULT_PARTITIONS, OwnerVerb, Routed, mapped, owner, parse_partitioned, partition_inbox, partition_of,
+    partition_of_token, probe_delivery,
+};
 
 const PUBLIC_PREFIX: &str = "assist.v1.public";
 const SYSTEM_PREFIX: &str = "assist.v1.system";
@@ -154,8 +159,7 @@ pub enum Access {
     Anonymous,
 }
 
-/// One public operation: a `(resource, verb)` pair under an org. Each is a NATS micro-service
-/// endpoint of its own, so `nats micro stats` counts requests and errors per operation.
+/// One public operation: a `(resource, verb)` pair under an org.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     /// The organization with its subscription status and member count.
@@ -283,7 +287,7 @@ impl Endpoint {
         }
     }
 
-    /// The micro-service endpoint name (`settings-get`), as `nats micro info` lists it.
+    /// The operation's name in logs and metrics (`settings-get`).
     pub fn name(self) -> String {
         let (resource, verb) = self.tokens();
         format!("{resource}-{verb}")
@@ -295,12 +299,6 @@ impl Endpoint {
 pub fn public(org: &OrgId, endpoint: Endpoint) -> String {
     let (resource, verb) = endpoint.tokens();
     format!("{PUBLIC_PREFIX}.{org}.{resource}.{verb}")
-}
-
-/// The subscription of one endpoint across every org: `assist.v1.public.*.<resource>.<verb>`.
-pub fn public_any_org(endpoint: Endpoint) -> String {
-    let (resource, verb) = endpoint.tokens();
-    format!("{PUBLIC_PREFIX}.*.{resource}.{verb}")
 }
 
 /// Parses a public subject, refusing extra or missing tokens and invalid org ids.

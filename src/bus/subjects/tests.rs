@@ -16,7 +16,6 @@ fn the_settings_subjects_are_the_documented_ones() {
     let org = OrgId::parse("org_a").unwrap();
     assert_eq!(public(&org, Endpoint::SettingsGet), "assist.v1.public.org_a.settings.get");
     assert_eq!(public(&org, Endpoint::SettingsPut), "assist.v1.public.org_a.settings.put");
-    assert_eq!(public_any_org(Endpoint::SettingsGet), "assist.v1.public.*.settings.get");
 }
 
 #[test]
@@ -78,5 +77,33 @@ fn malformed_subjects_are_refused() {
         "assist.v1.publicorg_a.settings.get",
     ] {
         assert!(parse_public(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn partitioned_subjects_round_trip() {
+    let org = OrgId::parse("org_a").unwrap();
+    for endpoint in Endpoint::ALL {
+        let subject = mapped(9, &public(&org, endpoint)).unwrap();
+        assert_eq!(parse_partitioned(&subject).unwrap(), (9, Routed::Public(org.clone(), endpoint)));
+    }
+    let apply = mapped(3, &owner(&org, OwnerVerb::Apply)).unwrap();
+    assert_eq!(apply, "assist.v1.partition.3.owner.org_a.apply");
+    assert_eq!(parse_partitioned(&apply).unwrap(), (3, Routed::Owner(org.clone(), OwnerVerb::Apply)));
+    assert_eq!(partition_inbox(3), "assist.v1.partition.3.>");
+    for bad in [
+        "assist.v1.partition.x.owner.org_a.apply",
+        "assist.v1.partition.3.owner.org_a.drop",
+        "assist.v1.partition.3",
+    ] {
+        assert!(parse_partitioned(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn partitions_follow_nats_fnv1a() {
+    // Values read off nats-server 2.15 with `{{partition(16,1)}}`.
+    for (org, expected) in [("org_a", 9), ("org_b", 0), ("acme", 15), ("org_2abc", 0)] {
+        assert_eq!(partition_of(&OrgId::parse(org).unwrap(), 16), expected, "{org}");
     }
 }

@@ -1,0 +1,116 @@
+//! Fencing: the database refuses a write from an org actor whose node has lost the org.
+//!
+//! A node holds an org's partition under a lease whose token (the lease bucket's revision when it
+//! was claimed) only grows. An org actor starts by raising the org's fence to its token, and every
+//! write transaction it commits also rewrites that fence record while requiring the token to be
+//! unchanged. A newer owner raises the fence first, so a stale owner's next write finds a
+//! different token and is rolled back whole; and because both touch the same record, the two
+//! cannot commit concurrently unnoticed (SurrealDB aborts one on the write-write conflict).
+
+use surrealdb::engine::any::Any;
+use surrealdb::method::Query;
+use surrealdb::types::RecordId;
+
+use super::{Db, DbError};
+use crate::ids::OrgId;
+
+const TABLE: &str = "fences";
+/// What the check throws; recognised in the transaction's errors.
+const FENCED: &str = "assist:fenced";
+
+/// Appended to every fenced write transaction.
+const CHECK: &str = "IF array::is_empty(UPDATE $fence SET token = $fence_token WHERE token = $fence_token \
+                     RETURN VALUE token) { THROW 'assist:fenced' }";
+
+/// Raises the fence, refusing to lower it: an older owner cannot take the org back.
+const RAISE: &str = "BEGIN; \
+     LET $held = (SELECT VALUE token FROM $fence)[0]; \
+     IF $held != NONE AND $held > $fence_token { THROW 'assist:fenced' }; \
+     UPSERT $fence SET org = $org, token = $fence_token RETURN NONE; \
+     COMMIT;";
+
+/// The lease an org actor writes under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fence {
+    pub org: OrgId,
+    pub token: u64,
+}
+
+impl Fence {
+    fn record(&self) -> RecordId {
+        RecordId::new(TABLE, self.org.as_str())
+    }
+
+    fn token(&self) -> i64 {
+        i64::try_from(self.token).unwrap_or(i64::MAX)
+    }
+}
+
+impl Db {
+    /// This connection, with every write through [`Db::write`] checked against `fence`.
+    pub(crate) fn fenced(&self, fence: Fence) -> Db {
+        Db { inner: self.inner.clone(), fence: Some(fence) }
+    }
+
+    /// Makes this connection's fence the org's current one; fails with [`DbError::Fenced`] when
+    /// a newer owner already raised it.
+    pub(crate) async fn raise_fence(&self) -> Result<(), DbError> {
+        let Some(fence) = &self.fence else { return Ok(()) };
+        let query = self
+            .inner
+            .query(RAISE)
+            .bind(("fence", fence.record()))
+            .bind(("fence_token", fence.token()))
+            .bind(("org", fence.org.as_str().to_owned()));
+        self.commit(query).await.map(drop)
+    }
+
+    /// `statements` as one transaction, with the fence check last when this connection has
+    /// a fence. Run it with [`Db::commit`], whose [`Written`] counts from the first of
+    /// `statements` (the `BEGIN` takes a result slot of its own).
+    pub(crate) fn write(&self, statements: &str) -> Query<'_, Any> {
+        match &self.fence {
+            None => self.inner.query(format!("BEGIN; {statements}; COMMIT;")),
+            Some(fence) => self
+                .inner
+                .query(format!("BEGIN; {statements}; {CHECK}; COMMIT;"))
+                .bind(("fence", fence.record()))
+                .bind(("fence_token", fence.token())),
+        }
+    }
+
+    /// Runs a write and turns a failed transaction into one error: fenced, conflicting, or the
+    /// first error of its statements.
+    pub(crate) async fn commit(&self, query: Query<'_, Any>) -> Result<Written, DbError> {
+        let mut response = query.await?;
+        let errors = response.take_errors();
+        if errors.is_empty() {
+            return Ok(Written(response));
+        }
+        let mut messages: Vec<(usize, String)> = errors.iter().map(|(i, e)| (*i, e.to_string())).collect();
+        messages.sort();
+        if messages.iter().any(|(_, m)| m.contains(FENCED)) {
+            return Err(DbError::Fenced);
+        }
+        if messages.iter().any(|(_, m)| m.to_ascii_lowercase().contains("conflict")) {
+            return Err(DbError::Conflict);
+        }
+        let first = messages.first().map(|(i, _)| *i).unwrap_or_default();
+        let error = errors.into_iter().find(|(i, _)| *i == first).map(|(_, e)| e);
+        Err(error.map_or(DbError::Missing { table: "transaction" }, DbError::Surreal))
+    }
+}
+
+/// The results of a committed write transaction.
+pub(crate) struct Written(surrealdb::IndexedResults);
+
+impl Written {
+    /// The result of the `index`th of the statements given to [`Db::write`].
+    pub(crate) fn take<R>(&mut self, index: usize) -> Result<R, DbError>
+    where
+        R: surrealdb::types::SurrealValue,
+        usize: surrealdb::opt::QueryResult<R>,
+    {
+        Ok(self.0.take(index + 1)?)
+    }
+}
