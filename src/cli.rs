@@ -149,7 +149,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ASSIST_PARTITIONS", default_value_t = assist::bus::subjects::DEFAULT_PARTITIONS)]
     pub partitions: u16,
     /// Seconds a node may go without renewing its partition leases before others take them over.
-    #[arg(long, env = "ASSIST_LEASE_TTL_SECS", default_value_t = 4)]
+    #[arg(long, env = "ASSIST_LEASE_TTL_SECS", default_value_t = 5)]
     pub lease_ttl_secs: u64,
 }
 

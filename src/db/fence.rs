@@ -114,3 +114,49 @@ impl Written {
         Ok(self.0.take(index + 1)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Db, DbError, Fence};
+    use crate::db::Repos;
+    use crate::ids::OrgId;
+    use crate::model::widget_settings::WidgetSettings;
+
+    fn settings(welcome: &str) -> WidgetSettings {
+        WidgetSettings { welcome_message: welcome.into(), ..WidgetSettings::default() }
+    }
+
+    #[tokio::test]
+    async fn a_stale_owner_can_neither_write_nor_take_the_org_back() {
+        let db = Db::connect("mem://").await.unwrap();
+        let org = OrgId::parse("org_a").unwrap();
+        let repos = Repos::new(&db);
+        let old = repos.fenced(Fence { org: org.clone(), token: 5 });
+        old.db().raise_fence().await.unwrap();
+        old.widget_settings.put(&org, &settings("from the old owner")).await.unwrap();
+
+        let new = repos.fenced(Fence { org: org.clone(), token: 7 });
+        new.db().raise_fence().await.unwrap();
+        let refused = old.widget_settings.put(&org, &settings("stale")).await;
+        assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
+        let stored = repos.widget_settings.get(&org).await.unwrap().unwrap();
+        assert_eq!(stored.welcome_message, "from the old owner", "the refused write left nothing behind");
+        assert!(
+            matches!(old.db().raise_fence().await, Err(DbError::Fenced)),
+            "an older token cannot win back"
+        );
+
+        new.widget_settings.put(&org, &settings("from the new owner")).await.unwrap();
+        let stored = repos.widget_settings.get(&org).await.unwrap().unwrap();
+        assert_eq!(stored.welcome_message, "from the new owner");
+    }
+
+    #[tokio::test]
+    async fn an_actor_with_no_raised_fence_cannot_write() {
+        let db = Db::connect("mem://").await.unwrap();
+        let org = OrgId::parse("org_b").unwrap();
+        let unraised = Repos::new(&db).fenced(Fence { org: org.clone(), token: 1 });
+        let refused = unraised.widget_settings.put(&org, &settings("never")).await;
+        assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
+    }
+}

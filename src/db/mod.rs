@@ -15,6 +15,8 @@ pub mod widget_settings;
 
 pub use fence::Fence;
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
@@ -41,7 +43,7 @@ pub enum DbError {
     #[error("a concurrent transaction touched the same records; the write was rolled back")]
     Conflict,
     #[error("ASSIST_DB: {0}")]
-    Url(String),
+    Url(&'static str),
 }
 
 impl From<DbError> for ApiError {
@@ -57,14 +59,17 @@ impl From<DbError> for ApiError {
 /// A cheap-to-clone handle on the one database connection.
 #[derive(Clone, Debug)]
 pub struct Db {
-    inner: Surreal<Any>,
+    /// Shared, not cloned: cloning a `Surreal` handle opens a new server-side session (SDK 3),
+    /// which per org actor would cost memory on both ends and, over `ws://`, sessions the
+    /// server does not know after a reconnect.
+    inner: Arc<Surreal<Any>>,
     /// Set on an org actor's connection: its writes are checked against the org's fence.
     fence: Option<Fence>,
 }
 
 impl Db {
     /// Connects, selects the namespace and database, and defines the schema (idempotently). A
-    /// server URL may carry `user:password@` of a root user (`ws://root:secret@db:8000`).
+    /// server URL may carry a root user's `user:password@` (`ws://root:secret@db:8000`).
     pub async fn connect(url: &str) -> Result<Self, DbError> {
         if let Some(path) = url.strip_prefix("surrealkv://") {
             ensure_parent_dir(path)?;
@@ -76,7 +81,7 @@ impl Db {
         }
         inner.use_ns(NAMESPACE).use_db(DATABASE).await?;
         schema::define(&inner).await?;
-        Ok(Self { inner, fence: None })
+        Ok(Self { inner: Arc::new(inner), fence: None })
     }
 
     /// Answers when the database can run a query: the readiness probe's question.
@@ -110,14 +115,14 @@ impl Db {
 
 /// `ws://user:password@host:port` → (`ws://host:port`, credentials); other URLs unchanged.
 fn split_credentials(url: &str) -> Result<(String, Option<(String, String)>), DbError> {
-    let remote = ["ws://", "wss://", "http://", "https://"].iter().find(|scheme| url.starts_with(**scheme));
+    let remote =
+        ["ws://", "wss://", "http://", "https://"].into_iter().find(|scheme| url.starts_with(scheme));
     let (Some(scheme), Some(at)) = (remote, url.rfind('@')) else { return Ok((url.to_owned(), None)) };
-    let userinfo = &url[scheme.len()..at];
-    let (user, password) = userinfo
+    let (user, password) = url[scheme.len()..at]
         .split_once(':')
-        .ok_or_else(|| DbError::Url("credentials must be user:password@ before the host".into()))?;
+        .ok_or(DbError::Url("credentials go before the host as user:password@"))?;
     let decode = |part: &str| {
-        form_urlencoded::parse(format!("x={part}").as_bytes()).next().map(|(_, v)| v.into_owned())
+        form_urlencoded::parse(format!("v={part}").as_bytes()).map(|(_, v)| v.into_owned()).next()
     };
     let (user, password) = (decode(user).unwrap_or_default(), decode(password).unwrap_or_default());
     Ok((format!("{scheme}{}", &url[at + 1..]), Some((user, password))))
@@ -185,5 +190,17 @@ impl Repos {
             plugins: plugins::Plugins::new(db.clone()),
             db: db.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn credentials_leave_the_url_for_a_root_signin() {
+        let (url, credentials) = super::split_credentials("ws://root:p%40ss@db:8000").unwrap();
+        assert_eq!(url, "ws://db:8000");
+        assert_eq!(credentials, Some(("root".into(), "p@ss".into())));
+        assert_eq!(super::split_credentials("mem://").unwrap(), ("mem://".into(), None));
+        assert!(super::split_credentials("ws://root@db:8000").is_err());
     }
 }

@@ -22,19 +22,19 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 use super::ops::Probe;
 use super::table::route;
 use super::webhooks::Receipt;
-use crate::bus::subjects::{Access, Endpoint};
+use crate::actors::org::Ticket;
+use crate::bus::subjects::{self, Access, Endpoint};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::ids::OrgId;
 use crate::model::contact_session::{ContactSession, CreatedSession, CurrentSession, NewContactSession};
 use crate::model::conversation::{
     Conversation, ConversationDetail, ListQuery, Message, NewMessage, Page, StatusChange,
 };
-use crate::actors::org::Ticket;
 use crate::model::organization::OrganizationView;
 use crate::model::plugin::{ConnectedPlugin, PluginView, VapiKeys};
-use crate::vapi::{Assistant, PhoneNumber};
 use crate::model::widget_settings::{PublicSettings, WidgetSettings};
 use crate::ops::tree::Tree;
+use crate::vapi::{Assistant, PhoneNumber};
 
 type Schemas = Vec<(String, RefOr<Schema>)>;
 
@@ -140,13 +140,23 @@ fn describe(endpoint: Endpoint) -> Spec {
             spec("Send a message", body::<Message>()).takes(body::<NewMessage>()).created()
         }
         Endpoint::WidgetMessagesList => spec("A conversation's messages, oldest first", page::<Message>()),
-        Endpoint::PluginGet => spec("Whether Vapi is connected (never the private key)", body::<PluginView>()),
-        Endpoint::PluginPut => spec("Connect Vapi (admin; needs an active subscription)", body::<ConnectedPlugin>())
-            .takes(body::<VapiKeys>()),
+        Endpoint::PluginGet => {
+            spec("Whether Vapi is connected (never the private key)", body::<PluginView>())
+        }
+        Endpoint::PluginPut => {
+            spec("Connect Vapi (admin; needs an active subscription)", body::<ConnectedPlugin>())
+                .takes(body::<VapiKeys>())
+        }
         Endpoint::PluginDelete => spec("Disconnect Vapi (admin)", body::<PluginView>()),
-        Endpoint::VapiAssistants => spec("The org's Vapi assistants (a subset of fields)", page::<Assistant>()),
-        Endpoint::VapiPhoneNumbers => spec("The org's Vapi phone numbers (no credentials)", page::<PhoneNumber>()),
-        Endpoint::EventTicketCreate => spec("A single-use ticket for an EventSource", body::<Ticket>()).created(),
+        Endpoint::VapiAssistants => {
+            spec("The org's Vapi assistants (a subset of fields)", page::<Assistant>())
+        }
+        Endpoint::VapiPhoneNumbers => {
+            spec("The org's Vapi phone numbers (no credentials)", page::<PhoneNumber>())
+        }
+        Endpoint::EventTicketCreate => {
+            spec("A single-use ticket for an EventSource", body::<Ticket>()).created()
+        }
         Endpoint::Events => stream("Live updates for operators (JWT or `?ticket=`)"),
         Endpoint::WidgetEvents => stream("Live updates for one end-user"),
     }
@@ -216,7 +226,7 @@ fn public_operation(endpoint: Endpoint, path: &str, schemas: &mut Schemas) -> Op
     let mut op = OperationBuilder::new()
         .operation_id(Some(endpoint.name()))
         .summary(Some(spec.summary))
-        .description(Some(format!("Also the NATS micro-service endpoint `{}`.", endpoint.name())))
+        .description(Some(format!("Also the NATS request `{}`.", subjects::public_pattern(endpoint))))
         .tag(if access == Access::Operator { "dashboard" } else { "widget" })
         .parameters(Some(path_params(path)));
     if spec.listing {
@@ -241,7 +251,9 @@ fn public_operation(endpoint: Endpoint, path: &str, schemas: &mut Schemas) -> Op
     let ok = match &spec.response {
         Some(response) => {
             collect(schemas, response);
-            ResponseBuilder::new().description("success").content("application/json", json(reference(&response.name)))
+            ResponseBuilder::new()
+                .description("success")
+                .content("application/json", json(reference(&response.name)))
         }
         None => {
             let text = RefOr::T(Schema::Object(ObjectBuilder::new().schema_type(Type::String).build()));

@@ -45,48 +45,19 @@ impl ChildApp {
 
     async fn spawn(&mut self, log: &str) {
         let data = self.dir.path().join("data");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_assist"))
-            .env("ASSIST_HTTP_ADDR", "127.0.0.1:0")
-            .env("ASSIST_NATS_URL", self.nats.backend_url())
-            .env("ASSIST_DB", format!("surrealkv://{}", data.join("assist.db").display()))
-            .env("ASSIST_DATA_DIR", &data)
-            .env("ASSIST_CLERK_JWKS_URL", self.clerk.jwks_url())
-            .env("ASSIST_CLERK_ISSUER", self.clerk.issuer())
-            .env("ASSIST_CLERK_AUTHORIZED_PARTIES", self.clerk.authorized_party())
-            .env("ASSIST_CLERK_WEBHOOK_SECRET", WEBHOOK_SECRET)
-            .env("ASSIST_VAPI_BASE_URL", self.vapi.base_url())
-            .env("ASSIST_LOG", log)
-            .env("ASSIST_LOG_FORMAT", "json")
-            .env("ASSIST_WIDGET_RATE_PER_CLIENT", "100000")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the assist binary runs");
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        for pipe in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
-            let (output, tx) = (self.output.clone(), tx.clone());
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(pipe).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(at) = line.find("listening on http://") {
-                        let addr =
-                            line[at + "listening on ".len()..].split('"').next().unwrap_or("").to_owned();
-                        let _ = tx.send(addr);
-                    }
-                    output.lock().unwrap().push_str(&(line + "\n"));
-                }
-            });
-        }
-        let base = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
-        self.base = base
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("assist did not start:\n{}", self.output.lock().unwrap()));
-        self.child = Some(child);
+        let env = [
+            ("ASSIST_NATS_URL", self.nats.backend_url()),
+            ("ASSIST_DB", format!("surrealkv://{}", data.join("assist.db").display())),
+            ("ASSIST_DATA_DIR", data.display().to_string()),
+            ("ASSIST_CLERK_JWKS_URL", self.clerk.jwks_url()),
+            ("ASSIST_CLERK_ISSUER", self.clerk.issuer().to_owned()),
+            ("ASSIST_CLERK_AUTHORIZED_PARTIES", self.clerk.authorized_party().to_owned()),
+            ("ASSIST_CLERK_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
+            ("ASSIST_VAPI_BASE_URL", self.vapi.base_url()),
+            ("ASSIST_LOG", log.to_owned()),
+        ];
+        let (child, base) = spawn_assist(&env, self.output.clone()).await;
+        (self.child, self.base) = (Some(child), base);
     }
 
     /// SIGKILL: no shutdown path runs, nothing is flushed on the way out.
@@ -108,4 +79,40 @@ impl ChildApp {
     pub fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
+}
+
+/// Starts `assist serve` with `env` (on top of a free port, JSON logs and no widget rate limit)
+/// and waits until it listens: the child and its base URL. Output goes to `output`.
+pub async fn spawn_assist(env: &[(&str, String)], output: Arc<Mutex<String>>) -> (Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_assist"));
+    command
+        .env("ASSIST_HTTP_ADDR", "127.0.0.1:0")
+        .env("ASSIST_LOG_FORMAT", "json")
+        .env("ASSIST_WIDGET_RATE_PER_CLIENT", "100000")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("the assist binary runs");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for pipe in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        let (output, tx) = (output.clone(), tx.clone());
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(pipe).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(at) = line.find("listening on http://") {
+                    let addr = line[at + "listening on ".len()..].split('"').next().unwrap_or("").to_owned();
+                    let _ = tx.send(addr);
+                }
+                output.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+    }
+    let base = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
+    let base =
+        base.ok().flatten().unwrap_or_else(|| panic!("assist did not start:\n{}", output.lock().unwrap()));
+    (child, base)
 }

@@ -225,51 +225,75 @@ impl LeaseState {
             tracing::warn!(partition, "lease lost; stopping its orgs here");
             self.drop_partition(partition).await;
         }
-        let target = self.fair_share(now);
-        while self.held.len() > target {
+        let (target, someone_short) = self.fair_share(now);
+        while self.held.len() > target && someone_short {
             let Some(&partition) = self.held.keys().next_back() else { break };
             self.release(partition).await;
         }
-        for partition in self.claimable(now) {
-            if self.held.len() >= target {
-                break;
+        for (partition, orphaned) in self.claimable(now) {
+            if self.held.len() >= target && !orphaned {
+                continue;
             }
             self.claim(partition).await;
         }
     }
 
-    /// `ceil(partitions / live nodes)`, this node included.
-    fn fair_share(&self, now: Instant) -> usize {
-        let mine = member_key(&self.args.node);
-        let others = self
+    /// This node's fair share, and whether another live node holds less than its own. Shares
+    /// are `floor(partitions / live)`, one more for the first `partitions % live` nodes in id
+    /// order, so every node computes the same split from the same memberships.
+    fn fair_share(&self, now: Instant) -> (usize, bool) {
+        let ttl = self.args.config.ttl;
+        let me = self.args.node.as_str();
+        let fresh = |seen: &Seen| seen.holder.is_some() && now.duration_since(seen.since) < ttl;
+        let mut live: Vec<&str> = self
             .seen
             .iter()
-            .filter(|(key, seen)| {
-                key.starts_with("node.")
-                    && **key != mine
-                    && seen.holder.is_some()
-                    && now.duration_since(seen.since) < self.args.config.ttl
-            })
-            .count();
-        usize::from(self.args.ownership.count()).div_ceil(others + 1)
+            .filter(|(_, seen)| fresh(seen))
+            .filter_map(|(key, _)| key.strip_prefix("node."))
+            .filter(|node| *node != me)
+            .chain([me])
+            .collect();
+        live.sort_unstable();
+        let count = usize::from(self.args.ownership.count());
+        let share = |rank: usize| count / live.len() + usize::from(rank < count % live.len());
+        let mut holdings: HashMap<&str, usize> = HashMap::new();
+        for (key, seen) in &self.seen {
+            if let (Some(_), Some(holder), true) =
+                (key.strip_prefix("p."), seen.holder.as_deref(), fresh(seen))
+            {
+                *holdings.entry(holder).or_default() += 1;
+            }
+        }
+        let mine = live.iter().position(|node| *node == me).map_or(0, share);
+        let someone_short = live
+            .iter()
+            .enumerate()
+            .any(|(rank, node)| *node != me && holdings.get(node).copied().unwrap_or(0) < share(rank));
+        (mine, someone_short)
     }
 
     /// Partitions nobody holds, or whose holder stopped renewing, starting at a place of this
-    /// node's own so that several claimers rarely race for the same key.
-    fn claimable(&self, now: Instant) -> Vec<u16> {
-        let count = self.args.ownership.count();
+    /// node's own so that several claimers rarely race for the same key; `true` when it has gone
+    /// unclaimed for a whole TTL, which any node then takes whatever its share, so that nodes
+    /// disagreeing for a moment about who is alive never leave a partition without an owner.
+    fn claimable(&self, now: Instant) -> Vec<(u16, bool)> {
+        let (count, ttl) = (self.args.ownership.count(), self.args.config.ttl);
         let me = self.args.node.as_str();
         let start = crate::bus::subjects::partition_of_token(me, count);
         (0..count)
             .map(|i| (start + i) % count)
             .filter(|p| !self.held.contains_key(p))
-            .filter(|p| match self.seen.get(&partition_key(*p)) {
-                None => true,
-                Some(seen) => match &seen.holder {
-                    None => true,
-                    Some(holder) if holder == me => true,
-                    Some(_) => now.duration_since(seen.since) >= self.args.config.ttl,
-                },
+            .filter_map(|p| match self.seen.get(&partition_key(p)) {
+                None => Some((p, false)),
+                Some(seen) => {
+                    let quiet = now.duration_since(seen.since);
+                    match &seen.holder {
+                        None => Some((p, quiet >= ttl)),
+                        Some(holder) if holder == me => Some((p, false)),
+                        Some(_) if quiet >= ttl => Some((p, quiet >= ttl * 2)),
+                        Some(_) => None,
+                    }
+                }
             })
             .collect()
     }

@@ -28,12 +28,13 @@ pub struct PartitionsConfig {
     /// Must equal the partition count of the NATS mappings (16 in the bundled config).
     pub count: u16,
     /// A lease not renewed for this long may be taken over: the bound on a handover, plus one
-    /// heartbeat.
+    /// heartbeat. Longer than NATS takes to drop a silent client (the bundled config's pings), so
+    /// a frozen node's subscriptions are gone before its partitions move.
     pub ttl: Duration,
 }
 
 impl Default for PartitionsConfig {
     fn default() -> Self {
-        Self { count: crate::bus::subjects::DEFAULT_PARTITIONS, ttl: Duration::from_secs(4) }
+        Self { count: crate::bus::subjects::DEFAULT_PARTITIONS, ttl: Duration::from_secs(5) }
     }
 }

@@ -17,7 +17,7 @@ use crate::ops::NodeId;
 
 mod partition;
 pub use partition::{
-    DEFAULT_PARTITIONS, OwnerVerb, Routed, mapped, owner, parse_partitioned, partition_inbox, partition_of,
+    DEFAULT_PARTITIONS, OwnerVerb, Routed, owner, parse_partitioned, partition_inbox, partition_of,
     partition_of_token, probe_delivery,
 };
 
@@ -299,6 +299,12 @@ impl Endpoint {
 pub fn public(org: &OrgId, endpoint: Endpoint) -> String {
     let (resource, verb) = endpoint.tokens();
     format!("{PUBLIC_PREFIX}.{org}.{resource}.{verb}")
+}
+
+/// `assist.v1.public.<org>.<resource>.<verb>` with the org left as a placeholder, for documents.
+pub fn public_pattern(endpoint: Endpoint) -> String {
+    let (resource, verb) = endpoint.tokens();
+    format!("{PUBLIC_PREFIX}.<org>.{resource}.{verb}")
 }
 
 /// Parses a public subject, refusing extra or missing tokens and invalid org ids.

@@ -70,12 +70,6 @@ pub fn probe_delivery(org: &OrgId) -> String {
     format!("{PARTITION_PREFIX}.*.owner.{org}.{}", OwnerVerb::Probe.token())
 }
 
-/// Where a subject for `org` is delivered once NATS has mapped it.
-pub fn mapped(partition: u16, subject: &str) -> Option<String> {
-    let rest = subject.strip_prefix("assist.v1.")?;
-    Some(format!("{PARTITION_PREFIX}.{partition}.{rest}"))
-}
-
 /// A request as a partition's holder receives it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Routed {

@@ -80,6 +80,11 @@ fn malformed_subjects_are_refused() {
     }
 }
 
+/// What nats-server's mapping makes of `subject` for partition `p`.
+fn mapped(partition: u16, subject: &str) -> Option<String> {
+    Some(format!("assist.v1.partition.{partition}.{}", subject.strip_prefix("assist.v1.")?))
+}
+
 #[test]
 fn partitioned_subjects_round_trip() {
     let org = OrgId::parse("org_a").unwrap();
