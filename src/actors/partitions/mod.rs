@@ -14,11 +14,13 @@
 //!   that lost a lease without noticing (frozen, cut off) can never write.
 
 mod actor;
+mod handle;
 mod ownership;
 
 use std::time::Duration;
 
-pub(crate) use actor::{Partitions, PartitionsArgs};
+pub(crate) use actor::PartitionsArgs;
+pub(crate) use handle::Partitions;
 pub use ownership::Ownership;
 
 pub const BUCKET: &str = "assist_partitions";
