@@ -7,6 +7,9 @@ use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use assist::bus::subjects;
+use assist::ids::OrgId;
+
 use crate::helpers::{TestApp, custom_settings, spawn_app};
 
 /// One received Server-Sent Event.
@@ -190,6 +193,20 @@ async fn a_stream_resuming_while_events_keep_coming_gets_each_once_in_order() {
     assert_eq!(texts, (1..=30).collect::<Vec<_>>(), "no gap, no repeat");
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids only grow: {ids:?}");
     assert!(resumed.next_within(Duration::from_millis(300)).await.is_none(), "nothing after the last");
+}
+
+#[tokio::test]
+async fn an_event_stored_by_another_node_arrives_with_its_stream_sequence_as_id() {
+    let app = spawn_app().await;
+    let mut stream = Stream::operator(&app, "org_acme").await;
+    let js = async_nats::jetstream::new(app.backend_nats().await);
+
+    let subject = subjects::event(&OrgId::parse("org_acme").unwrap(), "settings", "updated");
+    let stored = js.publish(subject, r#"{"from": "elsewhere"}"#.into()).await.unwrap().await.unwrap();
+
+    let event = stream.next().await;
+    assert_eq!((event.id, event.event.as_str()), (stored.sequence, "settings.updated"));
+    assert_eq!(event.data["from"], "elsewhere");
 }
 
 #[tokio::test]
