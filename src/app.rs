@@ -24,7 +24,7 @@ use crate::bus::{BusError, BusService, Context};
 use crate::config::Config;
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::{Db, DbError, Repos};
-use crate::http::{AdminToken, Edge, EdgeOptions, router};
+use crate::http::{AdminToken, Edge, EdgeOptions, EventHub, router};
 use crate::ops::admin::AdminService;
 use crate::ops::metrics::Sources;
 use crate::ops::node::Presence;
@@ -171,6 +171,11 @@ impl App {
         metrics.watch(Sources { tenants: tenants.clone(), ingest: ingest_stats.clone(), nats: nats.clone() });
         let shutdown = CancellationToken::new();
         let clerk_webhooks = config.clerk_webhook_secret.as_deref().map(SvixVerifier::new).transpose()?;
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .map_err(|source| AppError::Listen { addr: config.http_addr, source })?;
+        // Last, so a build that fails leaves no subscription behind.
+        let events = EventHub::start(&js, shutdown.clone()).await?;
         let edge = Edge {
             nats: nats.clone(),
             js,
@@ -179,6 +184,7 @@ impl App {
             clerk_webhooks,
             clock: config.clock.clone(),
             shutdown: shutdown.clone(),
+            events,
             metrics: metrics.clone(),
             admin_token: config.admin_token.as_deref().filter(|t| !t.is_empty()).map(AdminToken::new),
         };
@@ -188,9 +194,6 @@ impl App {
             dashboard_origins: config.dashboard_origins.clone(),
             widget: config.widget.clone(),
         };
-        let listener = TcpListener::bind(config.http_addr)
-            .await
-            .map_err(|source| AppError::Listen { addr: config.http_addr, source })?;
         Ok(Self {
             listener,
             router: router(edge, options),

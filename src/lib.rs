@@ -8,7 +8,8 @@
 //! A request flows edge → bus → actors → db, and the reply comes back the same way:
 //!
 //! - [`http`]: the axum edge. Each route becomes a NATS request on its subject; headers
-//!   (`Authorization`, `X-Contact-Session`, `X-Request-Id`) become NATS headers.
+//!   (`Authorization`, `X-Contact-Session`, `X-Request-Id`) become NATS headers. Event streams
+//!   share the node's one subscription to the change feed ([`http::EventHub`]).
 //! - [`bus`]: every subject name ([`bus::subjects`]), the request/reply envelope, the NATS micro
 //!   service that serves `assist.v1.public.>` (authenticating callers in one place), and the
 //!   bundled nats-server for single-machine runs.

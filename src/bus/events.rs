@@ -44,6 +44,31 @@ pub enum Audience {
     Everyone,
 }
 
+impl Audience {
+    /// Reads back what [`EventPublisher::publish`] wrote in an event's headers. A session id
+    /// that does not parse (never written by assist) leaves the event to operators only.
+    pub fn of(headers: Option<&HeaderMap>) -> Self {
+        let header = |name: &str| headers.and_then(|h| h.get(name)).map(|v| v.as_str());
+        if header(PUBLIC).is_some() {
+            return Self::Everyone;
+        }
+        match header(CONTACT_SESSION).map(ContactSessionId::parse) {
+            Some(Ok(session)) => Self::Contact(session),
+            _ => Self::Operators,
+        }
+    }
+
+    /// Whether a stream sees the event: operators (`None`) see every event of their org; an
+    /// end-user sees public ones and their own.
+    pub fn includes(&self, viewer: Option<&ContactSessionId>) -> bool {
+        match (self, viewer) {
+            (_, None) | (Self::Everyone, _) => true,
+            (Self::Contact(session), Some(viewer)) => session == viewer,
+            (Self::Operators, Some(_)) => false,
+        }
+    }
+}
+
 /// Publishes an org's changes. Cheap to clone; one per org actor.
 #[derive(Clone)]
 pub struct EventPublisher {

@@ -14,6 +14,7 @@ mod webhooks;
 
 pub use ops::AdminToken;
 pub use routes::{EdgeOptions, router};
+pub use sse::EventHub;
 
 /// What every edge handler shares.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct Edge {
     pub clock: crate::clock::Clock,
     /// Cancelled when the node shuts down, so long-lived streams end.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// The node's live change feed, shared by its event streams.
+    pub events: EventHub,
     pub metrics: crate::ops::Metrics,
     /// `None`: the `/admin/*` routes are not served.
     pub admin_token: Option<AdminToken>,

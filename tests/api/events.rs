@@ -7,6 +7,9 @@ use futures::StreamExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use assist::bus::subjects;
+use assist::ids::OrgId;
+
 use crate::helpers::{TestApp, custom_settings, spawn_app};
 
 /// One received Server-Sent Event.
@@ -147,6 +150,63 @@ async fn a_stream_that_reconnects_with_its_last_event_id_misses_nothing() {
         texts.push(resumed.next().await.data["text"].as_str().unwrap().to_owned());
     }
     assert_eq!(texts, ["two", "three", "four"]);
+}
+
+/// An end-user's message whose text is `text`.
+async fn send_text(app: &TestApp, path: &str, token: &str, text: usize) {
+    app.widget(Method::POST, path, Some(token), Some(&json!({"text": text.to_string()}))).await;
+}
+
+#[tokio::test]
+async fn a_stream_resuming_while_events_keep_coming_gets_each_once_in_order() {
+    let app = spawn_app().await;
+    app.known_org("org_acme").await;
+    let (_, ada) = app.session("org_acme", "Ada").await;
+    let conversation = app.conversation("org_acme", &ada).await;
+    let path = format!("/v1/widget/org_acme/conversations/{conversation}/messages");
+    let send = |text: usize| send_text(&app, &path, &ada, text);
+    let mut stream = Stream::widget(&app, "org_acme", &ada).await;
+    send(0).await;
+    let last_seen = stream.next().await.id;
+    drop(stream);
+    for text in 1..=5 {
+        send(text).await;
+    }
+
+    // The replay (1 to 5 and whatever is stored before it catches up) and the live events race.
+    let resume =
+        Stream::open(&app, "/v1/widget/org_acme/events", Some(("X-Contact-Session", &ada)), Some(last_seen));
+    let (mut resumed, ()) = tokio::join!(resume, async {
+        for text in 6..=30 {
+            send(text).await;
+        }
+    });
+
+    let (mut texts, mut ids) = (Vec::new(), vec![last_seen]);
+    while texts.len() < 30 {
+        let event = resumed.next().await;
+        ids.push(event.id);
+        if event.event == "message.created" {
+            texts.push(event.data["text"].as_str().unwrap().parse::<usize>().unwrap());
+        }
+    }
+    assert_eq!(texts, (1..=30).collect::<Vec<_>>(), "no gap, no repeat");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids only grow: {ids:?}");
+    assert!(resumed.next_within(Duration::from_millis(300)).await.is_none(), "nothing after the last");
+}
+
+#[tokio::test]
+async fn an_event_stored_by_another_node_arrives_with_its_stream_sequence_as_id() {
+    let app = spawn_app().await;
+    let mut stream = Stream::operator(&app, "org_acme").await;
+    let js = async_nats::jetstream::new(app.backend_nats().await);
+
+    let subject = subjects::event(&OrgId::parse("org_acme").unwrap(), "settings", "updated");
+    let stored = js.publish(subject, r#"{"from": "elsewhere"}"#.into()).await.unwrap().await.unwrap();
+
+    let event = stream.next().await;
+    assert_eq!((event.id, event.event.as_str()), (stored.sequence, "settings.updated"));
+    assert_eq!(event.data["from"], "elsewhere");
 }
 
 #[tokio::test]

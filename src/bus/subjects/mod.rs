@@ -8,8 +8,7 @@
 //! | system   | `assist.v1.system.<source>.<event...>`         | the edge's webhook routes, into JetStream | system ingest (durable consumer) |
 //! | dead letters | `assist.v1.system.deadletter.<source>`     | system ingest, after bounded deliveries | operators |
 //! | admin    | `assist.v1.admin.<node>.<verb>`, `assist.v1.admin.all.<verb>` | operators (`assist tree`, `/admin/tree`) | that node; every node (plain subscriptions, scatter-gather) |
-//!
-//! | events   | `assist.v1.events.<org>.<resource>.<change>`   | org actors, after each commit (into JetStream) | the edge's SSE streams, other services |
+//! | events   | `assist.v1.events.<org>.<resource>.<change>`   | org actors, after each commit (into JetStream) | one subscription per node's edge, fanned out to its SSE streams; other services |
 
 use crate::error::ApiError;
 use crate::ids::OrgId;
@@ -37,20 +36,20 @@ pub fn events_of(org: &OrgId) -> String {
     format!("{EVENTS_PREFIX}.{org}.>")
 }
 
-/// Every change of every org: the change-feed stream's subjects.
+/// Every change of every org: the change-feed stream's subjects, and what each node's edge
+/// subscribes to once for all its event streams.
 pub fn events_all() -> String {
     format!("{EVENTS_PREFIX}.>")
 }
 
-/// `(resource, change)` of an event subject of `org`, e.g. `("message", "created")`.
-pub fn parse_event<'a>(org: &OrgId, subject: &'a str) -> Result<(&'a str, &'a str), ApiError> {
-    let bad = || ApiError::invalid("subject", format!("not an event of {org}: {subject}"));
+/// `(org, resource, change)` of an event subject, e.g. `(org_a, "message", "created")`: the
+/// edge's one subscription to every org's changes learns from it whose streams an event is for.
+pub fn parse_event(subject: &str) -> Result<(OrgId, &str, &str), ApiError> {
+    let bad = || ApiError::invalid("subject", format!("not an event subject: {subject}"));
     let rest = subject.strip_prefix(EVENTS_PREFIX).and_then(|r| r.strip_prefix('.')).ok_or_else(bad)?;
     let tokens: Vec<&str> = rest.split('.').collect();
-    match tokens[..] {
-        [o, resource, change] if o == org.as_str() => Ok((resource, change)),
-        _ => Err(bad()),
-    }
+    let [org, resource, change] = tokens[..] else { return Err(bad()) };
+    Ok((OrgId::parse(org)?, resource, change))
 }
 
 /// What the Vapi gateway does for an org.
