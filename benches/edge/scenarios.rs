@@ -32,6 +32,10 @@ pub(crate) async fn orchestrate() {
             .env("ASSIST_DB", format!("surrealkv://{}/db", tmp.path().display()))
             .env("ASSIST_CLERK_JWKS_URL", &jwks.url)
             .env("ASSIST_CLERK_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            // One load generator on one address: the per-client and per-org widget limits
+            // would answer 429 to nearly everything and measure the limiter.
+            .env("ASSIST_WIDGET_RATE_PER_CLIENT", "10000000")
+            .env("ASSIST_WIDGET_RATE_PER_ORG", "10000000")
             .env("ASSIST_LOG", std::env::var("BENCH_ASSIST_LOG").unwrap_or_else(|_| "warn".into()))
             .env_remove("ASSIST_NATS_URL");
         cmd

@@ -37,29 +37,35 @@ impl ContactSessions {
         Self { db }
     }
 
-    pub async fn create(
+    /// Creates several sessions in one transaction: one commit (and one sync to disk) for all
+    /// the sessions a busy org's actor has queued.
+    pub async fn create_many(
         &self,
         org: &OrgId,
-        session: &ContactSession,
-        token_hash: &str,
+        sessions: &[(ContactSession, String)],
     ) -> Result<(), DbError> {
-        let metadata = serde_json::to_value(&session.metadata).map_err(shape(TABLE))?;
-        let query = self
-            .db
-            .write(
-                "CREATE $rid SET session = $session_id, org = $org, name = $name, email = $email, \
-                 metadata = $metadata, token_hash = $token_hash, created_at = $created_at, \
-                 expires_at = $expires_at RETURN NONE",
-            )
-            .bind(("rid", record(&session.id)))
-            .bind(("session_id", session.id.as_str().to_owned()))
-            .bind(("org", org.as_str().to_owned()))
-            .bind(("name", session.name.clone()))
-            .bind(("email", session.email.clone()))
-            .bind(("metadata", metadata))
-            .bind(("token_hash", token_hash.to_owned()))
-            .bind(("created_at", session.created_at))
-            .bind(("expires_at", session.expires_at));
+        let statements: Vec<String> = (0..sessions.len())
+            .map(|i| {
+                format!(
+                    "CREATE $rid{i} SET session = $session{i}, org = $org, name = $name{i}, email = $email{i}, \
+                     metadata = $metadata{i}, token_hash = $token_hash{i}, created_at = $created_at{i}, \
+                     expires_at = $expires_at{i} RETURN NONE"
+                )
+            })
+            .collect();
+        let mut query = self.db.write(&statements.join("; ")).bind(("org", org.as_str().to_owned()));
+        for (i, (session, token_hash)) in sessions.iter().enumerate() {
+            let metadata = serde_json::to_value(&session.metadata).map_err(shape(TABLE))?;
+            query = query
+                .bind((format!("rid{i}"), record(&session.id)))
+                .bind((format!("session{i}"), session.id.as_str().to_owned()))
+                .bind((format!("name{i}"), session.name.clone()))
+                .bind((format!("email{i}"), session.email.clone()))
+                .bind((format!("metadata{i}"), metadata))
+                .bind((format!("token_hash{i}"), token_hash.clone()))
+                .bind((format!("created_at{i}"), session.created_at))
+                .bind((format!("expires_at{i}"), session.expires_at));
+        }
         self.db.commit(query).await?;
         Ok(())
     }

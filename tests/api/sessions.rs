@@ -166,3 +166,32 @@ async fn expired_sessions_are_swept_from_the_database() {
     }
     assert!(gone, "the expired session was deleted");
 }
+
+#[tokio::test]
+async fn sessions_created_at_once_are_committed_together_and_each_is_valid() {
+    let app = spawn_app().await;
+    app.known_org("org_busy").await;
+    // Sent together, they queue in the org actor's mailbox and share commits.
+    let created = futures::future::join_all((0..40).map(|i| {
+        let body = json!({"name": format!("User {i}"), "email": format!("u{i}@example.com")});
+        let app = &app;
+        async move { app.post("/v1/widget/org_busy/sessions", None, &body).await }
+    }))
+    .await;
+
+    let mut ids = std::collections::BTreeSet::new();
+    for answer in &created {
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        ids.insert(answer.body["contactSessionId"].as_str().unwrap().to_owned());
+        let token = answer.body["token"].as_str().unwrap();
+        let current =
+            app.widget(Method::GET, "/v1/widget/org_busy/sessions/current", Some(token), None).await;
+        assert_eq!(current.status, StatusCode::OK, "{}", current.body);
+        assert_eq!(current.body["contactSessionId"], answer.body["contactSessionId"]);
+    }
+    assert_eq!(ids.len(), 40, "every request got its own session");
+    let unknown = app
+        .post("/v1/widget/org_nobody/sessions", None, &json!({"name": "A", "email": "a@example.com"}))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "an unknown org still refuses at once");
+}

@@ -1,13 +1,14 @@
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{AckPolicy, pull};
 use async_nats::jetstream::{self, AckKind};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
-use super::apply::{Failure, Outcome, Owners, apply};
+use super::apply::{Failure, Outcome, Owners, apply, lane};
 use super::{IngestStats, MAX_DELIVER};
 use crate::bus::subjects::{self, Source};
 use crate::bus::system::{CONSUMER, EVENT_ID, ORG, STREAM};
@@ -39,6 +40,8 @@ pub(crate) enum IngestMsg {
 
 /// How long one pull waits for an event before giving the mailbox a turn.
 const PULL_WAIT: Duration = Duration::from_millis(250);
+/// Events taken in one turn: applied concurrently across orgs, in stream order within one.
+const BATCH: usize = 64;
 
 impl Actor for IngestActor {
     type Msg = IngestMsg;
@@ -72,18 +75,43 @@ impl Actor for IngestActor {
         state: &mut IngestState,
     ) -> Result<(), ActorProcessingErr> {
         let IngestMsg::Pull = msg;
+        let mut batch = Vec::new();
         match tokio::time::timeout(PULL_WAIT, state.messages.next()).await {
-            Ok(Some(Ok(message))) => state.process(&message).await?,
+            Ok(Some(Ok(message))) => batch.push(message),
             Ok(Some(Err(err))) => tracing::warn!(error = %err, "system ingest: pulling"),
             Ok(None) => return Err("the system event consumer ended".into()),
             Err(_) => {}
         }
+        while !batch.is_empty() && batch.len() < BATCH {
+            match state.messages.next().now_or_never() {
+                Some(Some(Ok(message))) => batch.push(message),
+                _ => break,
+            }
+        }
+        state.process_batch(batch).await?;
         myself.send_message(IngestMsg::Pull)?;
         Ok(())
     }
 }
 
 impl IngestState {
+    /// One lane per org (and one for the rest): an org's events are applied in stream order,
+    /// different orgs' at the same time, so one slow activation does not hold up the others.
+    async fn process_batch(&self, batch: Vec<jetstream::Message>) -> Result<(), ActorProcessingErr> {
+        let mut lanes: HashMap<String, Vec<jetstream::Message>> = HashMap::new();
+        for message in batch {
+            let org = message.headers.as_ref().and_then(|h| h.get(ORG)).map(|v| v.as_str());
+            lanes.entry(lane(org, &message.payload)).or_default().push(message);
+        }
+        let lanes = lanes.into_values().map(|lane| async move {
+            for message in &lane {
+                self.process(message).await?;
+            }
+            Ok::<(), ActorProcessingErr>(())
+        });
+        futures::future::try_join_all(lanes).await.map(drop)
+    }
+
     async fn process(&self, message: &jetstream::Message) -> Result<(), ActorProcessingErr> {
         let stats = &self.args.stats;
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);

@@ -137,6 +137,18 @@ pub(crate) async fn apply_owned(
     Ok(())
 }
 
+/// The events that must be applied in order with this one: the same org's; everything that is
+/// not about one org shares one lane.
+pub(super) fn lane(org_header: Option<&str>, body: &[u8]) -> String {
+    if let Some(org) = org_header {
+        return format!("org:{org}");
+    }
+    match clerk::parse(body).ok().and_then(org_change) {
+        Some((org, _)) => format!("org:{org}"),
+        None => "other".to_owned(),
+    }
+}
+
 /// The org an event is about and what it changes there; `None` for a subscription paid by a
 /// user rather than an organization, which is not ours to track.
 fn org_change(event: ClerkEvent) -> Option<(OrgId, OrgChange)> {

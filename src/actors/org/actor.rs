@@ -1,5 +1,6 @@
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
+use super::sessions::PendingSession;
 use super::system::OrgChange;
 use super::tickets::Ticket;
 use crate::auth::Operator;
@@ -46,6 +47,8 @@ pub(crate) struct OrgState {
     pub(super) plugin: Option<StoredPlugin>,
     /// Open stream tickets and when they expire.
     pub(super) tickets: Vec<(String, chrono::DateTime<chrono::Utc>)>,
+    /// Contact sessions waiting for the next commit (`OrgMsg::CommitSessions`).
+    pub(super) pending_sessions: Vec<PendingSession>,
 }
 
 pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
@@ -103,6 +106,9 @@ pub(crate) enum OrgMsg {
     Apply(OrgChange, Reply<()>),
     /// A local seed (`assist serve --demo`) records the organization and its widget settings.
     Seed(WidgetSettings, Reply<()>),
+    /// Self-sent after a session is queued: behind it in the mailbox, so every session request
+    /// already waiting joins the same transaction.
+    CommitSessions,
     /// Sent by tenants when idle: stop once the messages already queued are answered.
     Passivate,
 }
@@ -153,6 +159,7 @@ impl Actor for OrgActor {
             subscription_active,
             plugin,
             tickets: Vec::new(),
+            pending_sessions: Vec::new(),
         })
     }
 
@@ -220,8 +227,11 @@ impl Actor for OrgActor {
                 let _ = reply.send(state.public_settings());
             }
             OrgMsg::CreateSession(new, reply) => {
-                let _ = reply.send(state.create_session(new).await);
+                if state.queue_session(new, reply) {
+                    myself.send_message(OrgMsg::CommitSessions)?;
+                }
             }
+            OrgMsg::CommitSessions => state.commit_sessions().await,
             OrgMsg::CurrentSession(token, reply) => {
                 let _ = reply.send(state.current_session(&token).await);
             }
@@ -248,6 +258,13 @@ impl Actor for OrgActor {
             }
             OrgMsg::Passivate => myself.stop(Some("passivated".into())),
         }
+        Ok(())
+    }
+
+    /// A stop (passivation, shutdown) may overtake the commit message: commit what is queued
+    /// rather than fail the requests it has taken.
+    async fn post_stop(&self, _: ActorRef<OrgMsg>, state: &mut OrgState) -> Result<(), ActorProcessingErr> {
+        state.commit_sessions().await;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 
-use super::actor::OrgState;
+use super::actor::{OrgState, Reply};
 use crate::auth::Operator;
 use crate::error::ApiError;
 use crate::ids::ContactSessionId;
@@ -11,12 +11,26 @@ use crate::model::contact_session::{
     SessionToken,
 };
 
+/// Sessions committed together at most; a larger queue is committed in several transactions.
+const MAX_BATCH: usize = 256;
+
+/// A session waiting for its batch's commit, with the answer its caller gets then.
+pub(crate) struct PendingSession {
+    session: ContactSession,
+    token_hash: String,
+    created: CreatedSession,
+    reply: Reply<CreatedSession>,
+}
+
 impl OrgState {
-    pub(super) async fn create_session(
-        &mut self,
-        new: NewContactSession,
-    ) -> Result<CreatedSession, ApiError> {
-        self.require_known()?;
+    /// Prepares a session and queues it for the next commit: the caller is answered once the
+    /// batch it joined is committed ([`OrgState::commit_sessions`]). `true` when the queue was
+    /// empty, i.e. a commit must be scheduled.
+    pub(super) fn queue_session(&mut self, new: NewContactSession, reply: Reply<CreatedSession>) -> bool {
+        if let Err(err) = self.require_known() {
+            let _ = reply.send(Err(err));
+            return false;
+        }
         let now = self.clock.now();
         let session = ContactSession {
             id: ContactSessionId::generate(),
@@ -27,12 +41,28 @@ impl OrgState {
             expires_at: now + Duration::hours(LIFETIME_HOURS),
         };
         let token = SessionToken::generate(session.id.clone());
-        self.repos.contact_sessions.create(&self.org, &session, &token.hash()).await?;
-        Ok(CreatedSession {
-            contact_session_id: session.id,
+        let created = CreatedSession {
+            contact_session_id: session.id.clone(),
             token: token.reveal(),
             expires_at: session.expires_at,
-        })
+        };
+        self.pending_sessions.push(PendingSession { session, token_hash: token.hash(), created, reply });
+        self.pending_sessions.len() == 1
+    }
+
+    /// Commits every queued session in one transaction, then answers their callers.
+    pub(super) async fn commit_sessions(&mut self) {
+        while !self.pending_sessions.is_empty() {
+            let take = self.pending_sessions.len().min(MAX_BATCH);
+            let batch: Vec<PendingSession> = self.pending_sessions.drain(..take).collect();
+            let rows: Vec<(ContactSession, String)> =
+                batch.iter().map(|p| (p.session.clone(), p.token_hash.clone())).collect();
+            let committed =
+                self.repos.contact_sessions.create_many(&self.org, &rows).await.map_err(ApiError::from);
+            for pending in batch {
+                let _ = pending.reply.send(committed.clone().map(|()| pending.created));
+            }
+        }
     }
 
     /// Proves the end-user: the session exists in this org, the secret matches, it has not

@@ -312,6 +312,11 @@ pub fn parse_public(subject: &str) -> Result<(OrgId, Endpoint), ApiError> {
         .strip_prefix(PUBLIC_PREFIX)
         .and_then(|rest| rest.strip_prefix('.'))
         .ok_or_else(|| ApiError::invalid("subject", format!("not a public subject: {subject}")))?;
+    parse_public_rest(rest, subject)
+}
+
+/// `<org>.<resource>.<verb>` of a public `subject` (or of its partitioned form).
+fn parse_public_rest(rest: &str, subject: &str) -> Result<(OrgId, Endpoint), ApiError> {
     let tokens: Vec<&str> = rest.split('.').collect();
     let [org, resource, verb] = tokens[..] else {
         return Err(ApiError::invalid(

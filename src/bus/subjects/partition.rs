@@ -10,7 +10,7 @@
 //!
 //! `p` is [`partition_of`]: the same hash nats-server's `{{partition(n,1)}}` computes.
 
-use super::{Endpoint, PUBLIC_PREFIX, parse_public};
+use super::{Endpoint, parse_public_rest};
 use crate::error::ApiError;
 use crate::ids::OrgId;
 
@@ -92,7 +92,7 @@ pub fn parse_partitioned(subject: &str) -> Result<(u16, Routed), ApiError> {
     let (partition, rest) = rest.split_once('.').ok_or_else(bad)?;
     let partition: u16 = partition.parse().map_err(|_| bad())?;
     if let Some(public) = rest.strip_prefix("public.") {
-        let (org, endpoint) = parse_public(&format!("{PUBLIC_PREFIX}.{public}"))?;
+        let (org, endpoint) = parse_public_rest(public, subject)?;
         return Ok((partition, Routed::Public(org, endpoint)));
     }
     let owner = rest.strip_prefix("owner.").ok_or_else(bad)?;
