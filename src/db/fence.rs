@@ -22,11 +22,13 @@ const FENCED: &str = "assist:fenced";
 const CHECK: &str = "IF array::is_empty(UPDATE $fence SET token = $fence_token WHERE token = $fence_token \
                      RETURN VALUE token) { THROW 'assist:fenced' }";
 
-/// Raises the fence, refusing to lower it: an older owner cannot take the org back.
+/// Raises the fence, refusing to lower it: an older owner cannot take the org back. Already at
+/// this token (the org was passivated and comes back under the same lease), nothing is written,
+/// so a re-activation costs no synced write.
 const RAISE: &str = "BEGIN; \
      LET $held = (SELECT VALUE token FROM $fence)[0]; \
      IF $held != NONE AND $held > $fence_token { THROW 'assist:fenced' }; \
-     UPSERT $fence SET org = $org, token = $fence_token RETURN NONE; \
+     IF $held != $fence_token { UPSERT $fence SET org = $org, token = $fence_token RETURN NONE }; \
      COMMIT;";
 
 /// The lease an org actor writes under.
@@ -149,6 +151,12 @@ mod tests {
         new.widget_settings.put(&org, &settings("from the new owner")).await.unwrap();
         let stored = repos.widget_settings.get(&org).await.unwrap().unwrap();
         assert_eq!(stored.welcome_message, "from the new owner");
+
+        // Passivated and activated again under the same lease: still the owner, still writing.
+        let again = repos.fenced(Fence { org: org.clone(), token: 7 });
+        again.db().raise_fence().await.unwrap();
+        again.widget_settings.put(&org, &settings("after a re-activation")).await.unwrap();
+        assert!(matches!(old.db().raise_fence().await, Err(DbError::Fenced)));
     }
 
     #[tokio::test]
