@@ -11,11 +11,14 @@
 //!   (`Authorization`, `X-Contact-Session`, `X-Request-Id`) become NATS headers. Event streams
 //!   share the node's one subscription to the change feed ([`http::EventHub`]).
 //! - [`bus`]: every subject name ([`bus::subjects`]), the request/reply envelope, the NATS micro
-//!   service that serves `assist.v1.public.>` (authenticating callers in one place), and the
-//!   bundled nats-server for single-machine runs.
-//! - [`actors`]: ractor actors. `root` → `tenants` → one `org:<id>` actor per organization, the
-//!   single writer of its data, activated on demand and passivated when idle.
-//! - [`db`]: SurrealDB through the `any` engine; the schema and one repository per table.
+//!   service that serves the partitions this node holds (NATS maps `assist.v1.public.<org>.>`
+//!   onto the org's partition; callers are authenticated in one place), the resend of requests
+//!   nobody took, and the bundled nats-server for single-machine runs.
+//! - [`actors`]: ractor actors. `root` → `partitions` (leases: which orgs this node owns) and
+//!   `tenants` → one `org:<id>` actor per owned organization, the single writer of its data,
+//!   activated on demand and passivated when idle.
+//! - [`db`]: SurrealDB through the `any` engine; the schema, one repository per table, and the
+//!   fencing check every org write carries.
 //! - [`auth`]: Clerk session-JWT verification (JWKS, RS256, org claims v1 and v2).
 //! - [`model`]: the JSON shapes callers see, with their validation.
 //! - [`error`]: the one table of error codes shared by HTTP bodies and NATS error headers.
