@@ -26,6 +26,11 @@ pub fn demo_settings() -> WidgetSettings {
 /// every demo starts the same).
 pub async fn seed_demo(tenants: &Tenants) -> Result<(), ApiError> {
     let org = OrgId::parse(DEMO_ORG)?;
+    // In a cluster only the org's owner may write it; the others leave it to that node.
+    if tenants.ownership().token(&org).is_none() {
+        tracing::info!(%org, "the demo organization belongs to another node; not seeded here");
+        return Ok(());
+    }
     tenants.org(&org).seed(demo_settings()).await
 }
 
