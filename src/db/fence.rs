@@ -85,21 +85,20 @@ impl Db {
     /// first error of its statements.
     pub(crate) async fn commit(&self, query: Query<'_, Any>) -> Result<Written, DbError> {
         let mut response = query.await?;
-        let errors = response.take_errors();
-        if errors.is_empty() {
-            return Ok(Written(response));
-        }
-        let mut messages: Vec<(usize, String)> = errors.iter().map(|(i, e)| (*i, e.to_string())).collect();
-        messages.sort();
-        if messages.iter().any(|(_, m)| m.contains(FENCED)) {
+        let mut errors: Vec<(usize, surrealdb::Error)> = response.take_errors().into_iter().collect();
+        errors.sort_by_key(|(index, _)| *index);
+        let said =
+            |needle: &str| errors.iter().any(|(_, e)| e.to_string().to_ascii_lowercase().contains(needle));
+        if said(FENCED) {
             return Err(DbError::Fenced);
         }
-        if messages.iter().any(|(_, m)| m.to_ascii_lowercase().contains("conflict")) {
+        if said("conflict") {
             return Err(DbError::Conflict);
         }
-        let first = messages.first().map(|(i, _)| *i).unwrap_or_default();
-        let error = errors.into_iter().find(|(i, _)| *i == first).map(|(_, e)| e);
-        Err(error.map_or(DbError::Missing { table: "transaction" }, DbError::Surreal))
+        match errors.into_iter().next() {
+            Some((_, first)) => Err(DbError::Surreal(first)),
+            None => Ok(Written(response)),
+        }
     }
 }
 

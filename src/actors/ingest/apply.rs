@@ -84,24 +84,21 @@ pub(super) async fn apply(
     repos: &Repos,
 ) -> Result<Outcome, Failure> {
     match source {
-        Source::Clerk => match clerk::parse(body).map_err(Failure::Permanent)? {
-            ClerkEvent::UserUpserted(user) => {
-                repos.directory.upsert_user(&user).await?;
-                Ok(Outcome::Applied("user"))
-            }
-            ClerkEvent::UserDeleted { user_id } => {
-                repos.directory.delete_user(&user_id).await?;
-                Ok(Outcome::Applied("user.deleted"))
-            }
-            ClerkEvent::Unknown { kind } => Ok(Outcome::Unknown(kind)),
-            event => {
-                let kind = kind_of(&event);
-                if let Some((org, _)) = org_change(event) {
-                    owners.apply(&org, source, body).await?;
+        Source::Clerk => {
+            let event = clerk::parse(body).map_err(Failure::Permanent)?;
+            let kind = kind_of(&event);
+            match event {
+                ClerkEvent::UserUpserted(user) => repos.directory.upsert_user(&user).await?,
+                ClerkEvent::UserDeleted { user_id } => repos.directory.delete_user(&user_id).await?,
+                ClerkEvent::Unknown { kind } => return Ok(Outcome::Unknown(kind)),
+                event => {
+                    if let Some((org, _)) = org_change(event) {
+                        owners.apply(&org, source, body).await?;
+                    }
                 }
-                Ok(Outcome::Applied(kind))
             }
-        },
+            Ok(Outcome::Applied(kind))
+        }
         Source::Vapi => {
             let org = OrgId::parse(org.unwrap_or_default()).map_err(Failure::Permanent)?;
             match vapi::parse(body).map_err(Failure::Permanent)? {
