@@ -61,6 +61,11 @@ fn partition_key(partition: u16) -> String {
     format!("p.{partition}")
 }
 
+/// Who an entry names as its holder; `None` once the key was deleted.
+fn holder(entry: &kv::Entry) -> Option<String> {
+    (entry.operation == Operation::Put).then(|| String::from_utf8_lossy(&entry.value).into_owned())
+}
+
 fn member_key(node: &NodeId) -> String {
     format!("node.{node}")
 }
@@ -90,8 +95,7 @@ impl Actor for LeaseActor {
         let keys: Vec<String> = kv.keys().await?.try_collect().await?;
         for key in keys {
             if let Some(entry) = kv.entry(key.as_str()).await? {
-                let holder = (entry.operation == Operation::Put)
-                    .then(|| String::from_utf8_lossy(&entry.value).into_owned());
+                let holder = holder(&entry);
                 seen.insert(key, Seen { revision: entry.revision, holder, since: now });
             }
         }
@@ -143,8 +147,7 @@ async fn watch(kv: kv::Store, actor: ActorRef<LeaseMsg>) {
             Ok(mut changes) => {
                 while let Some(change) = changes.next().await {
                     let Ok(entry) = change else { break };
-                    let holder = (entry.operation == Operation::Put)
-                        .then(|| String::from_utf8_lossy(&entry.value).into_owned());
+                    let holder = holder(&entry);
                     if actor.send_message(LeaseMsg::Seen(entry.key, entry.revision, holder)).is_err() {
                         return;
                     }
