@@ -24,7 +24,7 @@ use crate::bus::{BusError, BusService, Context};
 use crate::config::Config;
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::{Db, DbError, Repos};
-use crate::http::{AdminToken, Edge, EdgeOptions, EventHub, router};
+use crate::http::{AdminToken, Edge, EdgeOptions, EventHub, SettingsCache, router};
 use crate::ops::admin::AdminService;
 use crate::ops::metrics::Sources;
 use crate::ops::node::Presence;
@@ -175,7 +175,8 @@ impl App {
             .await
             .map_err(|source| AppError::Listen { addr: config.http_addr, source })?;
         // Last, so a build that fails leaves no subscription behind.
-        let events = EventHub::start(&js, shutdown.clone()).await?;
+        let settings = SettingsCache::default();
+        let events = EventHub::start(&js, settings.clone(), shutdown.clone()).await?;
         let edge = Edge {
             nats: nats.clone(),
             js,
@@ -185,6 +186,7 @@ impl App {
             clock: config.clock.clone(),
             shutdown: shutdown.clone(),
             events,
+            settings,
             metrics: metrics.clone(),
             admin_token: config.admin_token.as_deref().filter(|t| !t.is_empty()).map(AdminToken::new),
         };

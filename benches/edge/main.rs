@@ -45,6 +45,10 @@ const KID: &str = "ins_bench_1";
 /// Orgs made known (and warm) before the request/reply scenarios.
 const WARM_ORGS: usize = 64;
 
+/// The same allocator as assist, so the references differ from it only in what they do.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is expected from it.
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();

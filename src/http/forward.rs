@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::Edge;
+use super::settings_cache::Lookup;
 use crate::bus::envelope::{self, FORWARDED};
 use crate::bus::subjects::{self, Endpoint};
 use crate::error::{ApiError, ErrorCode};
@@ -25,10 +26,28 @@ impl Edge {
         body: Result<Bytes, BytesRejection>,
     ) -> Response {
         match self.call(endpoint, org, path, query, headers, body).await {
-            Ok(reply) => {
-                let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-                (status, [(header::CONTENT_TYPE, "application/json")], reply.body).into_response()
+            Ok(reply) => json(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK), reply.body),
+            Err(err) => err.into_response(),
+        }
+    }
+
+    /// The widget's settings: from this node's [`SettingsCache`](super::SettingsCache) when it
+    /// holds them, else from the owner (and kept). Errors (an unknown org) are never kept.
+    pub(super) async fn widget_settings(&self, org: &str, headers: &HeaderMap) -> Response {
+        let id = match OrgId::parse(org) {
+            Ok(id) => id,
+            Err(err) => return err.into_response(),
+        };
+        let ticket = match self.settings.get(&id) {
+            Lookup::Hit(body) => return json(StatusCode::OK, body),
+            Lookup::Miss(ticket) => ticket,
+        };
+        match self.call(Endpoint::WidgetSettings, org, HashMap::new(), None, headers, Ok(Bytes::new())).await {
+            Ok(reply) if reply.status == StatusCode::OK.as_u16() => {
+                self.settings.fill(&id, ticket, reply.body.clone());
+                json(StatusCode::OK, reply.body)
             }
+            Ok(reply) => json(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK), reply.body),
             Err(err) => err.into_response(),
         }
     }
@@ -64,6 +83,10 @@ impl Edge {
         )
         .await
     }
+}
+
+fn json(status: StatusCode, body: Bytes) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Path parameters (other than the org, which is in the subject) and the query string, as one

@@ -8,12 +8,14 @@ pub mod limits;
 pub mod openapi;
 mod ops;
 mod routes;
+mod settings_cache;
 mod sse;
 pub mod table;
 mod webhooks;
 
 pub use ops::AdminToken;
 pub use routes::{EdgeOptions, router};
+pub use settings_cache::SettingsCache;
 pub use sse::EventHub;
 
 /// What every edge handler shares.
@@ -29,6 +31,8 @@ pub struct Edge {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// The node's live change feed, shared by its event streams.
     pub events: EventHub,
+    /// The widget settings the feed last told of, served without asking the owner.
+    pub settings: SettingsCache,
     pub metrics: crate::ops::Metrics,
     /// `None`: the `/admin/*` routes are not served.
     pub admin_token: Option<AdminToken>,

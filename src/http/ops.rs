@@ -1,6 +1,7 @@
 //! Operations routes: liveness, readiness, metrics and the supervision tree, and the
 //! middleware that records every matched request.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -56,7 +57,7 @@ pub(super) async fn healthz() -> Json<Probe> {
 
 /// Ready when NATS is connected, the database answers and JetStream serves both system streams;
 /// otherwise 503 naming the part that does not.
-pub(super) async fn readyz(State(edge): State<Edge>) -> Response {
+pub(super) async fn readyz(State(edge): State<Arc<Edge>>) -> Response {
     if edge.nats.connection_state() != async_nats::connection::State::Connected {
         return ApiError::unavailable("nats: not connected").into_response();
     }
@@ -82,7 +83,7 @@ pub(super) async fn readyz(State(edge): State<Edge>) -> Response {
     Json(Probe { status: "ready" }).into_response()
 }
 
-pub(super) async fn metrics(State(edge): State<Edge>) -> Response {
+pub(super) async fn metrics(State(edge): State<Arc<Edge>>) -> Response {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], edge.metrics.encode()).into_response()
 }
 
@@ -94,7 +95,7 @@ pub(super) struct TreeQuery {
 
 /// Every node's supervision tree, as `assist tree --json` prints it.
 pub(super) async fn admin_tree(
-    State(edge): State<Edge>,
+    State(edge): State<Arc<Edge>>,
     headers: HeaderMap,
     query: Result<Query<TreeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
@@ -117,7 +118,7 @@ pub(super) async fn admin_tree(
 }
 
 /// Counts the request under its route template (`/v1/orgs/{org}`), never the raw path.
-pub(super) async fn record(State(edge): State<Edge>, request: Request, next: Next) -> Response {
+pub(super) async fn record(State(edge): State<Arc<Edge>>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let method = request.method().to_string();
     let started = Instant::now();

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -21,10 +22,13 @@ use super::{Edge, ops};
 use crate::bus::envelope::REQUEST_ID;
 use crate::bus::subjects::{Access, Endpoint};
 use crate::error::ApiError;
+use crate::ids::OrgId;
 use crate::widget::WidgetConfig;
 
 /// Every operation's route (see `table.rs`), the widget's pages, the probes, and the edge's layers.
 pub fn router(edge: Edge, options: EdgeOptions) -> Router {
+    // Shared, not cloned: axum hands the state to every layer and handler of every request.
+    let edge = Arc::new(edge);
     let request_id = HeaderName::from_static("x-request-id");
     let (mut widget, mut dashboard) = (Router::new(), Router::new());
     for endpoint in Endpoint::ALL {
@@ -137,18 +141,29 @@ fn widget_cors() -> CorsLayer {
 
 async fn forward(
     endpoint: Endpoint,
-    State(edge): State<Edge>,
+    State(edge): State<Arc<Edge>>,
     Path(mut path): Path<HashMap<String, String>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let org = path.remove("org").unwrap_or_default();
-    edge.forward(endpoint, &org, path, query, &headers, body).await
+    match endpoint {
+        Endpoint::WidgetSettings => edge.widget_settings(&org, &headers).await,
+        Endpoint::SettingsPut | Endpoint::PluginPut | Endpoint::PluginDelete => {
+            let response = edge.forward(endpoint, &org, path, query, &headers, body).await;
+            // Before the answer: the caller's next widget read must see what it just wrote.
+            if let Ok(org) = OrgId::parse(&org) {
+                edge.settings.forget(&org);
+            }
+            response
+        }
+        _ => edge.forward(endpoint, &org, path, query, &headers, body).await,
+    }
 }
 
 /// Unmatched requests are counted here, under one label, so raw paths never become labels.
-async fn not_found(State(edge): State<Edge>, method: Method, uri: axum::http::Uri) -> ApiError {
+async fn not_found(State(edge): State<Arc<Edge>>, method: Method, uri: axum::http::Uri) -> ApiError {
     edge.metrics.observe_http(method.as_str(), "unmatched", 404, Duration::ZERO);
     ApiError::not_found(format!("no route for {method} {}", uri.path()))
 }

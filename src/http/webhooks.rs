@@ -2,6 +2,7 @@
 //! and only then answer 2xx; applying it is system ingest's job. When NATS cannot take the
 //! event the answer is 503, so the sender retries.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
@@ -32,7 +33,7 @@ pub struct Receipt {
 }
 
 pub(super) async fn clerk(
-    State(edge): State<Edge>,
+    State(edge): State<Arc<Edge>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -86,7 +87,7 @@ async fn store(
 }
 
 pub(super) async fn vapi(
-    State(edge): State<Edge>,
+    State(edge): State<Arc<Edge>>,
     Path(org): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

@@ -39,6 +39,39 @@ async fn the_widget_reads_the_settings_anonymously() {
     assert_eq!(widget.headers["access-control-allow-origin"], "*");
 }
 
+/// The widget route answers from the node's copy of what the owner last published; a change
+/// that never passes through this edge (here: over NATS) must still reach it, by the change feed.
+#[tokio::test]
+async fn a_change_made_elsewhere_reaches_a_widget_that_already_read_the_settings() {
+    let app = spawn_app().await;
+    let token = app.token("org_acme");
+    app.put("/v1/orgs/org_acme/widget-settings", Some(&token), &custom_settings()).await;
+    let before = app.get("/v1/widget/org_acme/settings", None).await;
+    assert_eq!(before.body["welcomeMessage"], "Welcome to Acme! Ask us anything.");
+
+    let mut changed = custom_settings();
+    changed["welcomeMessage"] = json!("Changed from another service");
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Authorization", format!("Bearer {token}").as_str());
+    let nats = app.backend_nats().await;
+    let put = nats
+        .request_with_headers("assist.v1.public.org_acme.settings.put", headers, changed.to_string().into())
+        .await
+        .expect("a reply");
+    assert!(put.headers.as_ref().and_then(|h| h.get("Nats-Service-Error-Code")).is_none());
+
+    // Well inside the 10 s a kept answer lives without confirmation: only the feed can do it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let widget = app.get("/v1/widget/org_acme/settings", None).await;
+        if widget.body["welcomeMessage"] == "Changed from another service" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {}", widget.body["welcomeMessage"]);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn the_widget_route_gives_404_for_an_unknown_organization() {
     let app = spawn_app().await;

@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::bus::BusError;
 use crate::bus::events::{self, Audience};
 use crate::bus::subjects;
+use crate::http::settings_cache::SettingsCache;
 use crate::ids::{ContactSessionId, OrgId};
 
 /// Events a client may have in flight before it counts as too slow and is disconnected.
@@ -81,15 +82,22 @@ impl Listener {
 #[derive(Clone)]
 pub struct EventHub {
     listeners: Arc<Mutex<HashMap<OrgId, Vec<Listener>>>>,
+    /// Kept current from the same feed.
+    settings: SettingsCache,
 }
 
 impl EventHub {
-    /// Subscribes to the change feed from its current end and fans it out until `shutdown`.
-    pub async fn start(js: &jetstream::Context, shutdown: CancellationToken) -> Result<Self, BusError> {
+    /// Subscribes to the change feed from its current end and fans it out, to the streams and
+    /// to `settings`, until `shutdown`.
+    pub async fn start(
+        js: &jetstream::Context,
+        settings: SettingsCache,
+        shutdown: CancellationToken,
+    ) -> Result<Self, BusError> {
         let stream = js.get_stream(events::STREAM).await.map_err(|e| BusError::JetStream(e.to_string()))?;
         let next = stream.cached_info().state.last_sequence + 1;
         let messages = subscribe(js, next).await?;
-        let hub = Self { listeners: Arc::default() };
+        let hub = Self { listeners: Arc::default(), settings };
         tokio::spawn(hub.clone().run(js.clone(), messages, next, shutdown));
         Ok(hub)
     }
@@ -126,6 +134,7 @@ impl EventHub {
                     if let Ok(info) = message.info() {
                         next = info.stream_sequence + 1;
                     }
+                    self.settings.observe(&message.subject, &message.payload);
                     if let Some((org, delivery)) = Delivery::of(&message) {
                         self.dispatch(&org, Audience::of(message.headers.as_ref()), &delivery);
                     }
@@ -136,6 +145,9 @@ impl EventHub {
                 }
                 None => tracing::warn!("change feed subscription ended; resubscribing"),
             }
+            // Resubscribing resumes where the feed broke, but a change that arrives meanwhile
+            // must not be served stale until then.
+            self.settings.clear();
             messages = loop {
                 tokio::select! {
                     () = shutdown.cancelled() => return,
@@ -185,7 +197,7 @@ mod tests {
     use super::*;
 
     fn hub() -> EventHub {
-        EventHub { listeners: Arc::default() }
+        EventHub { listeners: Arc::default(), settings: SettingsCache::default() }
     }
 
     fn org(id: &str) -> OrgId {

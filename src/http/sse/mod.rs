@@ -10,6 +10,7 @@ mod hub;
 
 pub use hub::EventHub;
 
+use std::sync::Arc;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -30,7 +31,7 @@ use crate::ids::{ContactSessionId, OrgId};
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
 pub(super) async fn operator_events(
-    State(edge): State<Edge>,
+    State(edge): State<Arc<Edge>>,
     Path(org): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -40,7 +41,7 @@ pub(super) async fn operator_events(
 }
 
 pub(super) async fn widget_events(
-    State(edge): State<Edge>,
+    State(edge): State<Arc<Edge>>,
     Path(org): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
