@@ -27,18 +27,30 @@ impl WebhookEvents {
         Ok(found.is_some())
     }
 
-    /// Recorded after the event's effects are committed; a crash in between re-applies the
-    /// (idempotent) effects on redelivery instead of losing them.
-    pub async fn record(&self, source: Source, event: &str, kind: &str) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query("UPSERT $rid SET event = $event, source = $source, kind = $kind, applied_at = time::now() RETURN NONE")
-            .bind(("rid", record(source, event)))
-            .bind(("event", event.to_owned()))
-            .bind(("source", source.as_str()))
-            .bind(("kind", kind.to_owned()))
-            .await?
-            .check()?;
+    /// Recorded after the events' effects are committed; a crash in between re-applies the
+    /// (idempotent) effects on redelivery instead of losing them. One transaction for all the
+    /// events of an ingest turn: one synced commit instead of one per event.
+    pub async fn record_many(&self, events: &[(Source, &str, &str)]) -> Result<(), DbError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let statements: Vec<String> = (0..events.len())
+            .map(|i| {
+                format!(
+                    "UPSERT $rid{i} SET event = $event{i}, source = $source{i}, kind = $kind{i}, \
+                     applied_at = time::now() RETURN NONE"
+                )
+            })
+            .collect();
+        let mut query = self.db.write(&statements.join("; "));
+        for (i, (source, event, kind)) in events.iter().enumerate() {
+            query = query
+                .bind((format!("rid{i}"), record(*source, event)))
+                .bind((format!("event{i}"), (*event).to_owned()))
+                .bind((format!("source{i}"), source.as_str()))
+                .bind((format!("kind{i}"), (*kind).to_owned()));
+        }
+        self.db.commit(query).await?;
         Ok(())
     }
 }

@@ -94,9 +94,28 @@ impl Actor for IngestActor {
     }
 }
 
+/// An event whose effects are committed: recorded with the rest of its turn, then acknowledged.
+struct Applied {
+    message: jetstream::Message,
+    source: Source,
+    event_id: String,
+    outcome: Outcome,
+    delivered: i64,
+}
+
+impl Applied {
+    fn kind(&self) -> &str {
+        match &self.outcome {
+            Outcome::Applied(kind) => kind,
+            Outcome::Unknown(kind) => kind,
+        }
+    }
+}
+
 impl IngestState {
     /// One lane per org (and one for the rest): an org's events are applied in stream order,
     /// different orgs' at the same time, so one slow activation does not hold up the others.
+    /// The applied events of the turn are then recorded in one transaction and acknowledged.
     async fn process_batch(&self, batch: Vec<jetstream::Message>) -> Result<(), ActorProcessingErr> {
         let mut lanes: HashMap<String, Vec<jetstream::Message>> = HashMap::new();
         for message in batch {
@@ -104,15 +123,18 @@ impl IngestState {
             lanes.entry(lane(org, &message.payload)).or_default().push(message);
         }
         let lanes = lanes.into_values().map(|lane| async move {
-            for message in &lane {
-                self.process(message).await?;
+            let mut applied = Vec::new();
+            for message in lane {
+                applied.extend(self.process(message).await?);
             }
-            Ok::<(), ActorProcessingErr>(())
+            Ok::<_, ActorProcessingErr>(applied)
         });
-        futures::future::try_join_all(lanes).await.map(drop)
+        let applied: Vec<Applied> = futures::future::try_join_all(lanes).await?.into_iter().flatten().collect();
+        self.record_and_ack(applied).await
     }
 
-    async fn process(&self, message: &jetstream::Message) -> Result<(), ActorProcessingErr> {
+    /// Applies one event; `Some` when its effects are committed and it awaits its record.
+    async fn process(&self, message: jetstream::Message) -> Result<Option<Applied>, ActorProcessingErr> {
         let stats = &self.args.stats;
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         if delivered == 1 {
@@ -120,9 +142,8 @@ impl IngestState {
         }
         let event_id = message.headers.as_ref().and_then(|h| h.get(EVENT_ID)).map(|v| v.as_str().to_owned());
         let (Some(event_id), Ok(source)) = (event_id, subjects::parse_system(&message.subject)) else {
-            return self
-                .dead_letter(message, Source::Clerk, "-", "no event id or not a system subject", delivered)
-                .await;
+            self.dead_letter(&message, Source::Clerk, "-", "no event id or not a system subject", delivered).await?;
+            return Ok(None);
         };
         let span = tracing::info_span!("ingest", source = source.as_str(), event = %event_id, delivered);
         let _enter = span.enter();
@@ -130,11 +151,12 @@ impl IngestState {
             Ok(true) => {
                 IngestStats::bump(&stats.duplicates);
                 message.ack().await?;
-                return Ok(());
+                return Ok(None);
             }
             Ok(false) => {}
             Err(err) => {
-                return self.retry_or_give_up(message, source, &event_id, &err.to_string(), delivered).await;
+                self.retry_or_give_up(&message, source, &event_id, &err.to_string(), delivered).await?;
+                return Ok(None);
             }
         }
         let applied = match faults::fires(Fault::FailApply, &event_id) {
@@ -149,30 +171,37 @@ impl IngestState {
                 if faults::fires(Fault::PanicAfterApply, &event_id) {
                     panic!("injected fault: ingest panics after applying {event_id}");
                 }
-                let kind = match &outcome {
-                    Outcome::Applied(kind) => (*kind).to_owned(),
-                    Outcome::Unknown(kind) => kind.clone(),
-                };
-                if let Err(err) = self.args.repos.webhook_events.record(source, &event_id, &kind).await {
-                    return self
-                        .retry_or_give_up(message, source, &event_id, &err.to_string(), delivered)
-                        .await;
-                }
-                match outcome {
-                    Outcome::Applied(_) => IngestStats::bump(&stats.applied),
-                    Outcome::Unknown(kind) => {
-                        tracing::info!(kind, "unknown event type acknowledged");
-                        IngestStats::bump(&stats.unknown);
-                    }
-                }
-                message.ack().await?;
+                return Ok(Some(Applied { message, source, event_id, outcome, delivered }));
             }
             Err(Failure::Permanent(err)) => {
-                self.dead_letter(message, source, &event_id, &err.message, delivered).await?;
+                self.dead_letter(&message, source, &event_id, &err.message, delivered).await?;
             }
             Err(failure @ Failure::Transient(_)) => {
-                self.retry_or_give_up(message, source, &event_id, failure.reason(), delivered).await?;
+                self.retry_or_give_up(&message, source, &event_id, failure.reason(), delivered).await?;
             }
+        }
+        Ok(None)
+    }
+
+    async fn record_and_ack(&self, applied: Vec<Applied>) -> Result<(), ActorProcessingErr> {
+        let records: Vec<(Source, &str, &str)> =
+            applied.iter().map(|done| (done.source, done.event_id.as_str(), done.kind())).collect();
+        if let Err(err) = self.args.repos.webhook_events.record_many(&records).await {
+            for done in &applied {
+                let (message, source, event_id) = (&done.message, done.source, &done.event_id);
+                self.retry_or_give_up(message, source, event_id, &err.to_string(), done.delivered).await?;
+            }
+            return Ok(());
+        }
+        for done in applied {
+            match &done.outcome {
+                Outcome::Applied(_) => IngestStats::bump(&self.args.stats.applied),
+                Outcome::Unknown(kind) => {
+                    tracing::info!(kind, event = %done.event_id, "unknown event type acknowledged");
+                    IngestStats::bump(&self.args.stats.unknown);
+                }
+            }
+            done.message.ack().await?;
         }
         Ok(())
     }
