@@ -3,6 +3,8 @@
 //! stream sequence is each event's id, so a client that reconnects with the last id it saw
 //! replays exactly what it missed, from whichever node it reconnects to.
 
+use std::sync::Arc;
+
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -72,12 +74,14 @@ impl Audience {
 /// Publishes an org's changes. Cheap to clone; one per org actor.
 #[derive(Clone)]
 pub struct EventPublisher {
-    js: jetstream::Context,
+    /// Shared: a JetStream context owns a NATS client handle of its own, a few hundred bytes
+    /// that every one of many thousands of org actors would otherwise copy.
+    js: Arc<jetstream::Context>,
 }
 
 impl EventPublisher {
     pub fn new(js: jetstream::Context) -> Self {
-        Self { js }
+        Self { js: Arc::new(js) }
     }
 
     /// Sends the event after the write it describes has committed. The feed is best effort: a

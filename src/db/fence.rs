@@ -7,6 +7,8 @@
 //! different token and is rolled back whole; and because both touch the same record, the two
 //! cannot commit concurrently unnoticed (SurrealDB aborts one on the write-write conflict).
 
+use std::sync::Arc;
+
 use surrealdb::engine::any::Any;
 use surrealdb::method::Query;
 use surrealdb::types::RecordId;
@@ -51,7 +53,7 @@ impl Fence {
 impl Db {
     /// This connection, with every write through [`Db::write`] checked against `fence`.
     pub(crate) fn fenced(&self, fence: Fence) -> Db {
-        Db { inner: self.inner.clone(), fence: Some(fence) }
+        Db { inner: self.inner.clone(), fence: Some(Arc::new(fence)) }
     }
 
     /// Makes this connection's fence the org's current one; fails with [`DbError::Fenced`] when

@@ -64,7 +64,8 @@ pub struct Db {
     /// server does not know after a reconnect.
     inner: Arc<Surreal<Any>>,
     /// Set on an org actor's connection: its writes are checked against the org's fence.
-    fence: Option<Fence>,
+    /// Shared by the actor's repositories.
+    fence: Option<Arc<Fence>>,
 }
 
 impl Db {

@@ -114,9 +114,10 @@ impl Organizations {
         let mut response = self
             .db
             .client()
-            .query(
-                "(SELECT VALUE status FROM subscriptions WHERE org = $org ORDER BY updated_at DESC LIMIT 1)[0];                  (SELECT VALUE members_count FROM $rid)[0];                  count(SELECT org FROM memberships WHERE org = $org);",
-            )
+            .query(format!(
+                "{NEWEST_STATUS}; (SELECT VALUE members_count FROM $rid)[0]; \
+                 count(SELECT org FROM memberships WHERE org = $org);"
+            ))
             .bind(("org", org.as_str().to_owned()))
             .bind(("rid", record(org)))
             .await?;
@@ -126,7 +127,16 @@ impl Organizations {
         let member_count = clerk_count.or(recorded.filter(|n| *n > 0));
         Ok(OrgFacts { subscription_status: status, member_count })
     }
+
+    /// The newest subscription's status: all an activating org actor needs of the facts.
+    pub async fn subscription_status(&self, org: &OrgId) -> Result<Option<String>, DbError> {
+        let status = self.db.client().query(NEWEST_STATUS).bind(("org", org.as_str().to_owned())).await?.take(0)?;
+        Ok(status)
+    }
 }
+
+const NEWEST_STATUS: &str =
+    "(SELECT VALUE status FROM subscriptions WHERE org = $org ORDER BY updated_at DESC LIMIT 1)[0]";
 
 fn record(org: &OrgId) -> RecordId {
     RecordId::new(TABLE, org.as_str())

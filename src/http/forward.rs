@@ -44,7 +44,7 @@ impl Edge {
         };
         match self.call(Endpoint::WidgetSettings, org, HashMap::new(), None, headers, Ok(Bytes::new())).await {
             Ok(reply) if reply.status == StatusCode::OK.as_u16() => {
-                self.settings.fill(&id, ticket, reply.body.clone());
+                self.settings.fill(&id, ticket, &reply.body);
                 json(StatusCode::OK, reply.body)
             }
             Ok(reply) => json(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK), reply.body),

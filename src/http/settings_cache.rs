@@ -65,7 +65,7 @@ impl SettingsCache {
     }
 
     /// Keeps the owner's answer to a read that missed with `ticket`, unless a change came since.
-    pub fn fill(&self, org: &OrgId, ticket: u64, body: Bytes) {
+    pub fn fill(&self, org: &OrgId, ticket: u64, body: &[u8]) {
         let mut inner = self.lock();
         if inner.changes == ticket {
             inner.keep(org.clone(), body);
@@ -80,13 +80,13 @@ impl SettingsCache {
     }
 
     /// Reads one change-feed event: a new public view replaces the kept one.
-    pub(super) fn observe(&self, subject: &str, payload: &Bytes) {
+    pub(super) fn observe(&self, subject: &str, payload: &[u8]) {
         let Ok((org, resource, change)) = subjects::parse_event(subject) else { return };
         match (resource, change) {
             ("settings", "updated") => {
                 let mut inner = self.lock();
                 inner.changes += 1;
-                inner.keep(org, payload.clone());
+                inner.keep(org, payload);
             }
             ("organization", "deleted") => self.forget(&org),
             _ => {}
@@ -107,7 +107,10 @@ impl SettingsCache {
 }
 
 impl Inner {
-    fn keep(&mut self, org: OrgId, body: Bytes) {
+    fn keep(&mut self, org: OrgId, body: &[u8]) {
+        // A copy: a received payload is a view into the connection's read buffer, which a kept
+        // view would pin for as long as the answer lives.
+        let body = Bytes::copy_from_slice(body);
         let now = Instant::now();
         if self.answers.len() >= CAPACITY && !self.answers.contains_key(&org) {
             self.answers.retain(|_, answer| answer.until > now);
@@ -145,7 +148,7 @@ mod tests {
     fn a_miss_answered_by_the_owner_is_kept() {
         let cache = SettingsCache::default();
         let ticket = miss(&cache, "org_a");
-        cache.fill(&org("org_a"), ticket, Bytes::from_static(b"v1"));
+        cache.fill(&org("org_a"), ticket, b"v1");
         assert_eq!(hit(&cache, "org_a").as_deref(), Some(&b"v1"[..]));
         assert_eq!(hit(&cache, "org_b"), None, "other orgs stay unknown");
     }
@@ -154,27 +157,27 @@ mod tests {
     fn an_answer_older_than_a_change_seen_meanwhile_is_dropped() {
         let cache = SettingsCache::default();
         let ticket = miss(&cache, "org_a");
-        cache.observe("assist.v1.events.org_a.settings.updated", &Bytes::from_static(b"v2"));
-        cache.fill(&org("org_a"), ticket, Bytes::from_static(b"v1"));
+        cache.observe("assist.v1.events.org_a.settings.updated", b"v2");
+        cache.fill(&org("org_a"), ticket, b"v1");
         assert_eq!(hit(&cache, "org_a").as_deref(), Some(&b"v2"[..]));
 
         cache.forget(&org("org_a"));
         assert_eq!(hit(&cache, "org_a"), None, "a write through this node makes the next read ask");
         let ticket = miss(&cache, "org_a");
         cache.forget(&org("org_a"));
-        cache.fill(&org("org_a"), ticket, Bytes::from_static(b"v1"));
+        cache.fill(&org("org_a"), ticket, b"v1");
         assert_eq!(hit(&cache, "org_a"), None, "and drops what a read asked before the write");
     }
 
     #[test]
     fn deletion_and_gaps_forget_and_other_events_change_nothing() {
         let cache = SettingsCache::default();
-        cache.observe("assist.v1.events.org_a.settings.updated", &Bytes::from_static(b"v1"));
-        cache.observe("assist.v1.events.org_b.settings.updated", &Bytes::from_static(b"v1"));
-        cache.observe("assist.v1.events.org_a.message.created", &Bytes::from_static(b"{}"));
+        cache.observe("assist.v1.events.org_a.settings.updated", b"v1");
+        cache.observe("assist.v1.events.org_b.settings.updated", b"v1");
+        cache.observe("assist.v1.events.org_a.message.created", b"{}");
         assert!(hit(&cache, "org_a").is_some());
 
-        cache.observe("assist.v1.events.org_a.organization.deleted", &Bytes::from_static(b"{}"));
+        cache.observe("assist.v1.events.org_a.organization.deleted", b"{}");
         assert_eq!(hit(&cache, "org_a"), None);
         assert!(hit(&cache, "org_b").is_some());
         cache.clear();

@@ -143,11 +143,14 @@ impl Actor for OrgActor {
     async fn pre_start(&self, _: ActorRef<OrgMsg>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
         // First: a newer owner elsewhere makes this fail, and an older one can write no more.
         args.repos.db().raise_fence().await?;
-        let organization = args.repos.organizations.get(&args.org).await?;
-        let settings = args.repos.widget_settings.get(&args.org).await?;
-        let facts = args.repos.organizations.facts(&args.org).await?;
-        let subscription_active = facts.subscription_status.as_deref() == Some("active");
-        let plugin = args.repos.plugins.get(&args.org).await?;
+        // Then the reads, at once: a cold activation waits for the slowest, not for the sum.
+        let (organization, settings, status, plugin) = tokio::try_join!(
+            args.repos.organizations.get(&args.org),
+            args.repos.widget_settings.get(&args.org),
+            args.repos.organizations.subscription_status(&args.org),
+            args.repos.plugins.get(&args.org),
+        )?;
+        let subscription_active = status.as_deref() == Some("active");
         Ok(OrgState {
             org: args.org,
             repos: args.repos,
