@@ -226,14 +226,8 @@ pub(crate) async fn load_webhooks(base: &str, prefix: &str, n: usize, conns: usi
 
 /// Ingest's counters of applied and of already-applied (acknowledged again) events.
 async fn ingest_counts(client: &reqwest::Client, base: &str) -> (u64, u64) {
-    let text = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-    let read = |name: &str| {
-        text.lines()
-            .filter(|line| !line.starts_with('#'))
-            .find(|line| line.split_whitespace().next().is_some_and(|metric| metric.contains(name)))
-            .and_then(|line| line.split_whitespace().nth(1))
-            .and_then(|value| value.parse::<f64>().ok())
-            .map_or(0, |value| value as u64)
-    };
-    (read("webhook_events_applied"), read("webhook_events_duplicated"))
+    (
+        metric(client, base, "webhook_events_applied").await,
+        metric(client, base, "webhook_events_duplicated").await,
+    )
 }

@@ -58,6 +58,7 @@ fn main() {
         "serve-bare" => rt.block_on(serve_bare(&args[1], &args[2])),
         "serve-nats" => rt.block_on(serve_nats(&args[1], &args[2], &args[3])),
         "serve-naive" => rt.block_on(serve_naive(&args[1], &args[2])),
+        "db-writes" => rt.block_on(db_writes(&args[1], &args[2], args[3].parse().unwrap())),
         "load-fanout" => rt.block_on(load_fanout(
             &args[1],
             &args[2],

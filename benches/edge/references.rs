@@ -1,4 +1,5 @@
-//! The references, each a separate process: bare axum, bare axum plus one NATS hop, and a naive edge reading SurrealDB on every request.
+//! The references, each a separate process: bare axum, bare axum plus one NATS hop, a naive edge
+//! reading SurrealDB on every request, and SurrealDB alone writing contact sessions.
 
 use super::*;
 
@@ -76,4 +77,50 @@ pub(crate) async fn serve_naive(port: &str, db_dir: &str) {
         }),
     );
     axum::serve(listen(port).await, app).await.unwrap();
+}
+
+/// The database's own limit for the writes scenario: assist's contact-session repository on
+/// surrealkv (on disk, synced), no HTTP, no NATS, no actors, for `secs` seconds. `batch`: one
+/// org's sessions 64 to a transaction, one transaction after the other (what a busy org actor
+/// does); `spread`: 64 writers, one session per transaction (64 orgs, one request each in
+/// flight). Prints `{"rows_per_s": …}`.
+pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {
+    use assist::db::{Db, Repos};
+    use assist::ids::{ContactSessionId, OrgId};
+    use assist::model::contact_session::ContactSession;
+    let db = Db::connect(&format!("surrealkv://{db_dir}/db")).await.expect("open the reference db");
+    let repos = Repos::new(&db);
+    let session = || {
+        let now = chrono::Utc::now();
+        let metadata = serde_json::from_value(json!({"userAgent": "bench", "language": "en"})).unwrap();
+        let session = ContactSession {
+            id: ContactSessionId::generate(),
+            name: "Bench".into(),
+            email: "bench@example.com".into(),
+            metadata,
+            created_at: now,
+            expires_at: now,
+        };
+        (session, "0".repeat(64))
+    };
+    let (writers, per_txn) = if mode == "batch" { (1, 64) } else { (64, 1) };
+    let rows = Arc::new(AtomicUsize::new(0));
+    let until = Instant::now() + Duration::from_secs(secs);
+    let tasks: Vec<_> = (0..writers)
+        .map(|w| {
+            let (sessions, rows) = (repos.contact_sessions.clone(), rows.clone());
+            let org = OrgId::parse(&org_name(w)).unwrap();
+            tokio::spawn(async move {
+                while Instant::now() < until {
+                    let batch: Vec<_> = (0..per_txn).map(|_| session()).collect();
+                    sessions.create_many(&org, &batch).await.expect("reference write");
+                    rows.fetch_add(per_txn, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    println!("{}", json!({"rows_per_s": rows.load(Ordering::Relaxed) as f64 / secs as f64}));
 }

@@ -288,3 +288,14 @@ pub(crate) fn machine() -> String {
 pub(crate) fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
+
+/// A counter or gauge from assist's `/metrics`, by a part of its name.
+pub(crate) async fn metric(client: &reqwest::Client, base: &str, name: &str) -> u64 {
+    let text = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find(|line| line.split_whitespace().next().is_some_and(|metric| metric.contains(name)))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|value| value.parse::<f64>().ok())
+        .map_or(0, |value| value as u64)
+}
