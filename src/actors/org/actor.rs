@@ -49,6 +49,8 @@ pub(crate) struct OrgState {
     pub(super) tickets: Vec<(String, chrono::DateTime<chrono::Utc>)>,
     /// Contact sessions waiting for the next commit (`OrgMsg::CommitSessions`).
     pub(super) pending_sessions: Vec<PendingSession>,
+    /// How many sessions the last commit carried: a busy org lingers before the next one.
+    pub(super) last_batch: usize,
 }
 
 pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
@@ -106,8 +108,8 @@ pub(crate) enum OrgMsg {
     Apply(OrgChange, Reply<()>),
     /// A local seed (`assist serve --demo`) records the organization and its widget settings.
     Seed(WidgetSettings, Reply<()>),
-    /// Self-sent after a session is queued: behind it in the mailbox, so every session request
-    /// already waiting joins the same transaction.
+    /// Self-sent after a session is queued: behind it in the mailbox (and, for a busy org, a
+    /// moment later), so every session request already waiting joins the same transaction.
     CommitSessions,
     /// Sent by tenants when idle: stop once the messages already queued are answered.
     Passivate,
@@ -163,6 +165,7 @@ impl Actor for OrgActor {
             plugin,
             tickets: Vec::new(),
             pending_sessions: Vec::new(),
+            last_batch: 0,
         })
     }
 
@@ -231,7 +234,10 @@ impl Actor for OrgActor {
             }
             OrgMsg::CreateSession(new, reply) => {
                 if state.queue_session(new, reply) {
-                    myself.send_message(OrgMsg::CommitSessions)?;
+                    match state.linger() {
+                        None => myself.send_message(OrgMsg::CommitSessions)?,
+                        Some(wait) => drop(myself.send_after(wait, || OrgMsg::CommitSessions)),
+                    }
                 }
             }
             OrgMsg::CommitSessions => state.commit_sessions().await,

@@ -13,6 +13,11 @@ use crate::model::contact_session::{
 
 /// Sessions committed together at most; a larger queue is committed in several transactions.
 const MAX_BATCH: usize = 256;
+/// A busy org (its last commit carried at least [`BUSY_BATCH`] sessions) waits this long before
+/// committing, so the requests its answers set off join one transaction instead of trickling
+/// into several small ones; a quiet org commits at once.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+const BUSY_BATCH: usize = 8;
 
 /// A session waiting for its batch's commit, with the answer its caller gets then.
 pub(crate) struct PendingSession {
@@ -50,8 +55,14 @@ impl OrgState {
         self.pending_sessions.len() == 1
     }
 
+    /// How long to wait before committing a queue that just started: see [`LINGER`].
+    pub(super) fn linger(&self) -> Option<std::time::Duration> {
+        (self.last_batch >= BUSY_BATCH).then_some(LINGER)
+    }
+
     /// Commits every queued session in one transaction, then answers their callers.
     pub(super) async fn commit_sessions(&mut self) {
+        self.last_batch = self.pending_sessions.len();
         while !self.pending_sessions.is_empty() {
             let take = self.pending_sessions.len().min(MAX_BATCH);
             let batch: Vec<PendingSession> = self.pending_sessions.drain(..take).collect();
