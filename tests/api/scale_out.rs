@@ -251,3 +251,44 @@ async fn a_frozen_node_wakes_up_without_its_orgs_and_writes_nothing() {
     let logs = cluster.logs();
     assert!(logs.contains("lease lost"), "node-b noticed it lost its leases:\n{logs}");
 }
+
+/// Every node answers the widget's settings from its own copy; a change made through one node
+/// reaches the copy on the others by the change feed, well before a copy expires unconfirmed.
+#[tokio::test]
+async fn a_settings_change_through_one_node_reaches_the_widget_on_every_node() {
+    let Some(cluster) = Cluster::start(2).await else { return };
+    settle(&cluster, 0, |o| o.len() == 2 && exactly_once(o)).await;
+    let (org, token) = ("org_copies", cluster.token("org_copies"));
+    let widget = |node: usize| {
+        let url = format!("{}/v1/widget/{org}/settings", cluster.nodes[node].base);
+        let http = cluster.http.clone();
+        async move { http.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let put = |settings: Value| {
+        let url = format!("{}/v1/orgs/{org}/widget-settings", cluster.nodes[0].base);
+        cluster.http.put(url).bearer_auth(&token).json(&settings).send()
+    };
+    let mut settings = crate::helpers::custom_settings();
+    assert_eq!(put(settings.clone()).await.unwrap().status(), StatusCode::OK);
+    for node in 0..2 {
+        assert_eq!(widget(node).await["welcomeMessage"], settings["welcomeMessage"], "node {node} copies it");
+    }
+
+    settings["welcomeMessage"] = json!("Changed on node 0");
+    assert_eq!(put(settings).await.unwrap().status(), StatusCode::OK);
+
+    assert_eq!(
+        widget(0).await["welcomeMessage"],
+        "Changed on node 0",
+        "read-your-write on the writer's node"
+    );
+    let until = Instant::now() + Duration::from_secs(3);
+    loop {
+        let seen = widget(1).await["welcomeMessage"].clone();
+        if seen == "Changed on node 0" {
+            break;
+        }
+        assert!(Instant::now() < until, "node 1 still serves {seen}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
