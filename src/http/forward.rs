@@ -26,7 +26,7 @@ impl Edge {
         body: Result<Bytes, BytesRejection>,
     ) -> Response {
         match self.call(endpoint, org, path, query, headers, body).await {
-            Ok(reply) => json(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK), reply.body),
+            Ok(reply) => answer(reply),
             Err(err) => err.into_response(),
         }
     }
@@ -39,15 +39,16 @@ impl Edge {
             Err(err) => return err.into_response(),
         };
         let ticket = match self.settings.get(&id) {
-            Lookup::Hit(body) => return json(StatusCode::OK, body),
+            Lookup::Hit(body) => return (StatusCode::OK, JSON, body).into_response(),
             Lookup::Miss(ticket) => ticket,
         };
         match self.call(Endpoint::WidgetSettings, org, HashMap::new(), None, headers, Ok(Bytes::new())).await {
-            Ok(reply) if reply.status == StatusCode::OK.as_u16() => {
-                self.settings.fill(&id, ticket, &reply.body);
-                json(StatusCode::OK, reply.body)
+            Ok(reply) => {
+                if reply.status == StatusCode::OK.as_u16() {
+                    self.settings.fill(&id, ticket, &reply.body);
+                }
+                answer(reply)
             }
-            Ok(reply) => json(StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK), reply.body),
             Err(err) => err.into_response(),
         }
     }
@@ -85,8 +86,10 @@ impl Edge {
     }
 }
 
-fn json(status: StatusCode, body: Bytes) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+const JSON: [(header::HeaderName, &str); 1] = [(header::CONTENT_TYPE, "application/json")];
+
+fn answer(reply: envelope::Reply) -> Response {
+    (StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK), JSON, reply.body).into_response()
 }
 
 /// Path parameters (other than the org, which is in the subject) and the query string, as one

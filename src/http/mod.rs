@@ -18,8 +18,7 @@ pub use routes::{EdgeOptions, router};
 pub use settings_cache::SettingsCache;
 pub use sse::EventHub;
 
-/// What every edge handler shares.
-#[derive(Clone)]
+/// What every edge handler shares (through an `Arc`: see `routes.rs`).
 pub struct Edge {
     pub nats: async_nats::Client,
     pub js: async_nats::jetstream::Context,
