@@ -103,15 +103,6 @@ struct Applied {
     delivered: i64,
 }
 
-impl Applied {
-    fn kind(&self) -> &str {
-        match &self.outcome {
-            Outcome::Applied(kind) => kind,
-            Outcome::Unknown(kind) => kind,
-        }
-    }
-}
-
 impl IngestState {
     /// One lane per org (and one for the rest): an org's events are applied in stream order,
     /// different orgs' at the same time, so one slow activation does not hold up the others.
@@ -185,7 +176,7 @@ impl IngestState {
 
     async fn record_and_ack(&self, applied: Vec<Applied>) -> Result<(), ActorProcessingErr> {
         let records: Vec<(Source, &str, &str)> =
-            applied.iter().map(|done| (done.source, done.event_id.as_str(), done.kind())).collect();
+            applied.iter().map(|done| (done.source, done.event_id.as_str(), done.outcome.kind())).collect();
         if let Err(err) = self.args.repos.webhook_events.record_many(&records).await {
             for done in &applied {
                 let (message, source, event_id) = (&done.message, done.source, &done.event_id);

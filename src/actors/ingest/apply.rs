@@ -26,6 +26,16 @@ pub(super) enum Outcome {
     Unknown(String),
 }
 
+impl Outcome {
+    /// The event's kind, as its `webhook_events` record names it.
+    pub(super) fn kind(&self) -> &str {
+        match self {
+            Self::Applied(kind) => kind,
+            Self::Unknown(kind) => kind,
+        }
+    }
+}
+
 /// Why an event was not applied: a permanent failure will never succeed (dead-letter it now), a
 /// transient one may (deliver it again).
 pub(super) enum Failure {
