@@ -41,9 +41,9 @@ pub mod faults;
 pub mod http;
 pub mod ids;
 pub mod model;
+pub mod ops;
 #[cfg(test)]
 mod properties;
-pub mod ops;
 pub mod vapi;
 pub mod webhooks;
 pub mod widget;

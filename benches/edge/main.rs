@@ -15,7 +15,8 @@
 //! loopback Clerk JWKS, runs `wrk`, and prints the table (also written into `BENCHMARKS.md`).
 //! Knobs: `BENCH_SECS` (seconds per wrk run, default 10), `BENCH_CONNS` (default 64),
 //! `BENCH_STREAMS` (default 1000), `BENCH_WEBHOOKS` (default 5000), `BENCH_ONLY` (comma list of
-//! `read,writes,webhooks,activation,fanout`; activation needs webhooks).
+//! `read,writes,webhooks,activation,fanout`; activation needs webhooks), `BENCH_MEMORY_LIMIT`
+//! (run assist in a memory cgroup of that size, e.g. `1G`; see `confine.rs`).
 
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -76,11 +77,13 @@ fn main() {
     }
 }
 
+mod confine;
 mod load;
 mod references;
 mod scenarios;
 mod support;
 
+use confine::*;
 use load::*;
 use references::*;
 use scenarios::*;

@@ -22,6 +22,7 @@ pub(crate) async fn orchestrate() {
 
     // Loopback Clerk and assist itself.
     let jwks = start_jwks().await;
+    let limit = MemoryLimit::from_env();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let assist_cmd = || {
@@ -38,7 +39,10 @@ pub(crate) async fn orchestrate() {
             .env("ASSIST_WIDGET_RATE_PER_ORG", "10000000")
             .env("ASSIST_LOG", std::env::var("BENCH_ASSIST_LOG").unwrap_or_else(|_| "warn".into()))
             .env_remove("ASSIST_NATS_URL");
-        cmd
+        match &limit {
+            Some(limit) => limit.wrap(&cmd),
+            None => cmd,
+        }
     };
     let t = Instant::now();
     let mut assist = Proc::spawn("assist", assist_cmd(), &tmp.path().join("assist.log"));
@@ -306,8 +310,10 @@ pub(crate) async fn orchestrate() {
         eprintln!("bench: (3) cold activation of {n_webhooks} orgs after a restart, 4 connections");
         drop(assist);
         let mut cmd = assist_cmd();
-        // Long enough that no org goes idle during the two passes, short enough to wait for.
-        cmd.env("ASSIST_ORG_IDLE_SECS", PASSIVATE_AFTER_SECS.to_string());
+        // Long enough that no org goes idle during the cold pass (about 600 activations a
+        // second here), short enough to wait for.
+        let idle_secs = PASSIVATE_AFTER_SECS.max(n_webhooks as u64 / 250);
+        cmd.env("ASSIST_ORG_IDLE_SECS", idle_secs.to_string());
         assist = Proc::spawn("assist", cmd, &tmp.path().join("assist-2.log"));
         ready(&http, &format!("{base}/readyz"), Duration::from_secs(60), "assist (restarted)").await;
         let rss0 = vm_rss_kib(assist.pid());
@@ -346,7 +352,7 @@ pub(crate) async fn orchestrate() {
         ));
         let per_org = rss1.saturating_sub(rss0) as f64 * 1024.0 / n_webhooks as f64;
         // Passivation: every org idle, then what the process still holds.
-        let deadline = Instant::now() + Duration::from_secs(PASSIVATE_AFTER_SECS * 4);
+        let deadline = Instant::now() + Duration::from_secs(idle_secs * 4);
         while metric(&http, &base, "org_actors_active").await > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
@@ -354,7 +360,7 @@ pub(crate) async fn orchestrate() {
         let returned = rss1.saturating_sub(rss2) as f64 / rss1.saturating_sub(rss0).max(1) as f64;
         ctx.log.push(format!("passivation: {left} still active, VmRSS {rss1} -> {rss2} KiB"));
         rows.push(row(
-            &format!("Memory returned when the {n_webhooks} orgs passivate ({PASSIVATE_AFTER_SECS} s idle)"),
+            &format!("Memory returned when the {n_webhooks} orgs passivate ({idle_secs} s idle)"),
             format!(
                 "VmRSS {:.0} → {:.0} MiB ({left} orgs still active)",
                 rss1 as f64 / 1024.0,
@@ -382,7 +388,10 @@ pub(crate) async fn orchestrate() {
                 again["p99_ms"].as_f64().unwrap_or(f64::NAN)
             ),
             format!("process after passivation {:.0} MiB", rss2 as f64 / 1024.0),
-            format!("{:.0} MiB projected for 100k", (per_actor * 100_000.0 + rss2 as f64 * 1024.0) / 1048576.0),
+            format!(
+                "{:.0} MiB projected for 100k",
+                (per_actor * 100_000.0 + rss2 as f64 * 1024.0) / 1048576.0
+            ),
             // A lower bound, not the target's reading: it reuses memory the process kept.
             "(lower bound: reuses what passivation kept)",
             None,
@@ -444,11 +453,19 @@ pub(crate) async fn orchestrate() {
     }
 
     drop(assist);
+    if let Some(limit) = &limit {
+        notes.push(format!(
+            "{}: peak usage of the group (resident and page cache) {}",
+            limit.describe(),
+            limit.peak().map_or("unknown".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0))
+        ));
+    }
     let command = "scripts/bench";
     let mut table = String::new();
     table.push_str(&format!(
-        "Machine: {}  \nDate: {} UTC  \nCommand: `{command}` (BENCH_SECS={secs}, BENCH_CONNS={conns}); load from `wrk` and the harness's own load processes on loopback, all on the same machine as assist\n\n",
+        "Machine: {}{}  \nDate: {} UTC  \nCommand: `{command}` (BENCH_SECS={secs}, BENCH_CONNS={conns}, BENCH_WEBHOOKS={n_webhooks}); load from `wrk` and the harness's own load processes on loopback, all on the same machine as assist\n\n",
         machine(),
+        limit.as_ref().map_or(String::new(), |l| format!("; {}", l.describe())),
         started.format("%Y-%m-%d %H:%M")
     ));
     table.push_str("| figure | assist | reference (same run) | ratio | target | |\n| --- | --- | --- | --- | --- | --- |\n");
@@ -485,5 +502,5 @@ pub(crate) fn write_benchmarks_md(table: &str) {
     eprintln!("bench: table written to {path}");
 }
 
-/// The org idle timeout of the restarted assist in the activation scenario.
+/// The shortest org idle timeout of the restarted assist in the activation scenario.
 const PASSIVATE_AFTER_SECS: u64 = 20;

@@ -31,8 +31,12 @@ impl Child {
     async fn spawn(&self, root: &ActorRef<RootMsg>) -> Result<ActorCell, String> {
         let cell = root.get_cell();
         let spawned = match self.clone() {
-            Self::Ingest(args) => Actor::spawn_linked(None, IngestActor, *args, cell).await.map(|(a, _)| a.get_cell()),
-            Self::Vapi(args) => Actor::spawn_linked(None, VapiGateway, *args, cell).await.map(|(a, _)| a.get_cell()),
+            Self::Ingest(args) => {
+                Actor::spawn_linked(None, IngestActor, *args, cell).await.map(|(a, _)| a.get_cell())
+            }
+            Self::Vapi(args) => {
+                Actor::spawn_linked(None, VapiGateway, *args, cell).await.map(|(a, _)| a.get_cell())
+            }
         };
         spawned.map_err(|e| format!("{}: {e}", self.name()))
     }
@@ -73,7 +77,12 @@ impl Actor for Root {
         Ok(RootState { children: HashMap::new(), failures: VecDeque::new(), restarts: HashMap::new() })
     }
 
-    async fn handle(&self, myself: ActorRef<RootMsg>, msg: RootMsg, state: &mut RootState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        myself: ActorRef<RootMsg>,
+        msg: RootMsg,
+        state: &mut RootState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             RootMsg::Start(child, reply) => {
                 let started = child.spawn(&myself).await;
@@ -83,7 +92,11 @@ impl Actor for Root {
                 let _ = reply.send(started.map(drop));
             }
             RootMsg::Ingest(reply) => {
-                let cell = state.children.values().find(|(c, _)| matches!(c, Child::Ingest(_))).map(|(_, cell)| cell);
+                let cell = state
+                    .children
+                    .values()
+                    .find(|(c, _)| matches!(c, Child::Ingest(_)))
+                    .map(|(_, cell)| cell);
                 let restarts = state.restarts.get("system-ingest").copied().unwrap_or(0);
                 let _ = reply.send(IngestStatus { status: cell.map(ActorCell::get_status), restarts });
             }

@@ -130,7 +130,8 @@ impl Organizations {
 
     /// The newest subscription's status: all an activating org actor needs of the facts.
     pub async fn subscription_status(&self, org: &OrgId) -> Result<Option<String>, DbError> {
-        let status = self.db.client().query(NEWEST_STATUS).bind(("org", org.as_str().to_owned())).await?.take(0)?;
+        let status =
+            self.db.client().query(NEWEST_STATUS).bind(("org", org.as_str().to_owned())).await?.take(0)?;
         Ok(status)
     }
 }

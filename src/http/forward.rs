@@ -42,7 +42,8 @@ impl Edge {
             Lookup::Hit(body) => return (StatusCode::OK, JSON, body).into_response(),
             Lookup::Miss(ticket) => ticket,
         };
-        match self.call(Endpoint::WidgetSettings, org, HashMap::new(), None, headers, Ok(Bytes::new())).await {
+        match self.call(Endpoint::WidgetSettings, org, HashMap::new(), None, headers, Ok(Bytes::new())).await
+        {
             Ok(reply) => {
                 if reply.status == StatusCode::OK.as_u16() {
                     self.settings.fill(&id, ticket, &reply.body);

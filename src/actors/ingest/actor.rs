@@ -120,7 +120,8 @@ impl IngestState {
             }
             Ok::<_, ActorProcessingErr>(applied)
         });
-        let applied: Vec<Applied> = futures::future::try_join_all(lanes).await?.into_iter().flatten().collect();
+        let applied: Vec<Applied> =
+            futures::future::try_join_all(lanes).await?.into_iter().flatten().collect();
         self.record_and_ack(applied).await
     }
 
@@ -133,7 +134,8 @@ impl IngestState {
         }
         let event_id = message.headers.as_ref().and_then(|h| h.get(EVENT_ID)).map(|v| v.as_str().to_owned());
         let (Some(event_id), Ok(source)) = (event_id, subjects::parse_system(&message.subject)) else {
-            self.dead_letter(&message, Source::Clerk, "-", "no event id or not a system subject", delivered).await?;
+            self.dead_letter(&message, Source::Clerk, "-", "no event id or not a system subject", delivered)
+                .await?;
             return Ok(None);
         };
         let span = tracing::info_span!("ingest", source = source.as_str(), event = %event_id, delivered);

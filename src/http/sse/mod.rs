@@ -10,9 +10,9 @@ mod hub;
 
 pub use hub::EventHub;
 
-use std::sync::Arc;
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
