@@ -27,11 +27,9 @@ const CHECK: &str = "IF array::is_empty(UPDATE $fence SET token = $fence_token W
 /// Raises the fence, refusing to lower it: an older owner cannot take the org back. Already at
 /// this token (the org was passivated and comes back under the same lease), nothing is written,
 /// so a re-activation costs no synced write.
-const RAISE: &str = "BEGIN; \
-     LET $held = (SELECT VALUE token FROM $fence)[0]; \
+const RAISE: &str = "LET $held = (SELECT VALUE token FROM $fence)[0]; \
      IF $held != NONE AND $held > $fence_token { THROW 'assist:fenced' }; \
-     IF $held != $fence_token { UPSERT $fence SET org = $org, token = $fence_token RETURN NONE }; \
-     COMMIT;";
+     IF $held != $fence_token { UPSERT $fence SET org = $fence_org, token = $fence_token RETURN NONE }";
 
 /// The lease an org actor writes under.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,17 +54,20 @@ impl Db {
         Db { inner: self.inner.clone(), fence: Some(Arc::new(fence)) }
     }
 
-    /// Makes this connection's fence the org's current one; fails with [`DbError::Fenced`] when
-    /// a newer owner already raised it.
-    pub(crate) async fn raise_fence(&self) -> Result<(), DbError> {
-        let Some(fence) = &self.fence else { return Ok(()) };
-        let query = self
-            .inner
-            .query(RAISE)
-            .bind(("fence", fence.record()))
-            .bind(("fence_token", fence.token()))
-            .bind(("org", fence.org.as_str().to_owned()));
-        self.commit(query).await.map(drop)
+    /// `statements` as one transaction that ends by making this connection's fence the org's
+    /// current one (when it has a fence): an activating actor reads its rows in the transaction
+    /// that makes it the owner ([`Repos::activate`](super::Repos::activate)). Run it with
+    /// [`Db::commit`]; it fails with [`DbError::Fenced`] when a newer owner raised the fence.
+    pub(crate) fn raising(&self, statements: &str) -> Query<'_, Any> {
+        match &self.fence {
+            None => self.inner.query(format!("BEGIN; {statements}; COMMIT;")),
+            Some(fence) => self
+                .inner
+                .query(format!("BEGIN; {statements}; {RAISE}; COMMIT;"))
+                .bind(("fence", fence.record()))
+                .bind(("fence_token", fence.token()))
+                .bind(("fence_org", fence.org.as_str().to_owned())),
+        }
     }
 
     /// `statements` as one transaction, with the fence check last when this connection has
@@ -135,17 +136,17 @@ mod tests {
         let org = OrgId::parse("org_a").unwrap();
         let repos = Repos::new(&db);
         let old = repos.fenced(Fence { org: org.clone(), token: 5 });
-        old.db().raise_fence().await.unwrap();
+        old.activate(&org).await.map(drop).unwrap();
         old.widget_settings.put(&org, &settings("from the old owner")).await.unwrap();
 
         let new = repos.fenced(Fence { org: org.clone(), token: 7 });
-        new.db().raise_fence().await.unwrap();
+        new.activate(&org).await.map(drop).unwrap();
         let refused = old.widget_settings.put(&org, &settings("stale")).await;
         assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
         let stored = repos.widget_settings.get(&org).await.unwrap().unwrap();
         assert_eq!(stored.welcome_message, "from the old owner", "the refused write left nothing behind");
         assert!(
-            matches!(old.db().raise_fence().await, Err(DbError::Fenced)),
+            matches!(old.activate(&org).await.map(drop), Err(DbError::Fenced)),
             "an older token cannot win back"
         );
 
@@ -155,9 +156,9 @@ mod tests {
 
         // Passivated and activated again under the same lease: still the owner, still writing.
         let again = repos.fenced(Fence { org: org.clone(), token: 7 });
-        again.db().raise_fence().await.unwrap();
+        again.activate(&org).await.map(drop).unwrap();
         again.widget_settings.put(&org, &settings("after a re-activation")).await.unwrap();
-        assert!(matches!(old.db().raise_fence().await, Err(DbError::Fenced)));
+        assert!(matches!(old.activate(&org).await.map(drop), Err(DbError::Fenced)));
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 //! and one repository per table. Repositories bind every value; no query text is ever built from
 //! caller input, and every tenant-owned query binds the org.
 
+mod activation;
 pub mod contact_sessions;
 pub mod conversations;
 pub mod directory;

@@ -42,14 +42,8 @@ impl Organizations {
 
     /// The organization, unless it is unknown or was deleted in Clerk.
     pub async fn get(&self, org: &OrgId) -> Result<Option<Organization>, DbError> {
-        let rows: Vec<serde_json::Value> = self
-            .db
-            .client()
-            .query("SELECT org, name, slug, created_at, updated_at FROM $rid WHERE deleted = false")
-            .bind(("rid", record(org)))
-            .await?
-            .take(0)?;
-        Ok(first_row::<Row>(TABLE, rows)?.map(Organization::from))
+        let rows = self.db.client().query(GET).bind(("organization", record(org))).await?.take(0)?;
+        decode(rows)
     }
 
     /// Records an organization first seen in a verified operator token. Only the org actor
@@ -127,18 +121,20 @@ impl Organizations {
         let member_count = clerk_count.or(recorded.filter(|n| *n > 0));
         Ok(OrgFacts { subscription_status: status, member_count })
     }
-
-    /// The newest subscription's status: all an activating org actor needs of the facts.
-    pub async fn subscription_status(&self, org: &OrgId) -> Result<Option<String>, DbError> {
-        let status =
-            self.db.client().query(NEWEST_STATUS).bind(("org", org.as_str().to_owned())).await?.take(0)?;
-        Ok(status)
-    }
 }
 
-const NEWEST_STATUS: &str =
+/// The organization at `$organization`, unless deleted: read by `get` and by an activation.
+pub(super) const GET: &str =
+    "SELECT org, name, slug, created_at, updated_at FROM $organization WHERE deleted = false";
+
+/// The status of the org's (`$org`) newest subscription.
+pub(super) const NEWEST_STATUS: &str =
     "(SELECT VALUE status FROM subscriptions WHERE org = $org ORDER BY updated_at DESC LIMIT 1)[0]";
 
-fn record(org: &OrgId) -> RecordId {
+pub(super) fn decode(rows: Vec<serde_json::Value>) -> Result<Option<Organization>, DbError> {
+    Ok(first_row::<Row>(TABLE, rows)?.map(Organization::from))
+}
+
+pub(super) fn record(org: &OrgId) -> RecordId {
     RecordId::new(TABLE, org.as_str())
 }

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use surrealdb::types::RecordId;
 
-use super::{Db, DbError};
+use super::{Db, DbError, first_row};
 use crate::ids::OrgId;
 
-const TABLE: &str = "plugins";
+pub(super) const TABLE: &str = "plugins";
 
 #[derive(Clone, Deserialize)]
 pub struct StoredPlugin {
@@ -29,7 +29,9 @@ impl Plugins {
     }
 
     pub async fn get(&self, org: &OrgId) -> Result<Option<StoredPlugin>, DbError> {
-        self.db.owned(TABLE, record(org), org).await
+        let query =
+            self.db.client().query(GET).bind(("plugin", record(org))).bind(("org", org.as_str().to_owned()));
+        first_row(TABLE, query.await?.take(0)?)
     }
 
     pub async fn put(&self, org: &OrgId, plugin: &StoredPlugin) -> Result<(), DbError> {
@@ -59,6 +61,9 @@ impl Plugins {
     }
 }
 
-fn record(org: &OrgId) -> RecordId {
+/// The org's (`$org`) Vapi connection at `$plugin`: read by `get` and by an activation.
+pub(super) const GET: &str = "SELECT * OMIT id FROM $plugin WHERE org = $org";
+
+pub(super) fn record(org: &OrgId) -> RecordId {
     RecordId::new(TABLE, format!("{org}/vapi"))
 }

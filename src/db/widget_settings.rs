@@ -43,25 +43,8 @@ impl WidgetSettingsRepo {
     }
 
     pub async fn get(&self, org: &OrgId) -> Result<Option<WidgetSettings>, DbError> {
-        let rows: Vec<serde_json::Value> = self
-            .db
-            .client()
-            .query("SELECT * OMIT id, updated_at FROM $rid")
-            .bind(("rid", record(org)))
-            .await?
-            .take(0)?;
-        Ok(first_row::<Row>(TABLE, rows)?.map(|row| WidgetSettings {
-            welcome_message: row.welcome_message,
-            assistant_id: row.assistant_id,
-            voice: row.voice,
-            theme: Theme {
-                primary_color: row.theme.primary_color,
-                position: row.theme.position,
-                mode: row.theme.mode,
-            },
-            suggestions: row.suggestions,
-            phone_number: row.phone_number,
-        }))
+        let rows = self.db.client().query(GET).bind(("widget_settings", record(org))).await?.take(0)?;
+        decode(rows)
     }
 
     /// Replaces the organization's settings in one statement; returns once committed.
@@ -90,6 +73,24 @@ impl WidgetSettingsRepo {
     }
 }
 
-fn record(org: &OrgId) -> RecordId {
+/// The settings at `$widget_settings`: read by `get` and by an activation.
+pub(super) const GET: &str = "SELECT * OMIT id, updated_at FROM $widget_settings";
+
+pub(super) fn decode(rows: Vec<serde_json::Value>) -> Result<Option<WidgetSettings>, DbError> {
+    Ok(first_row::<Row>(TABLE, rows)?.map(|row| WidgetSettings {
+        welcome_message: row.welcome_message,
+        assistant_id: row.assistant_id,
+        voice: row.voice,
+        theme: Theme {
+            primary_color: row.theme.primary_color,
+            position: row.theme.position,
+            mode: row.theme.mode,
+        },
+        suggestions: row.suggestions,
+        phone_number: row.phone_number,
+    }))
+}
+
+pub(super) fn record(org: &OrgId) -> RecordId {
     RecordId::new(TABLE, org.as_str())
 }

@@ -143,26 +143,18 @@ impl Actor for OrgActor {
     /// Loads everything from the database, so a restarted actor is exactly as the last
     /// committed write left it.
     async fn pre_start(&self, _: ActorRef<OrgMsg>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
-        // First: a newer owner elsewhere makes this fail, and an older one can write no more.
-        args.repos.db().raise_fence().await?;
-        // Then the reads, at once: a cold activation waits for the slowest, not for the sum.
-        let (organization, settings, status, plugin) = tokio::try_join!(
-            args.repos.organizations.get(&args.org),
-            args.repos.widget_settings.get(&args.org),
-            args.repos.organizations.subscription_status(&args.org),
-            args.repos.plugins.get(&args.org),
-        )?;
-        let subscription_active = status.as_deref() == Some("active");
+        // A newer owner elsewhere makes this fail, and an older one can write no more after it.
+        let rows = args.repos.activate(&args.org).await?;
         Ok(OrgState {
             org: args.org,
             repos: args.repos,
             clock: args.clock,
             master_key: args.master_key,
             events: args.events,
-            organization,
-            settings,
-            subscription_active,
-            plugin,
+            organization: rows.organization,
+            settings: rows.settings,
+            subscription_active: rows.subscription_status.as_deref() == Some("active"),
+            plugin: rows.plugin,
             tickets: Vec::new(),
             pending_sessions: Vec::new(),
             last_batch: 0,
