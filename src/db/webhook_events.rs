@@ -1,6 +1,8 @@
 //! The `webhook_events` table: which upstream events were applied, keyed by source and the
 //! upstream id (`svix-id`), so a delivery Svix retries hours later is applied once.
 
+use std::collections::HashSet;
+
 use surrealdb::types::RecordId;
 
 use super::{Db, DbError};
@@ -16,15 +18,21 @@ impl WebhookEvents {
         Self { db }
     }
 
-    pub async fn seen(&self, source: Source, event: &str) -> Result<bool, DbError> {
-        let found: Option<String> = self
+    /// Which of `events` were already applied (as their [`key`]s), in one query: an ingest turn
+    /// asks once for all its events.
+    pub async fn seen(&self, events: &[(Source, &str)]) -> Result<HashSet<String>, DbError> {
+        if events.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let records: Vec<RecordId> = events.iter().map(|(source, event)| record(*source, event)).collect();
+        let keys: Vec<String> = self
             .db
             .client()
-            .query("(SELECT VALUE event FROM $rid)[0]")
-            .bind(("rid", record(source, event)))
+            .query("SELECT VALUE string::concat(source, '/', event) FROM $rids")
+            .bind(("rids", records))
             .await?
             .take(0)?;
-        Ok(found.is_some())
+        Ok(keys.into_iter().collect())
     }
 
     /// Recorded after the events' effects are committed; a crash in between re-applies the
@@ -57,5 +65,9 @@ impl WebhookEvents {
 
 /// One record per (source, id). The key is a bound value, never parsed, so any id is safe in it.
 fn record(source: Source, event: &str) -> RecordId {
-    RecordId::new("webhook_events", format!("{}/{event}", source.as_str()))
+    RecordId::new("webhook_events", key(source, event))
+}
+
+pub fn key(source: Source, event: &str) -> String {
+    format!("{}/{event}", source.as_str())
 }

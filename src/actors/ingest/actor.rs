@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use super::apply::{Failure, Outcome, Owners, apply, lane};
 use super::{IngestStats, MAX_DELIVER};
 use crate::bus::subjects::{self, Source};
 use crate::bus::system::{CONSUMER, EVENT_ID, ORG, STREAM};
-use crate::db::Repos;
+use crate::db::{Repos, webhook_events};
 use crate::faults::{self, Fault};
 
 pub(crate) struct IngestActor;
@@ -94,6 +94,13 @@ impl Actor for IngestActor {
     }
 }
 
+/// The event's source and upstream id; `None` for a message ingest cannot place.
+fn identify(message: &jetstream::Message) -> Option<(Source, String)> {
+    let event_id = message.headers.as_ref()?.get(EVENT_ID)?.as_str().to_owned();
+    let source = subjects::parse_system(&message.subject).ok()?;
+    Some((source, event_id))
+}
+
 /// An event whose effects are committed: recorded with the rest of its turn, then acknowledged.
 struct Applied {
     message: jetstream::Message,
@@ -108,6 +115,10 @@ impl IngestState {
     /// different orgs' at the same time, so one slow activation does not hold up the others.
     /// The applied events of the turn are then recorded in one transaction and acknowledged.
     async fn process_batch(&self, batch: Vec<jetstream::Message>) -> Result<(), ActorProcessingErr> {
+        let ids: Vec<(Source, String)> = batch.iter().filter_map(identify).collect();
+        let ids: Vec<(Source, &str)> = ids.iter().map(|(source, event)| (*source, event.as_str())).collect();
+        let seen = self.args.repos.webhook_events.seen(&ids).await.map_err(|err| err.to_string());
+        let seen = &seen;
         let mut lanes: HashMap<String, Vec<jetstream::Message>> = HashMap::new();
         for message in batch {
             let org = message.headers.as_ref().and_then(|h| h.get(ORG)).map(|v| v.as_str());
@@ -116,7 +127,7 @@ impl IngestState {
         let lanes = lanes.into_values().map(|lane| async move {
             let mut applied = Vec::new();
             for message in lane {
-                applied.extend(self.process(message).await?);
+                applied.extend(self.process(message, seen).await?);
             }
             Ok::<_, ActorProcessingErr>(applied)
         });
@@ -126,29 +137,33 @@ impl IngestState {
     }
 
     /// Applies one event; `Some` when its effects are committed and it awaits its record.
-    async fn process(&self, message: jetstream::Message) -> Result<Option<Applied>, ActorProcessingErr> {
+    /// `seen` holds the keys of the turn's events already applied, or why they could not be read.
+    async fn process(
+        &self,
+        message: jetstream::Message,
+        seen: &Result<HashSet<String>, String>,
+    ) -> Result<Option<Applied>, ActorProcessingErr> {
         let stats = &self.args.stats;
         let delivered = message.info().map(|i| i.delivered).unwrap_or(1);
         if delivered == 1 {
             IngestStats::bump(&stats.received);
         }
-        let event_id = message.headers.as_ref().and_then(|h| h.get(EVENT_ID)).map(|v| v.as_str().to_owned());
-        let (Some(event_id), Ok(source)) = (event_id, subjects::parse_system(&message.subject)) else {
+        let Some((source, event_id)) = identify(&message) else {
             self.dead_letter(&message, Source::Clerk, "-", "no event id or not a system subject", delivered)
                 .await?;
             return Ok(None);
         };
         let span = tracing::info_span!("ingest", source = source.as_str(), event = %event_id, delivered);
         let _enter = span.enter();
-        match self.args.repos.webhook_events.seen(source, &event_id).await {
-            Ok(true) => {
+        match seen {
+            Ok(seen) if seen.contains(&webhook_events::key(source, &event_id)) => {
                 IngestStats::bump(&stats.duplicates);
                 message.ack().await?;
                 return Ok(None);
             }
-            Ok(false) => {}
+            Ok(_) => {}
             Err(err) => {
-                self.retry_or_give_up(&message, source, &event_id, &err.to_string(), delivered).await?;
+                self.retry_or_give_up(&message, source, &event_id, err, delivered).await?;
                 return Ok(None);
             }
         }
