@@ -124,7 +124,9 @@ impl NatsServer {
         let config = work_dir.join("nats-server.conf");
         std::fs::write(&config, BUNDLED_CONFIG).map_err(io)?;
         let log = std::fs::File::create(work_dir.join("nats-server.log")).map_err(io)?;
-        let child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        die_with_parent(&mut command);
+        let child = command
             .arg("-c")
             .arg(&config)
             .arg("-p")
@@ -192,6 +194,33 @@ impl NatsServer {
         let _ = self.child.kill().await;
     }
 }
+
+/// Asks the kernel to SIGTERM the server when assist dies, however it dies. Without this, an
+/// assist killed by SIGKILL (the OOM killer, `kill -9`) left its server running, and the next
+/// start ran a second server on the same JetStream store, which nats-server does not lock.
+/// The signal follows the thread that started the server: `App::build`'s, which lives as
+/// long as the process. Elsewhere the server still stops with assist's clean shutdown.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: between fork and exec the closure calls only async-signal-safe functions
+    // (prctl, getppid, kill) and allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the prctl: then nobody would signal.
+            if libc::getppid() != parent as libc::pid_t {
+                libc::kill(libc::getpid(), libc::SIGTERM);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_: &mut Command) {}
 
 fn read_ports_file(dir: &Path, pid: u32) -> Option<u16> {
     #[derive(Deserialize)]

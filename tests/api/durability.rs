@@ -171,3 +171,29 @@ async fn secrets_never_reach_the_processes_output() {
         assert!(!output.contains(secret), "{what} appeared in the output");
     }
 }
+
+/// nats-server does not lock its JetStream store: an orphaned server would share it with the
+/// one the next start runs. So the bundled server must die with assist, SIGKILL included.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_sigkilled_assist_takes_its_bundled_nats_server_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::sync::Arc::default();
+    let env = [
+        ("ASSIST_DB", "mem://".to_owned()),
+        ("ASSIST_DATA_DIR", dir.path().display().to_string()),
+        ("ASSIST_NATS_URL", String::new()),
+    ];
+    let (mut child, _) = crate::process::spawn_assist(&env, output).await;
+    let ports = std::fs::read_dir(dir.path().join("nats/ports")).unwrap();
+    let name = ports.flatten().next().expect("the bundled server's ports file").file_name();
+    let pid = name.to_string_lossy().trim_end_matches(".ports").rsplit('_').next().unwrap().to_owned();
+    let running = move || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        !stat.is_empty() && !stat.contains(") Z ")
+    };
+    assert!(running(), "the bundled nats-server runs");
+
+    child.kill().await.unwrap();
+    assert!(eventually(Duration::from_secs(10), || !running()).await, "it died with assist");
+}
