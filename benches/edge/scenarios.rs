@@ -356,7 +356,19 @@ pub(crate) async fn orchestrate() {
         while metric(&http, &base, "org_actors_active").await > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        let (left, rss2) = (metric(&http, &base, "org_actors_active").await, vm_rss_kib(assist.pid()));
+        // An actor counts as passive once told to stop; its memory goes back as it finishes and
+        // as the allocator returns whole pages, which for 100k actors took tens of seconds: the
+        // lowest VmRSS until it has not fallen for 45 s (at most 3 minutes).
+        let left = metric(&http, &base, "org_actors_active").await;
+        let mut rss2 = vm_rss_kib(assist.pid());
+        let (mut lowest_at, give_up) = (Instant::now(), Instant::now() + Duration::from_secs(180));
+        while lowest_at.elapsed() < Duration::from_secs(45) && Instant::now() < give_up {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = vm_rss_kib(assist.pid());
+            if now < rss2 {
+                (rss2, lowest_at) = (now, Instant::now());
+            }
+        }
         let returned = rss1.saturating_sub(rss2) as f64 / rss1.saturating_sub(rss0).max(1) as f64;
         ctx.log.push(format!("passivation: {left} still active, VmRSS {rss1} -> {rss2} KiB"));
         rows.push(row(
