@@ -59,28 +59,26 @@ impl Db {
     /// that makes it the owner ([`Repos::activate`](super::Repos::activate)). Run it with
     /// [`Db::commit`]; it fails with [`DbError::Fenced`] when a newer owner raised the fence.
     pub(crate) fn raising(&self, statements: &str) -> Query<'_, Any> {
-        match &self.fence {
-            None => self.inner.query(format!("BEGIN; {statements}; COMMIT;")),
-            Some(fence) => self
-                .inner
-                .query(format!("BEGIN; {statements}; {RAISE}; COMMIT;"))
-                .bind(("fence", fence.record()))
-                .bind(("fence_token", fence.token()))
-                .bind(("fence_org", fence.org.as_str().to_owned())),
-        }
+        self.transaction(statements, RAISE)
     }
 
     /// `statements` as one transaction, with the fence check last when this connection has
     /// a fence. Run it with [`Db::commit`], whose [`Written`] counts from the first of
     /// `statements` (the `BEGIN` takes a result slot of its own).
     pub(crate) fn write(&self, statements: &str) -> Query<'_, Any> {
+        self.transaction(statements, CHECK)
+    }
+
+    /// `statements`, then `fenced` when this connection has a fence, as one transaction.
+    fn transaction(&self, statements: &str, fenced: &str) -> Query<'_, Any> {
         match &self.fence {
             None => self.inner.query(format!("BEGIN; {statements}; COMMIT;")),
             Some(fence) => self
                 .inner
-                .query(format!("BEGIN; {statements}; {CHECK}; COMMIT;"))
+                .query(format!("BEGIN; {statements}; {fenced}; COMMIT;"))
                 .bind(("fence", fence.record()))
-                .bind(("fence_token", fence.token())),
+                .bind(("fence_token", fence.token()))
+                .bind(("fence_org", fence.org.as_str().to_owned())),
         }
     }
 
