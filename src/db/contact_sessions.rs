@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use surrealdb::types::RecordId;
+use surrealdb::types::{RecordId, SurrealValue};
 
 use super::{Db, DbError, shape};
 use crate::ids::{ContactSessionId, OrgId};
@@ -16,6 +16,21 @@ struct Row {
     name: String,
     email: String,
     metadata: Metadata,
+    token_hash: String,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+/// A session as written: one element of the array a batch inserts in one statement.
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct NewRow {
+    id: RecordId,
+    session: String,
+    org: String,
+    name: String,
+    email: String,
+    metadata: serde_json::Value,
     token_hash: String,
     created_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
@@ -44,28 +59,23 @@ impl ContactSessions {
         org: &OrgId,
         sessions: &[(ContactSession, String)],
     ) -> Result<(), DbError> {
-        let statements: Vec<String> = (0..sessions.len())
-            .map(|i| {
-                format!(
-                    "CREATE $rid{i} SET session = $session{i}, org = $org, name = $name{i}, email = $email{i}, \
-                     metadata = $metadata{i}, token_hash = $token_hash{i}, created_at = $created_at{i}, \
-                     expires_at = $expires_at{i} RETURN NONE"
-                )
+        let rows = sessions
+            .iter()
+            .map(|(session, token_hash)| {
+                Ok(NewRow {
+                    id: record(&session.id),
+                    session: session.id.as_str().to_owned(),
+                    org: org.as_str().to_owned(),
+                    name: session.name.clone(),
+                    email: session.email.clone(),
+                    metadata: serde_json::to_value(&session.metadata).map_err(shape(TABLE))?,
+                    token_hash: token_hash.clone(),
+                    created_at: session.created_at,
+                    expires_at: session.expires_at,
+                })
             })
-            .collect();
-        let mut query = self.db.write(&statements.join("; ")).bind(("org", org.as_str().to_owned()));
-        for (i, (session, token_hash)) in sessions.iter().enumerate() {
-            let metadata = serde_json::to_value(&session.metadata).map_err(shape(TABLE))?;
-            query = query
-                .bind((format!("rid{i}"), record(&session.id)))
-                .bind((format!("session{i}"), session.id.as_str().to_owned()))
-                .bind((format!("name{i}"), session.name.clone()))
-                .bind((format!("email{i}"), session.email.clone()))
-                .bind((format!("metadata{i}"), metadata))
-                .bind((format!("token_hash{i}"), token_hash.clone()))
-                .bind((format!("created_at{i}"), session.created_at))
-                .bind((format!("expires_at{i}"), session.expires_at));
-        }
+            .collect::<Result<Vec<_>, DbError>>()?;
+        let query = self.db.write("INSERT INTO contact_sessions $rows RETURN NONE").bind(("rows", rows));
         self.db.commit(query).await?;
         Ok(())
     }
