@@ -80,7 +80,8 @@ pub(crate) async fn serve_naive(port: &str, db_dir: &str) {
 }
 
 /// The database's own limit for the writes scenario: assist's contact-session repository on
-/// surrealkv (on disk, synced), no HTTP, no NATS, no actors, for `secs` seconds. `batch`: one
+/// surrealkv (on disk, synced), fenced as an org actor's is (each transaction also rewrites the
+/// org's fence), no HTTP, no NATS, no actors, for `secs` seconds. `batch`: one
 /// org's sessions 64 to a transaction, one transaction after the other (what a busy org actor
 /// does); `spread`: 64 writers, one session per transaction (64 orgs, one request each in
 /// flight). Prints `{"rows_per_s": …}`.
@@ -108,9 +109,12 @@ pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {
     let until = Instant::now() + Duration::from_secs(secs);
     let tasks: Vec<_> = (0..writers)
         .map(|w| {
-            let (sessions, rows) = (repos.contact_sessions.clone(), rows.clone());
+            let (repos, rows) = (repos.clone(), rows.clone());
             let org = OrgId::parse(&org_name(w)).unwrap();
             tokio::spawn(async move {
+                let owner = repos.fenced(assist::db::Fence { org: org.clone(), token: 1 });
+                owner.activate(&org).await.map(drop).expect("raise the reference's fence");
+                let sessions = owner.contact_sessions;
                 while Instant::now() < until {
                     let batch: Vec<_> = (0..per_txn).map(|_| session()).collect();
                     sessions.create_many(&org, &batch).await.expect("reference write");

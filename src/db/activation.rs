@@ -8,7 +8,7 @@ use crate::ids::OrgId;
 use crate::model::organization::Organization;
 use crate::model::widget_settings::WidgetSettings;
 
-pub(crate) struct OrgRows {
+pub struct OrgRows {
     pub organization: Option<Organization>,
     pub settings: Option<WidgetSettings>,
     /// The newest subscription's status.
@@ -19,7 +19,7 @@ pub(crate) struct OrgRows {
 impl Repos {
     /// Raises the org's fence (when these repositories have one) and reads its rows in the same
     /// transaction; fails with [`DbError::Fenced`] when a newer owner raised it first.
-    pub(crate) async fn activate(&self, org: &OrgId) -> Result<OrgRows, DbError> {
+    pub async fn activate(&self, org: &OrgId) -> Result<OrgRows, DbError> {
         let reads = [organizations::GET, widget_settings::GET, organizations::NEWEST_STATUS, plugins::GET];
         let query = self
             .db()

@@ -171,7 +171,7 @@ pub struct Repos {
 
 impl Repos {
     /// The repositories of one org actor: every write checked against its fence.
-    pub(crate) fn fenced(&self, fence: Fence) -> Self {
+    pub fn fenced(&self, fence: Fence) -> Self {
         Self::new(&self.db.fenced(fence))
     }
 
