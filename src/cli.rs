@@ -127,6 +127,10 @@ pub struct ServeArgs {
     /// Seconds without a request before an org actor is passivated.
     #[arg(long, env = "ASSIST_ORG_IDLE_SECS", default_value_t = 900)]
     pub org_idle_secs: u64,
+    /// Org actors active at once on this node at most; beyond it the least recently used are
+    /// passivated early.
+    #[arg(long, env = "ASSIST_MAX_ACTIVE_ORGS", default_value_t = 50_000)]
+    pub max_active_orgs: usize,
     /// Log filter (tracing's EnvFilter syntax).
     #[arg(long, env = "ASSIST_LOG", default_value = "info")]
     pub log: String,
@@ -188,6 +192,7 @@ impl ServeArgs {
         config.dashboard_origins =
             self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
         config.actors.idle_timeout = Duration::from_secs(self.org_idle_secs.max(1));
+        config.actors.max_active = self.max_active_orgs.max(1);
         config.widget = WidgetConfig { vapi_web_sdk_url: self.vapi_web_sdk_url.clone(), demo: self.demo };
         if let Some(node) = self.node_id.as_deref().filter(|n| !n.is_empty()) {
             config.node_id = NodeId::parse(node).map_err(|e| anyhow::anyhow!(e.message))?;

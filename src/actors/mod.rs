@@ -29,6 +29,10 @@ pub use tenants::{OrgStatus, TenantCounts, Tenants};
 pub struct ActorConfig {
     /// An org actor with no request for this long is stopped; its state lives in the database.
     pub idle_timeout: Duration,
+    /// More org actors active than this and the least recently used are passivated before they
+    /// go idle: an active org costs about 12 KB (BENCHMARKS.md), and a node that activates
+    /// orgs faster than they idle out must not grow until the kernel kills it.
+    pub max_active: usize,
     /// The longest any caller waits for an actor's answer.
     pub call_timeout: Duration,
     /// More failures than this within `restart_window` suspend the org instead of looping.
@@ -42,6 +46,7 @@ impl Default for ActorConfig {
     fn default() -> Self {
         Self {
             idle_timeout: Duration::from_secs(15 * 60),
+            max_active: 50_000,
             call_timeout: Duration::from_secs(5),
             max_restarts: 3,
             restart_window: Duration::from_secs(60),

@@ -212,8 +212,14 @@ impl Collector for Sources {
         counter(
             &mut e,
             "org_actors_passivated",
-            "Org actors stopped (idle or org deleted)",
+            "Org actors stopped (idle, evicted or org deleted)",
             orgs.passivated,
+        )?;
+        counter(
+            &mut e,
+            "org_actors_evicted",
+            "Org actors passivated early because more than ASSIST_MAX_ACTIVE_ORGS were active",
+            orgs.evicted,
         )?;
         counter(&mut e, "org_actors_failed", "Org actor failures", orgs.failed)?;
         counter(&mut e, "org_actors_restarted", "Org actors restarted after a failure", orgs.restarted)?;

@@ -62,3 +62,25 @@ async fn an_idle_org_actor_is_passivated_and_comes_back_with_its_state() {
     assert_eq!(read.body, custom_settings());
     assert!(app.tenants.is_active(&org), "reactivated on demand");
 }
+
+#[tokio::test]
+async fn beyond_the_active_limit_the_least_recently_used_org_is_passivated_and_comes_back() {
+    let app = spawn_app_with(|c| c.actors.max_active = 3).await;
+    let orgs = ["org_lru1", "org_lru2", "org_lru3", "org_lru4", "org_lru5"];
+    for (i, org) in orgs.iter().enumerate() {
+        let (path, token) = (format!("/v1/orgs/{org}/widget-settings"), app.token(org));
+        assert_eq!(app.put(&path, Some(&token), &custom_settings()).await.status, StatusCode::OK);
+        assert!(app.tenants.counts().active <= 3, "after {} activations", i + 1);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let active = |org: &str| app.tenants.is_active(&OrgId::parse(org).unwrap());
+    assert!(!active("org_lru1") && !active("org_lru2"), "the two used longest ago made room");
+    assert!(active("org_lru5"), "the org just started is never the one evicted");
+    assert_eq!(app.tenants.counts().evicted, 2);
+
+    let read = app.get("/v1/orgs/org_lru1/widget-settings", Some(&app.token("org_lru1"))).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.body, custom_settings(), "an evicted org comes back with its state");
+    assert!(active("org_lru1"));
+    assert!(app.tenants.counts().active <= 3);
+}

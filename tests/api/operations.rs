@@ -134,6 +134,7 @@ async fn org_actor_lifecycles_are_counted() {
     for line in [
         "assist_org_actors_failed_total 1",
         "assist_org_actors_passivated_total 1",
+        "assist_org_actors_evicted_total 0",
         "assist_org_actors_activated_total 3",
         "assist_org_actors_active 1",
     ] {

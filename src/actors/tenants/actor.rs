@@ -1,5 +1,6 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::time::Instant;
@@ -252,6 +253,7 @@ impl TenantsState {
                 TenantStats::bump(&self.stats.activated);
                 self.by_actor.insert(actor.get_id(), org.clone());
                 self.table.insert(org.clone(), actor);
+                self.evict_beyond_limit(&org);
                 Ok(())
             }
             Err(cause) => {
@@ -275,6 +277,32 @@ impl TenantsState {
             .map(|(org, _)| org.clone())
             .collect();
         self.passivate(idle);
+    }
+
+    /// Over `max_active`, passivates the least recently used orgs (never `keep`, the one just
+    /// started) down to 95% of it, so the scan over the table runs once per 5% of the limit
+    /// rather than on every activation.
+    fn evict_beyond_limit(&mut self, keep: &OrgId) {
+        let limit = self.config.max_active;
+        let mut by_use: Vec<(u64, OrgId)> = {
+            let table = self.table.read();
+            if table.len() <= limit {
+                return;
+            }
+            table
+                .iter()
+                .filter(|(org, _)| *org != keep)
+                .map(|(org, e)| (e.last_used_ms(), org.clone()))
+                .collect()
+        };
+        let excess = (by_use.len() + 1).saturating_sub(limit - limit / 20);
+        if excess < by_use.len() {
+            by_use.select_nth_unstable(excess);
+        }
+        by_use.truncate(excess);
+        tracing::info!(limit, evicted = excess, "more org actors active than ASSIST_MAX_ACTIVE_ORGS");
+        self.stats.evicted.fetch_add(u64::try_from(excess).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.passivate(by_use.into_iter().map(|(_, org)| org));
     }
 
     fn passivate(&mut self, orgs: impl IntoIterator<Item = OrgId>) {

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub(crate) struct TenantStats {
     activated: AtomicU64,
     passivated: AtomicU64,
+    evicted: AtomicU64,
     failed: AtomicU64,
     restarted: AtomicU64,
 }
@@ -32,6 +33,8 @@ pub struct TenantCounts {
     pub active: u64,
     pub activated: u64,
     pub passivated: u64,
+    /// Passivated before going idle, because more than `max_active` were active.
+    pub evicted: u64,
     pub failed: u64,
     pub restarted: u64,
 }
@@ -47,6 +50,7 @@ impl TenantStats {
             active: u64::try_from(active).unwrap_or(u64::MAX),
             activated: get(&self.activated),
             passivated: get(&self.passivated),
+            evicted: get(&self.evicted),
             failed: get(&self.failed),
             restarted: get(&self.restarted),
         }
