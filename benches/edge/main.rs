@@ -60,6 +60,7 @@ fn main() {
         "serve-nats" => rt.block_on(serve_nats(&args[1], &args[2], &args[3])),
         "serve-naive" => rt.block_on(serve_naive(&args[1], &args[2])),
         "db-writes" => rt.block_on(db_writes(&args[1], &args[2], args[3].parse().unwrap())),
+        "db-activations" => rt.block_on(db_activations(&args[1], args[2].parse().unwrap())),
         "load-fanout" => rt.block_on(load_fanout(
             &args[1],
             &args[2],

@@ -128,3 +128,47 @@ pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {
     }
     println!("{}", json!({"rows_per_s": rows.load(Ordering::Relaxed) as f64 / secs as f64}));
 }
+
+/// The database's own limit for a cold activation: `n` orgs, each with an organization row
+/// and widget settings, activated once under a lease token and then again under a newer one
+/// (what a restarted node does: raise every fence, read four rows), the second pass timed from
+/// 4 tasks as the scenario's 4 connections. Prints the same figures as `load-touch`.
+pub(crate) async fn db_activations(db_dir: &str, n: usize) {
+    use assist::db::{Db, Fence, Repos};
+    use assist::ids::OrgId;
+    use assist::model::widget_settings::WidgetSettings;
+    let db = Db::connect(&format!("surrealkv://{db_dir}/db")).await.expect("open the reference db");
+    let repos = Repos::new(&db);
+    let pass = |token: u64, conns: usize| {
+        let repos = repos.clone();
+        futures::stream::iter(0..n)
+            .map(move |i| {
+                let repos = repos.clone();
+                async move {
+                    let org = OrgId::parse(&format!("org_act{i}")).unwrap();
+                    let owner = repos.fenced(Fence { org: org.clone(), token });
+                    let t = Instant::now();
+                    let activated = owner.activate(&org).await.map(drop);
+                    let ms = t.elapsed().as_secs_f64() * 1e3;
+                    if token == 1 {
+                        owner.organizations.ensure(&org).await.expect("seed the organization");
+                        owner.widget_settings.put(&org, &WidgetSettings::default()).await.expect("seed");
+                    }
+                    (activated.is_ok(), ms)
+                }
+            })
+            .buffer_unordered(conns)
+            .collect::<Vec<_>>()
+    };
+    pass(1, 16).await;
+    let start = Instant::now();
+    let results = pass(2, 4).await;
+    let secs = start.elapsed().as_secs_f64();
+    let failed = results.iter().filter(|(ok, _)| !ok).count();
+    let mut ms: Vec<f64> = results.into_iter().map(|(_, ms)| ms).collect();
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "{}",
+        json!({"n": n, "failed": failed, "per_s": n as f64 / secs, "p50_ms": pct(&ms, 0.5), "p99_ms": pct(&ms, 0.99), "max_ms": ms.last()})
+    );
+}
