@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{eventually, spawn_app, spawn_app_with};
+use crate::helpers::{custom_settings, eventually, spawn_app, spawn_app_with};
 
 fn expires_at(body: &serde_json::Value) -> DateTime<Utc> {
     body["expiresAt"].as_str().unwrap().parse().unwrap()
@@ -194,4 +194,39 @@ async fn sessions_created_at_once_are_committed_together_and_each_is_valid() {
         .post("/v1/widget/org_nobody/sessions", None, &json!({"name": "A", "email": "a@example.com"}))
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "an unknown org still refuses at once");
+}
+
+#[tokio::test]
+async fn sessions_being_committed_do_not_conflict_with_the_orgs_other_writes() {
+    // A batch commits on a task of its own while the actor takes more requests; the settings
+    // writes queued meanwhile wait for it, since both write the org's fence record and
+    // SurrealDB would refuse one of two overlapping transactions. The overlap is rare enough
+    // that this passes without the wait too; it checks that the interleaved writes all land.
+    let app = spawn_app_with(|c| c.db = format!("surrealkv://{}", c.data_dir.join("db").display())).await;
+    app.known_org("org_mixed").await;
+    let token = app.token("org_mixed");
+    let sessions = futures::future::join_all((0..60).map(|i| {
+        let body = json!({"name": format!("User {i}"), "email": format!("u{i}@example.com")});
+        let app = &app;
+        async move { app.post("/v1/widget/org_mixed/sessions", None, &body).await }
+    }));
+    let puts = futures::future::join_all((0..6).map(|i| {
+        let mut settings = custom_settings();
+        settings["welcomeMessage"] = json!(format!("Hello {i}"));
+        let (app, token) = (&app, &token);
+        async move { app.put("/v1/orgs/org_mixed/widget-settings", Some(token), &settings).await }
+    }));
+    let (sessions, puts) = tokio::join!(sessions, puts);
+
+    for answer in &puts {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    for answer in &sessions {
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        let path = format!(
+            "/v1/orgs/org_mixed/contact-sessions/{}",
+            answer.body["contactSessionId"].as_str().unwrap()
+        );
+        assert_eq!(app.get(&path, Some(&token)).await.status, StatusCode::OK, "committed: {path}");
+    }
 }

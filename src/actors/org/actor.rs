@@ -49,8 +49,8 @@ pub(crate) struct OrgState {
     pub(super) tickets: Vec<(String, chrono::DateTime<chrono::Utc>)>,
     /// Contact sessions waiting for the next commit (`OrgMsg::CommitSessions`).
     pub(super) pending_sessions: Vec<PendingSession>,
-    /// How many sessions the last commit carried: a busy org lingers before the next one.
-    pub(super) last_batch: usize,
+    /// The batch of sessions being committed, on a task of its own (see `sessions.rs`).
+    pub(super) committing: Option<tokio::task::JoinHandle<()>>,
 }
 
 pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
@@ -108,9 +108,12 @@ pub(crate) enum OrgMsg {
     Apply(OrgChange, Reply<()>),
     /// A local seed (`assist serve --demo`) records the organization and its widget settings.
     Seed(WidgetSettings, Reply<()>),
-    /// Self-sent after a session is queued: behind it in the mailbox (and, for a busy org, a
-    /// moment later), so every session request already waiting joins the same transaction.
+    /// Self-sent after a session is queued, behind it in the mailbox, so every session request
+    /// already waiting joins the same transaction.
     CommitSessions,
+    /// Sent by a batch's task once its callers are answered: the sessions queued meanwhile go
+    /// next.
+    SessionsCommitted,
     /// Sent by tenants when idle: stop once the messages already queued are answered.
     Passivate,
 }
@@ -157,7 +160,7 @@ impl Actor for OrgActor {
             plugin: rows.plugin,
             tickets: Vec::new(),
             pending_sessions: Vec::new(),
-            last_batch: 0,
+            committing: None,
         })
     }
 
@@ -176,7 +179,8 @@ impl Actor for OrgActor {
     /// A stop (passivation, shutdown) may overtake the commit message: commit what is queued
     /// rather than fail the requests it has taken.
     async fn post_stop(&self, _: ActorRef<OrgMsg>, state: &mut OrgState) -> Result<(), ActorProcessingErr> {
-        state.commit_sessions().await;
+        state.settle_sessions().await;
+        state.commit_sessions_now().await;
         Ok(())
     }
 }
@@ -186,6 +190,11 @@ async fn dispatch(
     msg: OrgMsg,
     state: &mut OrgState,
 ) -> Result<(), ActorProcessingErr> {
+    // Only session creation runs beside a batch being committed: anything else may write, and
+    // two transactions of one org would conflict on its fence record.
+    if !matches!(msg, OrgMsg::CreateSession(..) | OrgMsg::CommitSessions | OrgMsg::WidgetSettings(_)) {
+        state.settle_sessions().await;
+    }
     // A closed reply port only means the caller gave up; the work is done either way.
     match msg {
         OrgMsg::GetSettings(op, reply) => {
@@ -245,13 +254,14 @@ async fn dispatch(
         }
         OrgMsg::CreateSession(new, reply) => {
             if state.queue_session(new, reply) {
-                match state.linger() {
-                    None => myself.send_message(OrgMsg::CommitSessions)?,
-                    Some(wait) => drop(myself.send_after(wait, || OrgMsg::CommitSessions)),
-                }
+                myself.send_message(OrgMsg::CommitSessions)?;
             }
         }
-        OrgMsg::CommitSessions => state.commit_sessions().await,
+        OrgMsg::CommitSessions => state.commit_sessions(&myself),
+        OrgMsg::SessionsCommitted => {
+            state.settle_sessions().await;
+            state.commit_sessions(&myself);
+        }
         OrgMsg::CurrentSession(token, reply) => {
             let _ = reply.send(state.current_session(&token).await);
         }

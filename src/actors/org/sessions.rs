@@ -2,10 +2,13 @@
 
 use chrono::Duration;
 
-use super::actor::{OrgState, Reply};
+use ractor::ActorRef;
+
+use super::actor::{OrgMsg, OrgState, Reply};
 use crate::auth::Operator;
+use crate::db::contact_sessions::ContactSessions;
 use crate::error::ApiError;
-use crate::ids::ContactSessionId;
+use crate::ids::{ContactSessionId, OrgId};
 use crate::model::contact_session::{
     ContactSession, CreatedSession, CurrentSession, LIFETIME_HOURS, NewContactSession, REFRESH_BELOW_HOURS,
     SessionToken,
@@ -13,11 +16,6 @@ use crate::model::contact_session::{
 
 /// Sessions committed together at most; a larger queue is committed in several transactions.
 const MAX_BATCH: usize = 256;
-/// A busy org (its last commit carried at least [`BUSY_BATCH`] sessions) waits this long before
-/// committing, so the requests its answers set off join one transaction instead of trickling
-/// into several small ones; a quiet org commits at once.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
-const BUSY_BATCH: usize = 8;
 
 /// A session waiting for its batch's commit, with the answer its caller gets then.
 pub(crate) struct PendingSession {
@@ -25,6 +23,16 @@ pub(crate) struct PendingSession {
     token_hash: String,
     created: CreatedSession,
     reply: Reply<CreatedSession>,
+}
+
+/// One transaction for the batch, then every caller gets its answer.
+async fn commit(sessions: &ContactSessions, org: &OrgId, batch: Vec<PendingSession>) {
+    let rows: Vec<(ContactSession, String)> =
+        batch.iter().map(|p| (p.session.clone(), p.token_hash.clone())).collect();
+    let committed = sessions.create_many(org, &rows).await.map_err(ApiError::from);
+    for pending in batch {
+        let _ = pending.reply.send(committed.clone().map(|()| pending.created));
+    }
 }
 
 impl OrgState {
@@ -55,24 +63,36 @@ impl OrgState {
         self.pending_sessions.len() == 1
     }
 
-    /// How long to wait before committing a queue that just started: see [`LINGER`].
-    pub(super) fn linger(&self) -> Option<std::time::Duration> {
-        (self.last_batch >= BUSY_BATCH).then_some(LINGER)
+    /// Starts committing the queued sessions on a task of their own, unless a batch is being
+    /// committed already: that one sends [`OrgMsg::SessionsCommitted`] when it is done. So a
+    /// busy org gathers the next batch while the database commits the last one, instead of
+    /// idling between them (BENCHMARKS.md, writes).
+    pub(super) fn commit_sessions(&mut self, myself: &ActorRef<OrgMsg>) {
+        if self.committing.is_some() || self.pending_sessions.is_empty() {
+            return;
+        }
+        let take = self.pending_sessions.len().min(MAX_BATCH);
+        let batch: Vec<PendingSession> = self.pending_sessions.drain(..take).collect();
+        let (sessions, org, myself) = (self.repos.contact_sessions.clone(), self.org.clone(), myself.clone());
+        self.committing = Some(tokio::spawn(async move {
+            commit(&sessions, &org, batch).await;
+            let _ = myself.send_message(OrgMsg::SessionsCommitted);
+        }));
     }
 
-    /// Commits every queued session in one transaction, then answers their callers.
-    pub(super) async fn commit_sessions(&mut self) {
-        self.last_batch = self.pending_sessions.len();
+    /// Waits for the batch being committed, if any: before any other write of this org.
+    pub(super) async fn settle_sessions(&mut self) {
+        if let Some(task) = self.committing.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Commits every queued session here and now: the actor is stopping.
+    pub(super) async fn commit_sessions_now(&mut self) {
         while !self.pending_sessions.is_empty() {
             let take = self.pending_sessions.len().min(MAX_BATCH);
             let batch: Vec<PendingSession> = self.pending_sessions.drain(..take).collect();
-            let rows: Vec<(ContactSession, String)> =
-                batch.iter().map(|p| (p.session.clone(), p.token_hash.clone())).collect();
-            let committed =
-                self.repos.contact_sessions.create_many(&self.org, &rows).await.map_err(ApiError::from);
-            for pending in batch {
-                let _ = pending.reply.send(committed.clone().map(|()| pending.created));
-            }
+            commit(&self.repos.contact_sessions, &self.org, batch).await;
         }
     }
 
