@@ -351,9 +351,13 @@ pub(crate) async fn orchestrate() {
             ),
             format!(
                 "SurrealDB alone, the activation transaction ({db_n} orgs, 4 tasks): p50 {:.2} ms, p99 \
-                 {db_p99:.2} ms; same reads again (answered by the node's settings copy): p50 {:.2} ms, \
-                 p99 {:.2} ms",
+                 {db_p99:.2} ms; same reads again ({}): p50 {:.2} ms, p99 {:.2} ms",
                 db_alone["p50_ms"].as_f64().unwrap_or(f64::NAN),
+                if cold_evicted == 0 {
+                    "answered by the node's settings copy"
+                } else {
+                    "the orgs passivated early activate again"
+                },
                 warm["p50_ms"].as_f64().unwrap_or(f64::NAN),
                 warm["p99_ms"].as_f64().unwrap_or(f64::NAN)
             ),
@@ -400,24 +404,44 @@ pub(crate) async fn orchestrate() {
         let rss3 = vm_rss_kib(assist.pid());
         ctx.log.push(format!("reactivation: {again}, VmRSS {rss2} -> {rss3} KiB"));
         let per_actor = rss3.saturating_sub(rss2) as f64 * 1024.0 / n_webhooks as f64;
-        rows.push(row(
-            &format!("Resident memory per re-activated org ({n_webhooks} passivated orgs read again)"),
-            format!(
-                "{:.1} KB/org (VmRSS {:.0} → {:.0} MiB; p99 {:.2} ms)",
-                per_actor / 1000.0,
-                rss2 as f64 / 1024.0,
-                rss3 as f64 / 1024.0,
-                again["p99_ms"].as_f64().unwrap_or(f64::NAN)
-            ),
-            format!("process after passivation {:.0} MiB", rss2 as f64 / 1024.0),
-            format!(
-                "{:.0} MiB projected for 100k",
-                (per_actor * 100_000.0 + rss2 as f64 * 1024.0) / 1048576.0
-            ),
-            // A lower bound, not the target's reading: it reuses memory the process kept.
-            "(lower bound: reuses what passivation kept)",
-            None,
-        ));
+        let evicted_again = metric(&http, &base, "org_actors_evicted").await.saturating_sub(cold_evicted);
+        if evicted_again == 0 {
+            rows.push(row(
+                &format!("Resident memory per re-activated org ({n_webhooks} passivated orgs read again)"),
+                format!(
+                    "{:.1} KB/org (VmRSS {:.0} → {:.0} MiB; p99 {:.2} ms)",
+                    per_actor / 1000.0,
+                    rss2 as f64 / 1024.0,
+                    rss3 as f64 / 1024.0,
+                    again["p99_ms"].as_f64().unwrap_or(f64::NAN)
+                ),
+                format!("process after passivation {:.0} MiB", rss2 as f64 / 1024.0),
+                format!(
+                    "{:.0} MiB projected for 100k",
+                    (per_actor * 100_000.0 + rss2 as f64 * 1024.0) / 1048576.0
+                ),
+                // A lower bound, not the target's reading: it reuses memory the process kept.
+                "(lower bound: reuses what passivation kept)",
+                None,
+            ));
+        } else {
+            rows.push(row(
+                &format!(
+                    "Resident memory after re-activating the {n_webhooks} passivated orgs, at most \
+                     ASSIST_MAX_ACTIVE_ORGS active at once"
+                ),
+                format!(
+                    "VmRSS {:.0} → {:.0} MiB ({evicted_again} passivated early; p99 {:.2} ms)",
+                    rss2 as f64 / 1024.0,
+                    rss3 as f64 / 1024.0,
+                    again["p99_ms"].as_f64().unwrap_or(f64::NAN)
+                ),
+                format!("process after passivation {:.0} MiB", rss2 as f64 / 1024.0),
+                format!("{:.0} MiB in total", rss3 as f64 / 1024.0),
+                "≤ 1 GiB for 100k orgs",
+                (n_webhooks >= 100_000).then_some(rss3 <= 1024 * 1024),
+            ));
+        }
         rows.push(memory_row(
             &format!("cold activation of {n_webhooks} orgs"),
             (rss0, rss1),
