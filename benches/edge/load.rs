@@ -117,14 +117,7 @@ pub(crate) async fn load_touch(base: &str, prefix: &str, n: usize, conns: usize)
         .buffer_unordered(conns)
         .collect()
         .await;
-    let secs = start.elapsed().as_secs_f64();
-    let failed = results.iter().filter(|(ok, _)| !ok).count();
-    let mut ms: Vec<f64> = results.into_iter().map(|(_, ms)| ms).collect();
-    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!(
-        "{}",
-        json!({"n": n, "failed": failed, "per_s": n as f64 / secs, "p50_ms": pct(&ms, 0.5), "p99_ms": pct(&ms, 0.99), "max_ms": ms.last()})
-    );
+    println!("{}", latency_summary(results, start.elapsed().as_secs_f64()));
     std::process::exit(0);
 }
 

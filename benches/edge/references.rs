@@ -163,12 +163,5 @@ pub(crate) async fn db_activations(db_dir: &str, n: usize) {
     pass(1, 16).await;
     let start = Instant::now();
     let results = pass(2, 4).await;
-    let secs = start.elapsed().as_secs_f64();
-    let failed = results.iter().filter(|(ok, _)| !ok).count();
-    let mut ms: Vec<f64> = results.into_iter().map(|(_, ms)| ms).collect();
-    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!(
-        "{}",
-        json!({"n": n, "failed": failed, "per_s": n as f64 / secs, "p50_ms": pct(&ms, 0.5), "p99_ms": pct(&ms, 0.99), "max_ms": ms.last()})
-    );
+    println!("{}", latency_summary(results, start.elapsed().as_secs_f64()));
 }

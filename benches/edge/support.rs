@@ -66,6 +66,16 @@ pub(crate) fn pct(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1).min(sorted.len() - 1)]
 }
 
+/// Operations (whether each succeeded, its milliseconds) that took `secs` in all, as the JSON the
+/// scenarios read: count, failures, rate, p50, p99 and the slowest.
+pub(crate) fn latency_summary(results: Vec<(bool, f64)>, secs: f64) -> Value {
+    let n = results.len();
+    let failed = results.iter().filter(|(ok, _)| !ok).count();
+    let mut ms: Vec<f64> = results.into_iter().map(|(_, ms)| ms).collect();
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    json!({"n": n, "failed": failed, "per_s": n as f64 / secs, "p50_ms": pct(&ms, 0.5), "p99_ms": pct(&ms, 0.99), "max_ms": ms.last()})
+}
+
 /// Polls `url` until it answers 2xx (readiness), failing after `limit`.
 pub(crate) async fn ready(client: &reqwest::Client, url: &str, limit: Duration, what: &str) {
     let deadline = Instant::now() + limit;
