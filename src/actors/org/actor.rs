@@ -258,10 +258,8 @@ async fn dispatch(
             }
         }
         OrgMsg::CommitSessions => state.commit_sessions(&myself),
-        OrgMsg::SessionsCommitted => {
-            state.settle_sessions().await;
-            state.commit_sessions(&myself);
-        }
+        // The batch that sent this was settled above, like before every message but three.
+        OrgMsg::SessionsCommitted => state.commit_sessions(&myself),
         OrgMsg::CurrentSession(token, reply) => {
             let _ = reply.send(state.current_session(&token).await);
         }

@@ -71,8 +71,7 @@ impl OrgState {
         if self.committing.is_some() || self.pending_sessions.is_empty() {
             return;
         }
-        let take = self.pending_sessions.len().min(MAX_BATCH);
-        let batch: Vec<PendingSession> = self.pending_sessions.drain(..take).collect();
+        let batch = self.next_batch();
         let (sessions, org, myself) = (self.repos.contact_sessions.clone(), self.org.clone(), myself.clone());
         self.committing = Some(tokio::spawn(async move {
             commit(&sessions, &org, batch).await;
@@ -90,10 +89,15 @@ impl OrgState {
     /// Commits every queued session here and now: the actor is stopping.
     pub(super) async fn commit_sessions_now(&mut self) {
         while !self.pending_sessions.is_empty() {
-            let take = self.pending_sessions.len().min(MAX_BATCH);
-            let batch: Vec<PendingSession> = self.pending_sessions.drain(..take).collect();
+            let batch = self.next_batch();
             commit(&self.repos.contact_sessions, &self.org, batch).await;
         }
+    }
+
+    /// The oldest queued sessions, at most [`MAX_BATCH`] of them.
+    fn next_batch(&mut self) -> Vec<PendingSession> {
+        let take = self.pending_sessions.len().min(MAX_BATCH);
+        self.pending_sessions.drain(..take).collect()
     }
 
     /// Proves the end-user: the session exists in this org, the secret matches, it has not
