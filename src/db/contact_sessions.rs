@@ -1,9 +1,12 @@
 //! The `contact_sessions` table: one record per widget end-user session, keyed by its id.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use surrealdb::types::{RecordId, SurrealValue};
 
+use super::group_commit::GroupCommit;
 use super::{Db, DbError, shape};
 use crate::ids::{ContactSessionId, OrgId};
 use crate::model::contact_session::{ContactSession, Metadata};
@@ -22,7 +25,7 @@ struct Row {
 }
 
 /// A session as written: one element of the array a batch inserts in one statement.
-#[derive(SurrealValue)]
+#[derive(Clone, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
 struct NewRow {
     id: RecordId,
@@ -42,18 +45,33 @@ pub struct StoredSession {
     pub token_hash: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ContactSessions {
     db: Db,
+    /// The node's one committer of session batches, shared by every org's repository.
+    group: Arc<GroupCommit<NewRow>>,
+}
+
+impl std::fmt::Debug for ContactSessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContactSessions").field("db", &self.db).finish_non_exhaustive()
+    }
 }
 
 impl ContactSessions {
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self { db, group: Arc::new(GroupCommit::new("INSERT INTO contact_sessions $rows RETURN NONE")) }
     }
 
-    /// Creates several sessions in one transaction: one commit (and one sync to disk) for all
-    /// the sessions a busy org's actor has queued.
+    /// These sessions written through `db` (an org actor's fenced connection), committed by the
+    /// same group committer.
+    pub(crate) fn writing_through(&self, db: Db) -> Self {
+        Self { db, group: self.group.clone() }
+    }
+
+    /// Creates several sessions in one transaction, which may also hold other orgs' batches
+    /// ([`GroupCommit`]): one commit (and one sync to disk) for all the sessions a busy org's
+    /// actor has queued, and for what other orgs queued meanwhile.
     pub async fn create_many(
         &self,
         org: &OrgId,
@@ -75,9 +93,7 @@ impl ContactSessions {
                 })
             })
             .collect::<Result<Vec<_>, DbError>>()?;
-        let query = self.db.write("INSERT INTO contact_sessions $rows RETURN NONE").bind(("rows", rows));
-        self.db.commit(query).await?;
-        Ok(())
+        self.group.commit(&self.db, rows).await
     }
 
     /// The session if it belongs to `org`; another org's session reads as absent.

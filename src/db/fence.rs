@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use surrealdb::engine::any::Any;
 use surrealdb::method::Query;
-use surrealdb::types::RecordId;
+use surrealdb::types::{RecordId, SurrealValue};
 
 use super::{Db, DbError};
 use crate::ids::OrgId;
@@ -33,6 +33,12 @@ const FENCED: &str = "assist:fenced";
 const CHECK: &str = "UPDATE ONLY $fence SET token = IF token = $fence_token { $fence_token } \
                      ELSE { THROW 'assist:fenced' }, writes = (writes ?? 0) + 1 RETURN NONE";
 
+/// [`CHECK`] for each of several orgs' fences, `$fences` (record and token), in one statement:
+/// a group commit's check ([`super::group_commit`]).
+const CHECK_EACH: &str = "FOR $f IN $fences { UPDATE ONLY $f.fence \
+                          SET token = IF token = $f.token { $f.token } ELSE { THROW 'assist:fenced' }, \
+                          writes = (writes ?? 0) + 1 RETURN NONE }";
+
 /// Raises the fence, refusing to lower it: an older owner cannot take the org back. Already at
 /// this token (the org was passivated and comes back under the same lease), nothing is written,
 /// so a re-activation costs no synced write.
@@ -45,6 +51,14 @@ const RAISE: &str = "LET $held = (SELECT VALUE token FROM $fence)[0]; \
 pub struct Fence {
     pub org: OrgId,
     pub token: u64,
+}
+
+/// One element of [`CHECK_EACH`]'s `$fences`.
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct Checked {
+    fence: RecordId,
+    token: i64,
 }
 
 impl Fence {
@@ -76,6 +90,18 @@ impl Db {
     /// `statements` (the `BEGIN` takes a result slot of its own).
     pub(crate) fn write(&self, statements: &str) -> Query<'_, Any> {
         self.transaction(statements, CHECK)
+    }
+
+    /// `statements` as one transaction that writes for several orgs at once, checked against
+    /// each of `fences` (none: unfenced). Run it with [`Db::commit`]; one refused fence refuses
+    /// all of it.
+    pub(crate) fn write_each<'a>(
+        &self,
+        statements: &str,
+        fences: impl Iterator<Item = &'a Fence>,
+    ) -> Query<'_, Any> {
+        let fences: Vec<Checked> = fences.map(|f| Checked { fence: f.record(), token: f.token() }).collect();
+        self.inner.query(format!("BEGIN; {statements}; {CHECK_EACH}; COMMIT;")).bind(("fences", fences))
     }
 
     /// `statements`, then `fenced` when this connection has a fence, as one transaction.

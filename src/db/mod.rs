@@ -7,6 +7,7 @@ pub mod contact_sessions;
 pub mod conversations;
 pub mod directory;
 mod fence;
+mod group_commit;
 pub mod messages;
 pub mod organizations;
 pub mod plugins;
@@ -43,6 +44,8 @@ pub enum DbError {
     Fenced,
     #[error("a concurrent transaction touched the same records; the write was rolled back")]
     Conflict,
+    #[error("the node's group committer stopped; the write's outcome is unknown")]
+    CommitterStopped,
     #[error("ASSIST_DB: {0}")]
     Url(&'static str),
 }
@@ -170,9 +173,11 @@ pub struct Repos {
 }
 
 impl Repos {
-    /// The repositories of one org actor: every write checked against its fence.
+    /// The repositories of one org actor: every write checked against its fence. Session
+    /// batches still go through the node's one group committer.
     pub fn fenced(&self, fence: Fence) -> Self {
-        Self::new(&self.db.fenced(fence))
+        let db = self.db.fenced(fence);
+        Self { contact_sessions: self.contact_sessions.writing_through(db.clone()), ..Self::new(&db) }
     }
 
     /// The connection these repositories write through (fenced or not).
