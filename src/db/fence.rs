@@ -41,7 +41,9 @@ const CHECK_EACH: &str = "FOR $f IN $fences { UPDATE ONLY $f.fence \
 
 /// Raises the fence, refusing to lower it: an older owner cannot take the org back. Already at
 /// this token (the org was passivated and comes back under the same lease), nothing is written,
-/// so a re-activation costs no synced write.
+/// so a re-activation costs no synced write. Hence the `IF` around the `UPSERT`: one that sets
+/// the values a record has already does write (200 concurrent same-token raises without the
+/// `IF` conflicted 192 times). Folding all this into one statement measured no faster.
 const RAISE: &str = "LET $held = (SELECT VALUE token FROM $fence)[0]; \
      IF $held != NONE AND $held > $fence_token { THROW 'assist:fenced' }; \
      IF $held != $fence_token { UPSERT $fence SET org = $fence_org, token = $fence_token RETURN NONE }";
@@ -234,5 +236,25 @@ mod tests {
         let mut read = db.client().query("SELECT VALUE writes FROM ONLY fences:org_c").await.unwrap();
         let writes: Option<i64> = read.take(0).unwrap();
         assert_eq!(writes, Some(3));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_re_activation_under_the_same_token_writes_nothing() {
+        // Concurrent writes of one record conflict on surrealkv; these raises find the fence at
+        // their token already, so none of them writes and none conflicts.
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("surrealkv://{}/db", dir.path().display())).await.unwrap();
+        let org = OrgId::parse("org_d").unwrap();
+        let owner = Repos::new(&db).fenced(Fence { org: org.clone(), token: 1 });
+        owner.activate(&org).await.map(drop).unwrap();
+        let again: Vec<_> = (0..50)
+            .map(|_| {
+                let (owner, org) = (owner.clone(), org.clone());
+                tokio::spawn(async move { owner.activate(&org).await.map(drop) })
+            })
+            .collect();
+        for activation in again {
+            activation.await.unwrap().unwrap();
+        }
     }
 }

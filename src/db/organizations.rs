@@ -75,9 +75,11 @@ impl Organizations {
         slug: Option<&str>,
         members_count: Option<i64>,
     ) -> Result<Option<Organization>, DbError> {
-        let query = self.db
+        let query = self
+            .db
             .write(
-                "UPSERT $rid SET org = $org, name = $name, slug = $slug, members_count = $members_count                  RETURN org, name, slug, created_at, updated_at, deleted",
+                "UPSERT $rid SET org = $org, name = $name, slug = $slug, members_count = $members_count \
+                 RETURN org, name, slug, created_at, updated_at, deleted",
             )
             .bind(("rid", record(org)))
             .bind(("org", org.as_str().to_owned()))

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use surrealdb::types::RecordId;
+use chrono::{DateTime, Utc};
+use surrealdb::types::{RecordId, SurrealValue};
 
 use super::{Db, DbError};
 use crate::bus::subjects::Source;
@@ -36,31 +37,38 @@ impl WebhookEvents {
     }
 
     /// Recorded after the events' effects are committed; a crash in between re-applies the
-    /// (idempotent) effects on redelivery instead of losing them. One transaction for all the
-    /// events of an ingest turn: one synced commit instead of one per event.
+    /// (idempotent) effects on redelivery instead of losing them. One statement in one
+    /// transaction for all the events of an ingest turn: one synced commit instead of one per
+    /// event. An event recorded already (delivered twice in one turn) keeps its first record.
     pub async fn record_many(&self, events: &[(Source, &str, &str)]) -> Result<(), DbError> {
         if events.is_empty() {
             return Ok(());
         }
-        let statements: Vec<String> = (0..events.len())
-            .map(|i| {
-                format!(
-                    "UPSERT $rid{i} SET event = $event{i}, source = $source{i}, kind = $kind{i}, \
-                     applied_at = time::now() RETURN NONE"
-                )
+        let rows: Vec<Recorded> = events
+            .iter()
+            .map(|(source, event, kind)| Recorded {
+                id: record(*source, event),
+                event: (*event).to_owned(),
+                source: source.as_str().to_owned(),
+                kind: (*kind).to_owned(),
+                applied_at: Utc::now(),
             })
             .collect();
-        let mut query = self.db.write(&statements.join("; "));
-        for (i, (source, event, kind)) in events.iter().enumerate() {
-            query = query
-                .bind((format!("rid{i}"), record(*source, event)))
-                .bind((format!("event{i}"), (*event).to_owned()))
-                .bind((format!("source{i}"), source.as_str()))
-                .bind((format!("kind{i}"), (*kind).to_owned()));
-        }
+        let query = self.db.write("INSERT IGNORE INTO webhook_events $rows RETURN NONE").bind(("rows", rows));
         self.db.commit(query).await?;
         Ok(())
     }
+}
+
+/// One applied event, as [`WebhookEvents::record_many`] writes it.
+#[derive(SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct Recorded {
+    id: RecordId,
+    event: String,
+    source: String,
+    kind: String,
+    applied_at: DateTime<Utc>,
 }
 
 /// One record per (source, id). The key is a bound value, never parsed, so any id is safe in it.
@@ -70,4 +78,28 @@ fn record(source: Source, event: &str) -> RecordId {
 
 pub fn key(source: Source, event: &str) -> String {
     format!("{}/{event}", source.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WebhookEvents;
+    use crate::bus::subjects::Source;
+    use crate::db::Db;
+
+    #[tokio::test]
+    async fn an_event_recorded_twice_keeps_one_record_and_no_error() {
+        let db = Db::connect("mem://").await.unwrap();
+        let events = WebhookEvents::new(db);
+        let twice = [(Source::Clerk, "msg_1", "user"), (Source::Clerk, "msg_1", "user")];
+        events.record_many(&twice).await.unwrap();
+        events
+            .record_many(&[(Source::Clerk, "msg_1", "user"), (Source::Vapi, "msg_1", "vapi")])
+            .await
+            .unwrap();
+        let seen =
+            events.seen(&[(Source::Clerk, "msg_1"), (Source::Vapi, "msg_1"), (Source::Clerk, "msg_2")]);
+        let mut seen: Vec<String> = seen.await.unwrap().into_iter().collect();
+        seen.sort();
+        assert_eq!(seen, ["clerk/msg_1", "vapi/msg_1"]);
+    }
 }
