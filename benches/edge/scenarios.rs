@@ -224,7 +224,7 @@ pub(crate) async fn orchestrate() {
         let limits = [db_limit("batch"), db_limit("spread")];
         let cases = [
             ("one organization", w_one, "64 per transaction"),
-            (&*format!("spread over {WARM_ORGS} orgs"), w_many, "64 writers, 1 per transaction"),
+            (&*format!("spread over {WARM_ORGS} orgs"), w_many, "64 writers of 1 row, group commit"),
         ];
         for ((label, w, how), limit) in cases.into_iter().zip(limits) {
             let ok = (w.requests.saturating_sub(w.non_2xx)) as f64 / secs as f64;

@@ -25,7 +25,7 @@ struct Row {
 }
 
 /// A session as written: one element of the array a batch inserts in one statement.
-#[derive(Clone, SurrealValue)]
+#[derive(Clone, Debug, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
 struct NewRow {
     id: RecordId,
@@ -45,17 +45,11 @@ pub struct StoredSession {
     pub token_hash: String,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ContactSessions {
     db: Db,
     /// The node's one committer of session batches, shared by every org's repository.
     group: Arc<GroupCommit<NewRow>>,
-}
-
-impl std::fmt::Debug for ContactSessions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ContactSessions").field("db", &self.db).finish_non_exhaustive()
-    }
 }
 
 impl ContactSessions {

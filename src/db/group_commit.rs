@@ -27,6 +27,7 @@ const IN_FLIGHT: usize = 2;
 const MAX_ROWS: usize = 512;
 
 /// The committer of one statement that inserts `$rows`.
+#[derive(Debug)]
 pub(crate) struct GroupCommit<R> {
     statement: &'static str,
     /// Started by the first commit (one needs a runtime); it ends when this is dropped.
