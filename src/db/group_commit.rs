@@ -31,6 +31,7 @@ const MAX_ROWS: usize = 512;
 pub(crate) struct GroupCommit<R> {
     statement: &'static str,
     /// Started by the first commit (one needs a runtime); it ends when this is dropped.
+    /// Unbounded, because each org has at most one batch in it: the active orgs bound it.
     queue: OnceLock<mpsc::UnboundedSender<Submission<R>>>,
 }
 
