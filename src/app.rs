@@ -100,9 +100,11 @@ impl App {
         let ownership = Ownership::new(config.partitions.count);
         let (root, root_task) =
             Actor::spawn(None, Root, ()).await.map_err(|e| AppError::Actors(e.to_string()))?;
+        // One set for the node: its session batches share one group commit.
+        let repos = Repos::new(&db);
         let tenants = TenantsActor::start(
             root.get_cell(),
-            Repos::new(&db),
+            repos.clone(),
             config.actors.clone(),
             config.clock.clone(),
             master_key.clone(),
@@ -118,7 +120,7 @@ impl App {
                 nats: nats.clone(),
                 deadline: config.request_timeout.min(config.ingest_ack_wait / 2),
             },
-            repos: Repos::new(&db),
+            repos: repos.clone(),
             stats: ingest_stats.clone(),
             ack_wait: config.ingest_ack_wait,
         };
@@ -126,7 +128,7 @@ impl App {
         let gateway = GatewayArgs {
             nats: nats.clone(),
             client: VapiClient::new(config.vapi.clone(), http.clone()).with_metrics(metrics.vapi()),
-            repos: Repos::new(&db),
+            repos: repos.clone(),
             master_key: master_key.clone(),
         };
         for child in [Child::Ingest(Box::new(ingest)), Child::Vapi(Box::new(gateway))] {
@@ -168,7 +170,12 @@ impl App {
         );
         let admin = AdminService::start(&nats, local).await?;
         let presence = Presence::announce(&js, node.clone()).await?;
-        metrics.watch(Sources { tenants: tenants.clone(), ingest: ingest_stats.clone(), nats: nats.clone() });
+        metrics.watch(Sources {
+            tenants: tenants.clone(),
+            ingest: ingest_stats.clone(),
+            nats: nats.clone(),
+            sessions: repos.contact_sessions.clone(),
+        });
         let shutdown = CancellationToken::new();
         let clerk_webhooks = config.clerk_webhook_secret.as_deref().map(SvixVerifier::new).transpose()?;
         let listener = TcpListener::bind(config.http_addr)

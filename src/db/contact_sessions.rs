@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use surrealdb::types::{RecordId, SurrealValue};
 
-use super::group_commit::GroupCommit;
+use super::group_commit::{GroupCommit, GroupCounts};
 use super::{Db, DbError, shape};
 use crate::ids::{ContactSessionId, OrgId};
 use crate::model::contact_session::{ContactSession, Metadata};
@@ -88,6 +88,11 @@ impl ContactSessions {
             })
             .collect::<Result<Vec<_>, DbError>>()?;
         self.group.commit(&self.db, rows).await
+    }
+
+    /// What the node's group commit of session batches did since start.
+    pub fn commit_counts(&self) -> GroupCounts {
+        self.group.counts()
     }
 
     /// The session if it belongs to `org`; another org's session reads as absent.

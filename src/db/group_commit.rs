@@ -11,7 +11,8 @@
 //! When that transaction fails (a fence refused it, a conflict), none of it was written, and
 //! each org's batch is committed again on its own: one org's refusal reaches only its callers.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use surrealdb::types::SurrealValue;
 use tokio::sync::{mpsc, oneshot};
@@ -30,9 +31,45 @@ const MAX_ROWS: usize = 512;
 #[derive(Debug)]
 pub(crate) struct GroupCommit<R> {
     statement: &'static str,
+    counts: Arc<Counts>,
     /// Started by the first commit (one needs a runtime); it ends when this is dropped.
     /// Unbounded, because each org has at most one batch in it: the active orgs bound it.
     queue: OnceLock<mpsc::UnboundedSender<Submission<R>>>,
+}
+
+/// What a committer did since start, for `/metrics`: how well batches are grouped, and how often
+/// a group had to be split.
+#[derive(Debug, Default)]
+struct Counts {
+    transactions: AtomicU64,
+    batches: AtomicU64,
+    split: AtomicU64,
+}
+
+/// [`Counts`] read at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GroupCounts {
+    /// Transactions committed, each holding one batch or several orgs' batches.
+    pub transactions: u64,
+    /// Org batches committed by them.
+    pub batches: u64,
+    /// Groups whose transaction failed, whose batches were then committed one at a time.
+    pub split: u64,
+}
+
+impl Counts {
+    fn read(&self) -> GroupCounts {
+        GroupCounts {
+            transactions: self.transactions.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            split: self.split.load(Ordering::Relaxed),
+        }
+    }
+
+    fn committed(&self, batches: usize) {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        self.batches.fetch_add(batches as u64, Ordering::Relaxed);
+    }
 }
 
 /// One org's batch: its rows, and the connection carrying its fence.
@@ -45,7 +82,7 @@ struct Submission<R> {
 impl<R: SurrealValue + Clone + Send + Sync + 'static> GroupCommit<R> {
     /// `statement` inserts the bound array `$rows`.
     pub(crate) fn new(statement: &'static str) -> Self {
-        Self { statement, queue: OnceLock::new() }
+        Self { statement, counts: Arc::default(), queue: OnceLock::new() }
     }
 
     /// Commits `rows`, checked against `db`'s fence, in the next group transaction: answers once
@@ -53,17 +90,22 @@ impl<R: SurrealValue + Clone + Send + Sync + 'static> GroupCommit<R> {
     pub(crate) async fn commit(&self, db: &Db, rows: Vec<R>) -> Result<(), DbError> {
         let queue = self.queue.get_or_init(|| {
             let (queue, submissions) = mpsc::unbounded_channel();
-            tokio::spawn(run(self.statement, submissions));
+            tokio::spawn(run(self.statement, self.counts.clone(), submissions));
             queue
         });
         let (reply, answer) = oneshot::channel();
         queue.send(Submission { db: db.clone(), rows, reply }).map_err(|_| DbError::CommitterStopped)?;
         answer.await.map_err(|_| DbError::CommitterStopped)?
     }
+
+    pub(crate) fn counts(&self) -> GroupCounts {
+        self.counts.read()
+    }
 }
 
 async fn run<R: SurrealValue + Clone + Send + Sync + 'static>(
     statement: &'static str,
+    counts: Arc<Counts>,
     mut submissions: mpsc::UnboundedReceiver<Submission<R>>,
 ) {
     let mut committing = JoinSet::new();
@@ -72,7 +114,7 @@ async fn run<R: SurrealValue + Clone + Send + Sync + 'static>(
             Some(_) = committing.join_next(), if !committing.is_empty() => {}
             next = submissions.recv(), if committing.len() < IN_FLIGHT => match next {
                 Some(first) => {
-                    committing.spawn(commit(statement, gather(first, &mut submissions)));
+                    committing.spawn(commit(statement, counts.clone(), gather(first, &mut submissions)));
                 }
                 None => break,
             },
@@ -96,15 +138,26 @@ fn gather<R>(
     group
 }
 
-async fn commit<R: SurrealValue + Clone + Sync>(statement: &'static str, group: Vec<Submission<R>>) {
-    if group.len() > 1 && write(statement, &group).await.is_ok() {
-        for submission in group {
-            let _ = submission.reply.send(Ok(()));
+async fn commit<R: SurrealValue + Clone + Sync>(
+    statement: &'static str,
+    counts: Arc<Counts>,
+    group: Vec<Submission<R>>,
+) {
+    if group.len() > 1 {
+        if write(statement, &group).await.is_ok() {
+            counts.committed(group.len());
+            for submission in group {
+                let _ = submission.reply.send(Ok(()));
+            }
+            return;
         }
-        return;
+        counts.split.fetch_add(1, Ordering::Relaxed);
     }
     for submission in group {
         let alone = write(statement, std::slice::from_ref(&submission)).await;
+        if alone.is_ok() {
+            counts.committed(1);
+        }
         let _ = submission.reply.send(alone);
     }
 }
@@ -124,7 +177,9 @@ mod tests {
     use surrealdb::types::{RecordId, SurrealValue};
     use tokio::sync::oneshot;
 
-    use super::{Submission, commit};
+    use std::sync::Arc;
+
+    use super::{Counts, GroupCounts, Submission, commit};
     use crate::db::{Db, DbError, Fence, Repos};
     use crate::ids::OrgId;
 
@@ -172,12 +227,14 @@ mod tests {
         let (a, b) = (owner(&db, "org_a", 1).await, owner(&db, "org_b", 1).await);
         let (one, one_answer) = submit(&a, "org_a", 3);
         let (two, two_answer) = submit(&b, "org_b", 1);
-        commit(INSERT, vec![one, two]).await;
+        let counts = Arc::new(Counts::default());
+        commit(INSERT, counts.clone(), vec![one, two]).await;
         assert!(one_answer.await.unwrap().is_ok());
         assert!(two_answer.await.unwrap().is_ok());
         assert_eq!((notes_of(&db, "org_a").await, notes_of(&db, "org_b").await), (3, 1));
         assert_eq!(fence_writes(&db, "org_a").await, Some(1), "one check per org, not per row");
         assert_eq!(fence_writes(&db, "org_b").await, Some(1));
+        assert_eq!(counts.read(), GroupCounts { transactions: 1, batches: 2, split: 0 });
     }
 
     #[tokio::test]
@@ -189,7 +246,8 @@ mod tests {
         let (one, one_answer) = submit(&a, "org_a", 2);
         let (two, two_answer) = submit(&stale, "org_b", 2);
         let (three, three_answer) = submit(&c, "org_c", 1);
-        commit(INSERT, vec![one, two, three]).await;
+        let counts = Arc::new(Counts::default());
+        commit(INSERT, counts.clone(), vec![one, two, three]).await;
         assert!(one_answer.await.unwrap().is_ok());
         let refused = two_answer.await.unwrap();
         assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
@@ -197,5 +255,6 @@ mod tests {
         let stored =
             (notes_of(&db, "org_a").await, notes_of(&db, "org_b").await, notes_of(&db, "org_c").await);
         assert_eq!(stored, (2, 0, 1), "the group was rolled back whole, then each org committed alone");
+        assert_eq!(counts.read(), GroupCounts { transactions: 2, batches: 2, split: 1 });
     }
 }

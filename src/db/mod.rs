@@ -16,6 +16,7 @@ pub mod webhook_events;
 pub mod widget_settings;
 
 pub use fence::Fence;
+pub use group_commit::GroupCounts;
 
 use std::sync::Arc;
 

@@ -16,6 +16,7 @@ use prometheus_client::registry::Registry;
 
 use crate::actors::Tenants;
 use crate::actors::ingest::IngestStats;
+use crate::db::contact_sessions::ContactSessions;
 use crate::error::ErrorCode;
 
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -181,6 +182,7 @@ pub struct Sources {
     pub tenants: Tenants,
     pub ingest: Arc<IngestStats>,
     pub nats: async_nats::Client,
+    pub sessions: ContactSessions,
 }
 
 impl std::fmt::Debug for Sources {
@@ -250,6 +252,25 @@ impl Collector for Sources {
             events.retried,
         )?;
         counter(&mut e, "webhook_events_dead_lettered", "Webhook events given up on", events.dead_lettered)?;
+        let commits = self.sessions.commit_counts();
+        counter(
+            &mut e,
+            "session_commits",
+            "Transactions committing contact sessions, each one org's batch or several orgs' together",
+            commits.transactions,
+        )?;
+        counter(
+            &mut e,
+            "session_batches_committed",
+            "Org batches of contact sessions committed",
+            commits.batches,
+        )?;
+        counter(
+            &mut e,
+            "session_commits_split",
+            "Groups of session batches whose transaction failed, then committed one org at a time",
+            commits.split,
+        )?;
         // async-nats counts every successful connect, the first included.
         let connects = self.nats.statistics().connects.load(std::sync::atomic::Ordering::Relaxed);
         counter(&mut e, "nats_reconnects", "Reconnections to NATS", connects.saturating_sub(1))?;

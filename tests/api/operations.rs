@@ -143,6 +143,26 @@ async fn org_actor_lifecycles_are_counted() {
 }
 
 #[tokio::test]
+async fn session_group_commits_are_counted() {
+    let app = spawn_app().await;
+    app.known_org("org_a").await;
+    app.known_org("org_b").await;
+    app.session("org_a", "Ada").await;
+    app.session("org_b", "Bob").await;
+
+    let text = scrape(&app).await;
+
+    // One after the other, so each batch was a transaction of its own.
+    for line in [
+        "assist_session_commits_total 2",
+        "assist_session_batches_committed_total 2",
+        "assist_session_commits_split_total 0",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+    }
+}
+
+#[tokio::test]
 async fn webhook_ingest_counters_are_exported() {
     let app = spawn_app().await;
 
