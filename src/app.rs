@@ -100,7 +100,6 @@ impl App {
         let ownership = Ownership::new(config.partitions.count);
         let (root, root_task) =
             Actor::spawn(None, Root, ()).await.map_err(|e| AppError::Actors(e.to_string()))?;
-        // One set for the node: its session batches share one group commit.
         let repos = Repos::new(&db);
         let tenants = TenantsActor::start(
             root.get_cell(),

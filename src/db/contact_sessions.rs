@@ -1,12 +1,10 @@
 //! The `contact_sessions` table: one record per widget end-user session, keyed by its id.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use surrealdb::types::{RecordId, SurrealValue};
 
-use super::group_commit::{GroupCommit, GroupCounts};
+use super::group_commit::GroupCounts;
 use super::{Db, DbError, shape};
 use crate::ids::{ContactSessionId, OrgId};
 use crate::model::contact_session::{ContactSession, Metadata};
@@ -24,10 +22,13 @@ struct Row {
     expires_at: DateTime<Utc>,
 }
 
+/// What the node's group commit runs for a group of batches ([`Db`]'s `sessions`).
+pub(super) const INSERT: &str = "INSERT INTO contact_sessions $rows RETURN NONE";
+
 /// A session as written: one element of the array a batch inserts in one statement.
 #[derive(Clone, Debug, SurrealValue)]
 #[surreal(crate = "surrealdb::types")]
-struct NewRow {
+pub(super) struct NewRow {
     id: RecordId,
     session: String,
     org: String,
@@ -48,23 +49,15 @@ pub struct StoredSession {
 #[derive(Clone, Debug)]
 pub struct ContactSessions {
     db: Db,
-    /// The node's one committer of session batches, shared by every org's repository.
-    group: Arc<GroupCommit<NewRow>>,
 }
 
 impl ContactSessions {
     pub fn new(db: Db) -> Self {
-        Self { db, group: Arc::new(GroupCommit::new("INSERT INTO contact_sessions $rows RETURN NONE")) }
-    }
-
-    /// These sessions written through `db` (an org actor's fenced connection), committed by the
-    /// same group committer.
-    pub(crate) fn writing_through(&self, db: Db) -> Self {
-        Self { db, group: self.group.clone() }
+        Self { db }
     }
 
     /// Creates several sessions in one transaction, which may also hold other orgs' batches
-    /// ([`GroupCommit`]): one commit (and one sync to disk) for all the sessions a busy org's
+    /// (`src/db/group_commit.rs`): one commit (and one sync to disk) for all the sessions a busy org's
     /// actor has queued, and for what other orgs queued meanwhile.
     pub async fn create_many(
         &self,
@@ -87,12 +80,12 @@ impl ContactSessions {
                 })
             })
             .collect::<Result<Vec<_>, DbError>>()?;
-        self.group.commit(&self.db, rows).await
+        self.db.sessions.commit(&self.db, rows).await
     }
 
     /// What the node's group commit of session batches did since start.
     pub fn commit_counts(&self) -> GroupCounts {
-        self.group.counts()
+        self.db.sessions.counts()
     }
 
     /// The session if it belongs to `org`; another org's session reads as absent.

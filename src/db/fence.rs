@@ -76,7 +76,7 @@ impl Fence {
 impl Db {
     /// This connection, with every write through [`Db::write`] checked against `fence`.
     pub(crate) fn fenced(&self, fence: Fence) -> Db {
-        Db { inner: self.inner.clone(), fence: Some(Arc::new(fence)) }
+        Db { inner: self.inner.clone(), fence: Some(Arc::new(fence)), sessions: self.sessions.clone() }
     }
 
     /// `statements` as one transaction that ends by making this connection's fence the org's

@@ -18,6 +18,8 @@ pub mod widget_settings;
 pub use fence::Fence;
 pub use group_commit::GroupCounts;
 
+use group_commit::GroupCommit;
+
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -71,6 +73,9 @@ pub struct Db {
     /// Set on an org actor's connection: its writes are checked against the org's fence.
     /// Shared by the actor's repositories.
     fence: Option<Arc<Fence>>,
+    /// The node's one committer of session batches: every org actor's connection is derived
+    /// from this one, so all their batches meet in it.
+    sessions: Arc<GroupCommit<contact_sessions::NewRow>>,
 }
 
 impl Db {
@@ -87,7 +92,8 @@ impl Db {
         }
         inner.use_ns(NAMESPACE).use_db(DATABASE).await?;
         schema::define(&inner).await?;
-        Ok(Self { inner: Arc::new(inner), fence: None })
+        let sessions = Arc::new(GroupCommit::new(contact_sessions::INSERT));
+        Ok(Self { inner: Arc::new(inner), fence: None, sessions })
     }
 
     /// Answers when the database can run a query: the readiness probe's question.
@@ -174,11 +180,9 @@ pub struct Repos {
 }
 
 impl Repos {
-    /// The repositories of one org actor: every write checked against its fence. Session
-    /// batches still go through the node's one group committer.
+    /// The repositories of one org actor: every write checked against its fence.
     pub fn fenced(&self, fence: Fence) -> Self {
-        let db = self.db.fenced(fence);
-        Self { contact_sessions: self.contact_sessions.writing_through(db.clone()), ..Self::new(&db) }
+        Self::new(&self.db.fenced(fence))
     }
 
     /// The connection these repositories write through (fenced or not).
