@@ -1,6 +1,5 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::time::Instant;
@@ -301,7 +300,7 @@ impl TenantsState {
         }
         by_use.truncate(excess);
         tracing::info!(limit, evicted = excess, "more org actors active than ASSIST_MAX_ACTIVE_ORGS");
-        self.stats.evicted.fetch_add(u64::try_from(excess).unwrap_or(u64::MAX), Ordering::Relaxed);
+        TenantStats::add(&self.stats.evicted, excess);
         self.passivate(by_use.into_iter().map(|(_, org)| org));
     }
 

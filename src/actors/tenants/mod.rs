@@ -41,7 +41,11 @@ pub struct TenantCounts {
 
 impl TenantStats {
     fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
+        Self::add(counter, 1);
+    }
+
+    fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     fn counts(&self, active: usize) -> TenantCounts {
