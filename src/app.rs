@@ -24,7 +24,7 @@ use crate::bus::{BusError, BusService, Context};
 use crate::config::Config;
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::{Db, DbError, Repos};
-use crate::http::{AdminToken, Edge, EdgeOptions, EventHub, SettingsCache, router};
+use crate::http::{AdminToken, Edge, EdgeOptions, EdgeService, EventHub, SettingsCache, router};
 use crate::ops::admin::AdminService;
 use crate::ops::metrics::Sources;
 use crate::ops::node::Presence;
@@ -59,7 +59,7 @@ pub enum AppError {
 
 pub struct App {
     listener: TcpListener,
-    router: axum::Router,
+    router: EdgeService,
     nats: async_nats::Client,
     nats_server: Option<NatsServer>,
     data_dir: std::path::PathBuf,
@@ -273,7 +273,9 @@ impl App {
         } = self;
         // Client addresses feed the widget routes' per-client rate limit. Long-lived streams
         // would hold the graceful shutdown open: end them when it starts.
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            SocketAddr,
+        >(router);
         let server = axum::serve(listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             streams.cancel();

@@ -14,7 +14,7 @@ pub mod table;
 mod webhooks;
 
 pub use ops::AdminToken;
-pub use routes::{EdgeOptions, router};
+pub use routes::{EdgeOptions, EdgeService, router};
 pub use settings_cache::SettingsCache;
 pub use sse::EventHub;
 

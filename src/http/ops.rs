@@ -119,11 +119,11 @@ pub(super) async fn admin_tree(
 
 /// Counts the request under its route template (`/v1/orgs/{org}`), never the raw path.
 pub(super) async fn record(State(edge): State<Arc<Edge>>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
-    let route = route.as_deref().unwrap_or("unmatched");
-    edge.metrics.observe_http(&method, route, response.status().as_u16(), started.elapsed());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    edge.metrics.observe_http(method.as_str(), route, response.status().as_u16(), started.elapsed());
     response
 }

@@ -141,9 +141,9 @@ impl Metrics {
     /// `route` is the matched route template (`/v1/orgs/{org}`), never the raw path, so ids do
     /// not become label values.
     pub fn observe_http(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let (method, route) = (method.to_owned(), route.to_owned());
-        let labels = RouteLabels { method: method.clone(), route: route.clone() };
+        let labels = RouteLabels { method: method.to_owned(), route: route.to_owned() };
         self.http_latency.get_or_create(&labels).observe(elapsed.as_secs_f64());
+        let RouteLabels { method, route } = labels;
         self.http_requests.get_or_create(&HttpLabels { method, route, status }).inc();
     }
 

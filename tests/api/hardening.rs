@@ -70,7 +70,10 @@ async fn widget_routes_allow_any_origin_and_dashboard_routes_only_configured_one
 
     assert_eq!(widget.headers()["access-control-allow-origin"], "*");
     assert!(widget.headers().get("access-control-allow-credentials").is_none());
+    assert!(widget.headers().get("vary").is_none(), "the widget's answer is the same for every origin");
     assert_eq!(allowed.headers()["access-control-allow-origin"], DASHBOARD_ORIGIN);
+    let vary = allowed.headers()["vary"].to_str().unwrap();
+    assert!(vary.contains("origin"), "a dashboard answer depends on the origin: {vary}");
     assert!(refused.headers().get("access-control-allow-origin").is_none());
 }
 
