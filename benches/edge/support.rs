@@ -140,6 +140,32 @@ pub(crate) struct WrkResult {
     pub(crate) socket_errors: u64,
 }
 
+impl WrkResult {
+    /// The median of each figure over several runs of the same load; counts are summed.
+    pub(crate) fn median<'a>(runs: impl Iterator<Item = &'a WrkResult> + Clone) -> WrkResult {
+        WrkResult {
+            rps: median(runs.clone().map(|r| r.rps)),
+            p50_ms: median(runs.clone().map(|r| r.p50_ms)),
+            p99_ms: median(runs.clone().map(|r| r.p99_ms)),
+            requests: runs.clone().map(|r| r.requests).sum(),
+            non_2xx: runs.clone().map(|r| r.non_2xx).sum(),
+            socket_errors: runs.map(|r| r.socket_errors).sum(),
+        }
+    }
+}
+
+/// The middle value (the mean of the two middle ones for an even count).
+pub(crate) fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[mid],
+        _ => (values[mid - 1] + values[mid]) / 2.0,
+    }
+}
+
 pub(crate) fn parse_ms(s: &str) -> f64 {
     let s = s.trim();
     let (num, mul) = if let Some(v) = s.strip_suffix("us") {
