@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::ServiceExt as _;
 use ractor::{Actor, ActorRef};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -273,9 +274,7 @@ impl App {
         } = self;
         // Client addresses feed the widget routes' per-client rate limit. Long-lived streams
         // would hold the graceful shutdown open: end them when it starts.
-        let service = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-            SocketAddr,
-        >(router);
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let server = axum::serve(listener, service).with_graceful_shutdown(async move {
             shutdown.await;
             streams.cancel();
