@@ -45,8 +45,8 @@ const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const KID: &str = "ins_bench_1";
 /// Orgs made known (and warm) before the request/reply scenarios.
 const WARM_ORGS: usize = 64;
-/// Rounds of the hot read: each target runs `BENCH_SECS` per round, in turn.
-const READ_ROUNDS: usize = 3;
+/// Rounds of the hot read and the writes: in each, every target runs `BENCH_SECS`, in turn.
+const ROUNDS: usize = 3;
 
 /// The same allocator as assist, so the references differ from it only in what they do.
 #[global_allocator]
