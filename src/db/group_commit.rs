@@ -174,10 +174,10 @@ async fn write<R: SurrealValue + Clone + Sync>(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use surrealdb::types::{RecordId, SurrealValue};
     use tokio::sync::oneshot;
-
-    use std::sync::Arc;
 
     use super::{Counts, GroupCounts, Submission, commit};
     use crate::db::{Db, DbError, Fence, Repos};
