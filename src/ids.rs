@@ -2,6 +2,8 @@
 //! the edge of the system, so nothing downstream has to wonder whether a token can break a
 //! subject (`.`, `*`, `>`, whitespace) or a query.
 
+use chrono::{DateTime, Utc};
+
 use crate::error::ApiError;
 
 const MAX_ID_LEN: usize = 64;
@@ -95,9 +97,26 @@ fn generate(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
 
+/// Milliseconds since the epoch, as a UUIDv7 holds them (nothing here predates 1970).
+fn unix_millis(at: DateTime<Utc>) -> u64 {
+    u64::try_from(at.timestamp_millis()).unwrap_or(0)
+}
+
 impl ContactSessionId {
-    pub fn generate() -> Self {
-        Self(generate("cs"))
+    /// Stamped with `created_at` from the app's clock, the same clock that sets the session's
+    /// expiry: the sweep finds expired sessions by this order instead of an index
+    /// (`ContactSessions::delete_expired`).
+    pub fn generate(created_at: DateTime<Utc>) -> Self {
+        let millis = unix_millis(created_at);
+        let stamp =
+            uuid::Timestamp::from_unix(uuid::NoContext, millis / 1000, (millis % 1000) as u32 * 1_000_000);
+        Self(format!("cs_{}", uuid::Uuid::new_v7(stamp).simple()))
+    }
+
+    /// Sorts after every id generated before `at`, and before every id generated at or after
+    /// it: the hex of a UUIDv7 starts with its 48-bit millisecond timestamp.
+    pub fn first_at(at: DateTime<Utc>) -> Self {
+        Self(format!("cs_{:012x}", unix_millis(at)))
     }
 }
 
@@ -128,5 +147,21 @@ mod tests {
             let err = OrgId::parse(bad).unwrap_err();
             assert!(err.message.starts_with("org: "), "{bad:?}: {}", err.message);
         }
+    }
+
+    #[test]
+    fn session_ids_sort_by_creation_and_first_at_splits_them() {
+        let t = DateTime::parse_from_rfc3339("2026-11-26T12:00:00.250Z").unwrap().to_utc();
+        let ms = chrono::Duration::milliseconds(1);
+        let (before, at, after) = (
+            ContactSessionId::generate(t - ms),
+            ContactSessionId::generate(t),
+            ContactSessionId::generate(t + ms),
+        );
+        assert!(before < at && at < after, "{before:?} {at:?} {after:?}");
+        let first = ContactSessionId::first_at(t);
+        assert!(before < first && first <= at, "{first:?}");
+        assert!(ContactSessionId::parse(at.as_str()).is_ok(), "a generated id is a valid id");
+        assert_ne!(ContactSessionId::generate(t), at, "ids of the same millisecond differ");
     }
 }

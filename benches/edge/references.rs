@@ -95,7 +95,7 @@ pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {
         let now = chrono::Utc::now();
         let metadata = serde_json::from_value(json!({"userAgent": "bench", "language": "en"})).unwrap();
         let session = ContactSession {
-            id: ContactSessionId::generate(),
+            id: ContactSessionId::generate(now),
             name: "Bench".into(),
             email: "bench@example.com".into(),
             metadata,

@@ -210,7 +210,7 @@ mod tests {
         assert!(repos.widget_settings.get(&org).await.unwrap().is_none(), "nothing of it was stored");
 
         let session = ContactSession {
-            id: ContactSessionId::generate(),
+            id: ContactSessionId::generate(chrono::Utc::now()),
             name: "Ada".into(),
             email: "ada@example.com".into(),
             metadata: Default::default(),

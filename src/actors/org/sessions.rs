@@ -46,7 +46,7 @@ impl OrgState {
         }
         let now = self.clock.now();
         let session = ContactSession {
-            id: ContactSessionId::generate(),
+            id: ContactSessionId::generate(now),
             name: new.name,
             email: new.email,
             metadata: new.metadata,
