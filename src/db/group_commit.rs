@@ -257,4 +257,21 @@ mod tests {
         assert_eq!(stored, (2, 0, 1), "the group was rolled back whole, then each org committed alone");
         assert_eq!(counts.read(), GroupCounts { transactions: 2, batches: 2, split: 1 });
     }
+
+    #[tokio::test]
+    async fn an_old_and_a_new_owner_of_one_org_in_one_group_are_each_checked_alone() {
+        let db = Db::connect("mem://").await.unwrap();
+        let stale = owner(&db, "org_a", 1).await;
+        let current = owner(&db, "org_a", 2).await;
+        let (old, old_answer) = submit(&stale, "org_a", 2);
+        let (mut new, new_answer) = submit(&current, "org_a", 0);
+        new.rows = vec![Note { id: RecordId::new("notes", "org_a-new"), org: "org_a".into() }];
+        let counts = Arc::new(Counts::default());
+        commit(INSERT, counts.clone(), vec![new, old]).await;
+        assert!(new_answer.await.unwrap().is_ok());
+        let refused = old_answer.await.unwrap();
+        assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
+        assert_eq!(notes_of(&db, "org_a").await, 1, "only the current owner's batch was stored");
+        assert_eq!(counts.read(), GroupCounts { transactions: 1, batches: 1, split: 1 });
+    }
 }
