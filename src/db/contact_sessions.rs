@@ -121,11 +121,11 @@ impl ContactSessions {
     }
 
     /// Deletes every session that expired before `now`, across orgs: expired sessions are
-    /// refused anyway, so this races with no writer. There is no index on the expiry, which
-    /// cost about a quarter of every session write (BENCHMARKS.md). Instead: a session expires
-    /// [`LIFETIME_HOURS`] after its creation or later (a refresh only extends it), and its id
-    /// sorts by creation time, so only the ids created before that lifetime ago are read: the
-    /// expired sessions, and the live ones that were refreshed.
+    /// refused anyway, so this races with no writer. There is no index on the expiry, which was
+    /// about half of what a session write cost SurrealDB (BENCHMARKS.md). Instead: a session
+    /// expires [`LIFETIME_HOURS`] after its creation or later (a refresh only extends it), and
+    /// its id sorts by creation time, so only the ids created before that lifetime ago are
+    /// read: the expired sessions, and the live ones that were refreshed.
     pub async fn delete_expired(&self, now: DateTime<Utc>) -> Result<usize, DbError> {
         let created_before = ContactSessionId::first_at(now - Duration::hours(LIFETIME_HOURS));
         let old = RecordIdKeyRange::from(..RecordIdKey::String(created_before.as_str().to_owned()));
