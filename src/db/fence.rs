@@ -6,6 +6,8 @@
 //! unchanged. A newer owner raises the fence first, so a stale owner's next write finds a
 //! different token and is rolled back whole; and because both touch the same record, the two
 //! cannot commit concurrently unnoticed (SurrealDB aborts one on the write-write conflict).
+//! Contact-session batches read the fence with a lock instead of rewriting it ([`locked_check`]):
+//! a raise committed after they began still aborts them, but they do not conflict with each other.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -34,14 +36,6 @@ const FENCED: &str = "assist:fenced";
 /// its fence in the activation that precedes every write, and fences are never deleted.
 const CHECK: &str = "UPDATE ONLY $fence SET token = IF token = $fence_token { $fence_token } \
                      ELSE { THROW 'assist:fenced' }, writes = (writes ?? 0) + 1 RETURN NONE";
-
-/// [`CHECK`] for several orgs' fences at once, a group commit's ([`super::group_commit`]):
-/// `$fences` their records, `$tokens` each org's token. One `UPDATE` of them all, because
-/// SurrealDB's cost per statement is most of what a fence check costs: one `UPDATE ONLY` per org
-/// in a `FOR` took 64 writers of one session each from 5,780–5,930 to 7,830–8,180 rows/s
-/// (BENCHMARKS.md).
-const CHECK_ALL: &str = "UPDATE $fences SET token = IF token = $tokens[org] { token } \
-                         ELSE { THROW 'assist:fenced' }, writes = (writes ?? 0) + 1 RETURN NONE";
 
 /// No fence holds it: a group holding two owners' batches of one org is refused whole, so that
 /// each batch is then checked alone against its own token.
@@ -94,20 +88,20 @@ impl Db {
         self.transaction(statements, CHECK)
     }
 
-    /// `statements` as one transaction that writes for several orgs at once, checked against
-    /// each of `fences` (none: unfenced). Run it with [`Db::commit`]; one refused fence refuses
-    /// all of it.
+    /// `statements` as one transaction that writes contact sessions for several orgs at once,
+    /// checked against each of `fences` (none: unfenced): a group commit
+    /// ([`super::group_commit`]). Run it with [`Db::commit`]; one refused fence refuses all of
+    /// it. See [`locked_check`] for why it reads the fences rather than writing them.
     pub(crate) fn write_each<'a>(
         &self,
         statements: &str,
         fences: impl Iterator<Item = &'a Fence>,
     ) -> Query<'_, Any> {
-        let (mut records, mut tokens) = (Vec::new(), BTreeMap::new());
+        let mut tokens = BTreeMap::new();
         for fence in fences {
-            match tokens.entry(fence.org.as_str().to_owned()) {
+            match tokens.entry(fence.org.clone()) {
                 Entry::Vacant(slot) => {
                     slot.insert(fence.token());
-                    records.push(fence.record());
                 }
                 Entry::Occupied(mut slot) if *slot.get() != fence.token() => {
                     slot.insert(REFUSED);
@@ -115,13 +109,15 @@ impl Db {
                 Entry::Occupied(_) => {}
             }
         }
-        if records.is_empty() {
+        if tokens.is_empty() {
             return self.inner.query(format!("BEGIN; {statements}; COMMIT;"));
         }
-        self.inner
-            .query(format!("BEGIN; {statements}; {CHECK_ALL}; COMMIT;"))
-            .bind(("fences", records))
-            .bind(("tokens", tokens))
+        let mut query =
+            self.inner.query(format!("BEGIN; {statements}; {}; COMMIT;", locked_check(tokens.len())));
+        for (i, org) in tokens.keys().enumerate() {
+            query = query.bind((format!("fence{i}"), RecordId::new(TABLE, org.as_str())));
+        }
+        query.bind(("fence_tokens", tokens.into_values().collect::<Vec<_>>()))
     }
 
     /// `statements`, then `fenced` when this connection has a fence, as one transaction.
@@ -156,6 +152,23 @@ impl Db {
             None => Ok(Written(response)),
         }
     }
+}
+
+/// The check of a group commit of contact sessions: the `n` fences `$fence0`… read with a lock
+/// (`FOR UPDATE`) and compared with `$fence_tokens`, in the same order. A locked read makes the
+/// commit fail if a raise of that fence committed after the transaction began (measured: a read
+/// conflict), as a write would, but two such reads of one fence do not conflict with each other,
+/// so one org's batches can overlap and a group writes no fence record. A session batch may do
+/// without the write that every other write carries: should a stale owner's batch commit between
+/// a new owner's raise and the raise's commit, it is ordered before the raise, and an activation
+/// reads no sessions, so nothing the new owner read is changed behind it. A fence never raised
+/// is refused (it reads as nothing).
+fn locked_check(n: usize) -> String {
+    let targets: Vec<String> = (0..n).map(|i| format!("$fence{i}")).collect();
+    format!(
+        "IF (SELECT VALUE token FROM {} FOR UPDATE) != $fence_tokens {{ THROW '{FENCED}' }}",
+        targets.join(", ")
+    )
 }
 
 /// The results of a committed write transaction.
@@ -274,5 +287,41 @@ mod tests {
         for activation in again {
             activation.await.unwrap().unwrap();
         }
+    }
+
+    #[tokio::test]
+    async fn a_locked_check_fails_on_a_later_raise_but_not_on_the_owners_other_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("surrealkv://{}/db", dir.path().display())).await.unwrap();
+        let org = OrgId::parse("org_e").unwrap();
+        let repos = Repos::new(&db);
+        repos.fenced(Fence { org: org.clone(), token: 1 }).activate(&org).await.map(drop).unwrap();
+        db.client().query("DEFINE TABLE notes").await.unwrap();
+        // A batch of token 1, checked and written but not yet committed.
+        let begin = |v: i64| {
+            let client = db.client().clone();
+            async move {
+                let batch = client.begin().await.unwrap();
+                let statements = format!("{}; CREATE notes SET v = {v}", super::locked_check(1));
+                let mut done = batch
+                    .query(statements)
+                    .bind(("fence0", surrealdb::types::RecordId::new("fences", "org_e")))
+                    .bind(("fence_tokens", vec![1_i64]))
+                    .await
+                    .unwrap();
+                assert!(done.take_errors().is_empty());
+                batch
+            }
+        };
+        let (one, two) = (begin(1).await, begin(2).await);
+        one.commit().await.expect("overlapping batches of one owner do not conflict");
+        two.commit().await.expect("overlapping batches of one owner do not conflict");
+
+        let stale = begin(3).await;
+        repos.fenced(Fence { org: org.clone(), token: 2 }).activate(&org).await.map(drop).unwrap();
+        let refused = stale.commit().await.map(drop).unwrap_err();
+        assert!(refused.to_string().to_lowercase().contains("conflict"), "{refused}");
+        let notes: Vec<i64> = db.client().query("SELECT VALUE v FROM notes").await.unwrap().take(0).unwrap();
+        assert_eq!(notes.len(), 2, "the stale batch left nothing: {notes:?}");
     }
 }
