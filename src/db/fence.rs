@@ -158,7 +158,7 @@ impl Db {
 /// (`FOR UPDATE`) and compared with `$fence_tokens`, in the same order. A locked read makes the
 /// commit fail if a raise of that fence committed after the transaction began (measured: a read
 /// conflict), as a write would, but two such reads of one fence do not conflict with each other,
-/// so one org's batches can overlap and a group writes no fence record. A session batch may do
+/// and a group writes no fence record (BENCHMARKS.md: 64 orgs' writes). A session batch may do
 /// without the write that every other write carries: should a stale owner's batch commit between
 /// a new owner's raise and the raise's commit, it is ordered before the raise, and an activation
 /// reads no sessions, so nothing the new owner read is changed behind it. A fence never raised
