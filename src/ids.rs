@@ -94,13 +94,21 @@ id_type!(
 
 /// A new id with a type prefix; UUIDv7 so ids created later sort later.
 fn generate(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+    prefixed(prefix, uuid::Uuid::now_v7())
+}
+
+fn prefixed(prefix: &str, id: uuid::Uuid) -> String {
+    format!("{prefix}_{}", id.simple())
 }
 
 /// Milliseconds since the epoch, as a UUIDv7 holds them (nothing here predates 1970).
 fn unix_millis(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp_millis()).unwrap_or(0)
 }
+
+/// A contact session id's prefix: [`ContactSessionId::first_at`] must match what
+/// [`ContactSessionId::generate`] writes.
+const SESSION_PREFIX: &str = "cs";
 
 impl ContactSessionId {
     /// Stamped with `created_at` from the app's clock, the same clock that sets the session's
@@ -110,13 +118,13 @@ impl ContactSessionId {
         let millis = unix_millis(created_at);
         let stamp =
             uuid::Timestamp::from_unix(uuid::NoContext, millis / 1000, (millis % 1000) as u32 * 1_000_000);
-        Self(format!("cs_{}", uuid::Uuid::new_v7(stamp).simple()))
+        Self(prefixed(SESSION_PREFIX, uuid::Uuid::new_v7(stamp)))
     }
 
     /// Sorts after every id generated before `at`, and before every id generated at or after
     /// it: the hex of a UUIDv7 starts with its 48-bit millisecond timestamp.
     pub fn first_at(at: DateTime<Utc>) -> Self {
-        Self(format!("cs_{:012x}", unix_millis(at)))
+        Self(format!("{SESSION_PREFIX}_{:012x}", unix_millis(at)))
     }
 }
 

@@ -298,14 +298,15 @@ mod tests {
         repos.fenced(Fence { org: org.clone(), token: 1 }).activate(&org).await.map(drop).unwrap();
         db.client().query("DEFINE TABLE notes").await.unwrap();
         // A batch of token 1, checked and written but not yet committed.
+        let fence = Fence { org: org.clone(), token: 1 }.record();
         let begin = |v: i64| {
-            let client = db.client().clone();
+            let (client, fence) = (db.client().clone(), fence.clone());
             async move {
                 let batch = client.begin().await.unwrap();
                 let statements = format!("{}; CREATE notes SET v = {v}", super::locked_check(1));
                 let mut done = batch
                     .query(statements)
-                    .bind(("fence0", surrealdb::types::RecordId::new("fences", "org_e")))
+                    .bind(("fence0", fence))
                     .bind(("fence_tokens", vec![1_i64]))
                     .await
                     .unwrap();
