@@ -174,7 +174,7 @@ impl App {
             tenants: tenants.clone(),
             ingest: ingest_stats.clone(),
             nats: nats.clone(),
-            sessions: repos.contact_sessions.clone(),
+            repos: repos.clone(),
         });
         let shutdown = CancellationToken::new();
         let clerk_webhooks = config.clerk_webhook_secret.as_deref().map(SvixVerifier::new).transpose()?;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use surrealdb::engine::any::Any;
 use surrealdb::method::Query;
-use surrealdb::types::RecordId;
+use surrealdb::types::{RecordId, SurrealValue};
 
 use super::{Db, DbError};
 use crate::ids::OrgId;
@@ -37,18 +37,46 @@ const FENCED: &str = "assist:fenced";
 const CHECK: &str = "UPDATE ONLY $fence SET token = IF token = $fence_token { $fence_token } \
                      ELSE { THROW 'assist:fenced' }, writes = (writes ?? 0) + 1 RETURN NONE";
 
+/// [`CHECK`] for a group of orgs: `$fences`, each checked against its org's token in
+/// `$fence_tokens`, in one statement for the whole group.
+const CHECK_EACH: &str = "UPDATE $fences SET token = IF token = $fence_tokens[record::id(id)] { token } \
+     ELSE { THROW 'assist:fenced' }, writes = (writes ?? 0) + 1 RETURN NONE";
+
+/// How a group commit checks its orgs' fences.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Check {
+    /// Rewrites each fence, as every single write does ([`CHECK_EACH`]).
+    Written,
+    /// Reads each fence with a lock ([`locked_check`]): for contact sessions only, which no
+    /// activation reads.
+    Locked,
+}
+
 /// No fence holds it: a group holding two owners' batches of one org is refused whole, so that
 /// each batch is then checked alone against its own token.
 const REFUSED: i64 = -1;
 
-/// Raises the fence, refusing to lower it: an older owner cannot take the org back. Already at
-/// this token (the org was passivated and comes back under the same lease), nothing is written,
-/// so a re-activation costs no synced write. Hence the `IF` around the `UPSERT`: one that sets
-/// the values a record has already does write (200 concurrent same-token raises without the
-/// `IF` conflicted 192 times). Folding all this into one statement measured no faster.
-const RAISE: &str = "LET $held = (SELECT VALUE token FROM $fence)[0]; \
-     IF $held != NONE AND $held > $fence_token { THROW 'assist:fenced' }; \
-     IF $held != $fence_token { UPSERT $fence SET org = $fence_org, token = $fence_token RETURN NONE }";
+/// Raises the fences `$fences` of a group of activations, each to its org's token in
+/// `$tokens`, refusing to lower any: an older owner cannot take its org back. A fence that does
+/// not exist yet is inserted from `$raises`. One already at its token (the org was passivated
+/// and comes back under the same lease) is not written, so a re-activation costs no synced
+/// write and does not conflict with another: hence the `IGNORE` and the `WHERE` (an `UPSERT`
+/// that sets the values a record has already does write: 200 concurrent same-token raises of
+/// one fence conflicted 192 times). Three statements for the whole group, because SurrealDB's
+/// cost per statement is most of an activation's (BENCHMARKS.md, webhooks applied).
+const RAISE: &str = "IF (SELECT VALUE id FROM $fences WHERE token > $tokens[record::id(id)]) != [] \
+     { THROW 'assist:fenced' }; \
+     INSERT IGNORE INTO fences $raises RETURN NONE; \
+     UPDATE $fences SET token = $tokens[record::id(id)] WHERE token < $tokens[record::id(id)] RETURN NONE";
+
+/// A fence as first written.
+#[derive(Clone, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+struct Raised {
+    id: RecordId,
+    org: String,
+    token: i64,
+}
 
 /// The lease an org actor writes under.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,36 +98,66 @@ impl Fence {
 impl Db {
     /// This connection, with every write through [`Db::write`] checked against `fence`.
     pub(crate) fn fenced(&self, fence: Fence) -> Db {
-        Db { inner: self.inner.clone(), fence: Some(Arc::new(fence)), sessions: self.sessions.clone() }
+        Db { fence: Some(Arc::new(fence)), ..self.clone() }
     }
 
-    /// `statements` as one transaction that ends by making this connection's fence the org's
-    /// current one (when it has a fence): an activating actor reads its rows in the transaction
-    /// that makes it the owner ([`Repos::activate`](super::Repos::activate)). Run it with
-    /// [`Db::commit`]; it fails with [`DbError::Fenced`] when a newer owner raised the fence.
-    pub(crate) fn raising(&self, statements: &str) -> Query<'_, Any> {
-        self.transaction(statements, RAISE)
+    /// `statements` as one transaction that ends by making each of `fences` its org's current
+    /// one: activating actors read their rows in the transaction that makes them the owners
+    /// ([`Repos::activate`](super::Repos::activate)). Run it with [`Db::commit`]; it fails with
+    /// [`DbError::Fenced`] when a newer owner raised any of them. `None` when two of `fences`
+    /// are one org's: they cannot be raised in one transaction.
+    pub(crate) fn raising_each<'a>(
+        &self,
+        statements: &str,
+        fences: impl Iterator<Item = &'a Fence>,
+    ) -> Option<Query<'_, Any>> {
+        let mut tokens = BTreeMap::new();
+        let mut raised = Vec::new();
+        for fence in fences {
+            if tokens.insert(fence.org.as_str().to_owned(), fence.token()).is_some() {
+                return None;
+            }
+            raised.push(Raised {
+                id: fence.record(),
+                org: fence.org.as_str().to_owned(),
+                token: fence.token(),
+            });
+        }
+        if raised.is_empty() {
+            return Some(self.inner.query(format!("BEGIN; {statements}; COMMIT;")));
+        }
+        let fences: Vec<RecordId> = raised.iter().map(|raise| raise.id.clone()).collect();
+        let query = self.inner.query(format!("BEGIN; {statements}; {RAISE}; COMMIT;"));
+        Some(query.bind(("fences", fences)).bind(("tokens", tokens)).bind(("raises", raised)))
     }
 
     /// `statements` as one transaction, with the fence check last when this connection has
     /// a fence. Run it with [`Db::commit`], whose [`Written`] counts from the first of
     /// `statements` (the `BEGIN` takes a result slot of its own).
     pub(crate) fn write(&self, statements: &str) -> Query<'_, Any> {
-        self.transaction(statements, CHECK)
+        match &self.fence {
+            None => self.inner.query(format!("BEGIN; {statements}; COMMIT;")),
+            Some(fence) => self
+                .inner
+                .query(format!("BEGIN; {statements}; {CHECK}; COMMIT;"))
+                .bind(("fence", fence.record()))
+                .bind(("fence_token", fence.token())),
+        }
     }
 
-    /// `statements` as one transaction that writes contact sessions for several orgs at once,
-    /// checked against each of `fences` (none: unfenced): a group commit
+    /// `statements` as one transaction that writes for several orgs at once, checked against
+    /// each of `fences` (none: unfenced) as `check` says: a group commit
     /// ([`super::group_commit`]). Run it with [`Db::commit`]; one refused fence refuses all of
-    /// it. See [`locked_check`] for why it reads the fences rather than writing them.
+    /// it.
     pub(crate) fn write_each<'a>(
         &self,
         statements: &str,
         fences: impl Iterator<Item = &'a Fence>,
+        check: Check,
     ) -> Query<'_, Any> {
         let mut tokens = BTreeMap::new();
         for fence in fences {
-            match tokens.entry(fence.org.clone()) {
+            match tokens.entry(fence.org.as_str().to_owned()) {
                 Entry::Vacant(slot) => {
                     slot.insert(fence.token());
                 }
@@ -112,24 +170,21 @@ impl Db {
         if tokens.is_empty() {
             return self.inner.query(format!("BEGIN; {statements}; COMMIT;"));
         }
-        let mut query =
-            self.inner.query(format!("BEGIN; {statements}; {}; COMMIT;", locked_check(tokens.len())));
-        for (i, org) in tokens.keys().enumerate() {
-            query = query.bind((format!("fence{i}"), RecordId::new(TABLE, org.as_str())));
-        }
-        query.bind(("fence_tokens", tokens.into_values().collect::<Vec<_>>()))
-    }
-
-    /// `statements`, then `fenced` when this connection has a fence, as one transaction.
-    fn transaction(&self, statements: &str, fenced: &str) -> Query<'_, Any> {
-        match &self.fence {
-            None => self.inner.query(format!("BEGIN; {statements}; COMMIT;")),
-            Some(fence) => self
-                .inner
-                .query(format!("BEGIN; {statements}; {fenced}; COMMIT;"))
-                .bind(("fence", fence.record()))
-                .bind(("fence_token", fence.token()))
-                .bind(("fence_org", fence.org.as_str().to_owned())),
+        match check {
+            Check::Locked => {
+                let mut query =
+                    self.inner.query(format!("BEGIN; {statements}; {}; COMMIT;", locked_check(tokens.len())));
+                for (i, org) in tokens.keys().enumerate() {
+                    query = query.bind((format!("fence{i}"), RecordId::new(TABLE, org.as_str())));
+                }
+                query.bind(("fence_tokens", tokens.into_values().collect::<Vec<_>>()))
+            }
+            Check::Written => {
+                let fences: Vec<RecordId> =
+                    tokens.keys().map(|org| RecordId::new(TABLE, org.as_str())).collect();
+                let query = self.inner.query(format!("BEGIN; {statements}; {CHECK_EACH}; COMMIT;"));
+                query.bind(("fences", fences)).bind(("fence_tokens", tokens))
+            }
         }
     }
 
@@ -324,5 +379,46 @@ mod tests {
         assert!(refused.to_string().to_lowercase().contains("conflict"), "{refused}");
         let notes: Vec<i64> = db.client().query("SELECT VALUE v FROM notes").await.unwrap().take(0).unwrap();
         assert_eq!(notes.len(), 2, "the stale batch left nothing: {notes:?}");
+    }
+
+    #[tokio::test]
+    async fn a_group_re_activating_an_org_under_its_token_writes_no_fence() {
+        use crate::db::activation::Activations;
+        use crate::db::group_commit::{Group, Part};
+
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("surrealkv://{}/db", dir.path().display())).await.unwrap();
+        let (a, b) = (OrgId::parse("org_f").unwrap(), OrgId::parse("org_g").unwrap());
+        let repos = Repos::new(&db);
+        repos.fenced(Fence { org: a.clone(), token: 1 }).activate(&a).await.map(drop).unwrap();
+        // Holds a locked read of org_f's fence: its commit fails if that fence is written meanwhile.
+        let watch = |token: i64| {
+            let (client, fence) = (db.client().clone(), Fence { org: a.clone(), token: 1 }.record());
+            async move {
+                let watcher = client.begin().await.unwrap();
+                let mut read = watcher
+                    .query(super::locked_check(1))
+                    .bind(("fence0", fence))
+                    .bind(("fence_tokens", vec![token]))
+                    .await
+                    .unwrap();
+                assert!(read.take_errors().is_empty());
+                watcher
+            }
+        };
+        // Both orgs in one group transaction, as the node's activation committer runs them.
+        let activate = |token: u64| {
+            let parts = [&a, &b].map(|org| Part {
+                db: repos.fenced(Fence { org: org.clone(), token }).db().clone(),
+                item: org.clone(),
+            });
+            async move { Activations.write(&parts).await.map(drop).unwrap() }
+        };
+        let watcher = watch(1).await;
+        activate(1).await;
+        watcher.commit().await.expect("org_f's fence was already at 1: not written");
+        let watcher = watch(1).await;
+        activate(2).await;
+        assert!(watcher.commit().await.is_err(), "raising org_f's fence to 2 wrote it");
     }
 }

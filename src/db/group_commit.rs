@@ -1,16 +1,18 @@
-//! Group commit: rows that several orgs' actors write to one table, in one transaction.
+//! Group commit: what several orgs' actors write at once, in one transaction.
 //!
 //! An org actor is its org's single writer and already commits whatever its mailbox holds as one
-//! batch. But when many orgs each have a session or two to write, every batch is a transaction
-//! of one row, and SurrealDB's cost per transaction and per statement sets the pace, not the
-//! rows (BENCHMARKS.md, writes over 64 orgs). So the node's org actors hand their batches to one
-//! committer, which commits what queued while its last transaction ran as one transaction: one
-//! `INSERT` of all the rows and one statement checking every org's fence. Each org still has at
-//! most one batch in flight, so its writes keep their order.
+//! batch. But when many orgs each have a little to write, every batch is a small transaction,
+//! and SurrealDB's cost per transaction and per statement sets the pace, not the rows
+//! (BENCHMARKS.md, writes over 64 orgs, webhooks applied). So the node's org actors hand their
+//! parts to one committer per kind of write ([`Group`]: contact-session inserts, activations),
+//! which commits what queued while its last transaction ran as one transaction whose statements
+//! each serve the whole group. Each org still has at most one part in flight, so its writes
+//! keep their order.
 //!
 //! When that transaction fails (a fence refused it, a conflict), none of it was written, and
-//! each org's batch is committed again on its own: one org's refusal reaches only its callers.
+//! each part is committed again on its own: one org's refusal reaches only its actor.
 
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -18,26 +20,51 @@ use surrealdb::types::SurrealValue;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
+use super::fence::{Check, Written};
 use super::{Db, DbError};
 
 /// Transactions in flight at once: while one commits (much of it waiting on the disk), the
 /// next one runs its statements. SurrealDB alone, 64 writers of one session each: 2,630–3,027
 /// rows/s with 1, 4,378–4,419 with 2, 3,977–4,436 with 4 (ungrouped: 2,619–3,523).
 const IN_FLIGHT: usize = 2;
-/// Rows in one transaction at most; what queued beyond them goes in the next.
-const MAX_ROWS: usize = 512;
 
-/// The committer of one statement that inserts `$rows`.
-#[derive(Debug)]
-pub(crate) struct GroupCommit<R> {
-    statement: &'static str,
-    counts: Arc<Counts>,
-    /// Started by the first commit (one needs a runtime); it ends when this is dropped.
-    /// Unbounded, because each org has at most one batch in it: the active orgs bound it.
-    queue: OnceLock<mpsc::UnboundedSender<Submission<R>>>,
+/// One kind of write that org actors make, committed a group at a time.
+pub(crate) trait Group: Send + Sync + 'static {
+    /// One org actor's part.
+    type Item: Send + Sync + 'static;
+    /// What the actor gets back once its part is committed.
+    type Output: Send + 'static;
+    /// The most a transaction holds, counted by [`Group::size`]; what queued beyond it goes in
+    /// the next.
+    const MAX: usize;
+
+    fn size(item: &Self::Item) -> usize;
+
+    /// Commits `parts` in one transaction, each checked against its connection's fence, and
+    /// gives their outputs in the same order; fails whole.
+    fn write(
+        &self,
+        parts: &[Part<Self::Item>],
+    ) -> impl Future<Output = Result<Vec<Self::Output>, DbError>> + Send;
 }
 
-/// What a committer did since start, for `/metrics`: how well batches are grouped, and how often
+/// One org's part, and the connection carrying its fence.
+pub(crate) struct Part<I> {
+    pub db: Db,
+    pub item: I,
+}
+
+/// The committer of one [`Group`].
+#[derive(Debug)]
+pub(crate) struct GroupCommit<G: Group> {
+    group: Arc<G>,
+    counts: Arc<Counts>,
+    /// Started by the first commit (one needs a runtime); it ends when this is dropped.
+    /// Unbounded, because each org has at most one part in it: the active orgs bound it.
+    queue: OnceLock<mpsc::UnboundedSender<Submission<G>>>,
+}
+
+/// What a committer did since start, for `/metrics`: how well parts are grouped, and how often
 /// a group had to be split.
 #[derive(Debug, Default)]
 struct Counts {
@@ -49,11 +76,11 @@ struct Counts {
 /// [`Counts`] read at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct GroupCounts {
-    /// Transactions committed, each holding one batch or several orgs' batches.
+    /// Transactions committed, each holding one org's part or several orgs' parts.
     pub transactions: u64,
-    /// Org batches committed by them.
+    /// Org parts committed by them.
     pub batches: u64,
-    /// Groups whose transaction failed, whose batches were then committed one at a time.
+    /// Groups whose transaction failed, whose parts were then committed one at a time.
     pub split: u64,
 }
 
@@ -72,29 +99,29 @@ impl Counts {
     }
 }
 
-/// One org's batch: its rows, and the connection carrying its fence.
-struct Submission<R> {
-    db: Db,
-    rows: Vec<R>,
-    reply: oneshot::Sender<Result<(), DbError>>,
+type Reply<G> = oneshot::Sender<Result<<G as Group>::Output, DbError>>;
+
+struct Submission<G: Group> {
+    part: Part<G::Item>,
+    reply: Reply<G>,
 }
 
-impl<R: SurrealValue + Clone + Send + Sync + 'static> GroupCommit<R> {
-    /// `statement` inserts the bound array `$rows`.
-    pub(crate) fn new(statement: &'static str) -> Self {
-        Self { statement, counts: Arc::default(), queue: OnceLock::new() }
+impl<G: Group> GroupCommit<G> {
+    pub(crate) fn new(group: G) -> Self {
+        Self { group: Arc::new(group), counts: Arc::default(), queue: OnceLock::new() }
     }
 
-    /// Commits `rows`, checked against `db`'s fence, in the next group transaction: answers once
-    /// they are committed, or with why they were not.
-    pub(crate) async fn commit(&self, db: &Db, rows: Vec<R>) -> Result<(), DbError> {
+    /// Commits `item`, checked against `db`'s fence, in the next group transaction: answers once
+    /// it is committed, or with why it was not.
+    pub(crate) async fn commit(&self, db: &Db, item: G::Item) -> Result<G::Output, DbError> {
         let queue = self.queue.get_or_init(|| {
             let (queue, submissions) = mpsc::unbounded_channel();
-            tokio::spawn(run(self.statement, self.counts.clone(), submissions));
+            tokio::spawn(run(self.group.clone(), self.counts.clone(), submissions));
             queue
         });
         let (reply, answer) = oneshot::channel();
-        queue.send(Submission { db: db.clone(), rows, reply }).map_err(|_| DbError::CommitterStopped)?;
+        let part = Part { db: db.clone(), item };
+        queue.send(Submission { part, reply }).map_err(|_| DbError::CommitterStopped)?;
         answer.await.map_err(|_| DbError::CommitterStopped)?
     }
 
@@ -103,10 +130,10 @@ impl<R: SurrealValue + Clone + Send + Sync + 'static> GroupCommit<R> {
     }
 }
 
-async fn run<R: SurrealValue + Clone + Send + Sync + 'static>(
-    statement: &'static str,
+async fn run<G: Group>(
+    group: Arc<G>,
     counts: Arc<Counts>,
-    mut submissions: mpsc::UnboundedReceiver<Submission<R>>,
+    mut submissions: mpsc::UnboundedReceiver<Submission<G>>,
 ) {
     let mut committing = JoinSet::new();
     loop {
@@ -114,7 +141,8 @@ async fn run<R: SurrealValue + Clone + Send + Sync + 'static>(
             Some(_) = committing.join_next(), if !committing.is_empty() => {}
             next = submissions.recv(), if committing.len() < IN_FLIGHT => match next {
                 Some(first) => {
-                    committing.spawn(commit(statement, counts.clone(), gather(first, &mut submissions)));
+                    let gathered = gather(first, &mut submissions);
+                    committing.spawn(commit(group.clone(), counts.clone(), gathered));
                 }
                 None => break,
             },
@@ -123,53 +151,128 @@ async fn run<R: SurrealValue + Clone + Send + Sync + 'static>(
     committing.join_all().await;
 }
 
-/// `first` and whatever else has queued, up to [`MAX_ROWS`] rows.
-fn gather<R>(
-    first: Submission<R>,
-    submissions: &mut mpsc::UnboundedReceiver<Submission<R>>,
-) -> Vec<Submission<R>> {
-    let mut rows = first.rows.len();
-    let mut group = vec![first];
-    while rows < MAX_ROWS {
+/// `first` and whatever else has queued, up to [`Group::MAX`].
+fn gather<G: Group>(
+    first: Submission<G>,
+    submissions: &mut mpsc::UnboundedReceiver<Submission<G>>,
+) -> Vec<Submission<G>> {
+    let mut size = G::size(&first.part.item);
+    let mut gathered = vec![first];
+    while size < G::MAX {
         let Ok(next) = submissions.try_recv() else { break };
-        rows += next.rows.len();
-        group.push(next);
+        size += G::size(&next.part.item);
+        gathered.push(next);
     }
-    group
+    gathered
 }
 
-async fn commit<R: SurrealValue + Clone + Sync>(
-    statement: &'static str,
-    counts: Arc<Counts>,
-    group: Vec<Submission<R>>,
-) {
-    if group.len() > 1 {
-        if write(statement, &group).await.is_ok() {
-            counts.committed(group.len());
-            for submission in group {
-                let _ = submission.reply.send(Ok(()));
-            }
+async fn commit<G: Group>(group: Arc<G>, counts: Arc<Counts>, gathered: Vec<Submission<G>>) {
+    let (parts, replies): (Vec<_>, Vec<_>) = gathered.into_iter().map(|s| (s.part, s.reply)).unzip();
+    if parts.len() > 1 {
+        if let Ok(outputs) = group.write(&parts).await {
+            counts.committed(parts.len());
+            answer::<G>(replies, outputs);
             return;
         }
         counts.split.fetch_add(1, Ordering::Relaxed);
     }
-    for submission in group {
-        let alone = write(statement, std::slice::from_ref(&submission)).await;
-        if alone.is_ok() {
-            counts.committed(1);
+    for (part, reply) in parts.into_iter().zip(replies) {
+        match group.write(std::slice::from_ref(&part)).await {
+            Ok(outputs) => {
+                counts.committed(1);
+                answer::<G>(vec![reply], outputs);
+            }
+            Err(err) => {
+                let _ = reply.send(Err(err));
+            }
         }
-        let _ = submission.reply.send(alone);
     }
 }
 
-async fn write<R: SurrealValue + Clone + Sync>(
+fn answer<G: Group>(replies: Vec<Reply<G>>, outputs: Vec<G::Output>) {
+    for (reply, output) in replies.into_iter().zip(outputs) {
+        let _ = reply.send(Ok(output));
+    }
+}
+
+/// Rows that org actors insert into one table: one `INSERT` of the group's rows, and one
+/// statement checking every org's fence.
+#[derive(Debug)]
+pub(crate) struct Inserts<R> {
+    /// Inserts the bound array `$rows`.
+    statement: &'static str,
+    check: Check,
+    rows: PhantomData<fn() -> R>,
+}
+
+impl<R> Inserts<R> {
+    pub(crate) fn new(statement: &'static str, check: Check) -> Self {
+        Self { statement, check, rows: PhantomData }
+    }
+}
+
+impl<R: SurrealValue + Clone + Send + Sync + 'static> Group for Inserts<R> {
+    type Item = Vec<R>;
+    type Output = ();
+    const MAX: usize = 512;
+
+    fn size(rows: &Vec<R>) -> usize {
+        rows.len()
+    }
+
+    async fn write(&self, parts: &[Part<Vec<R>>]) -> Result<Vec<()>, DbError> {
+        let rows: Vec<R> = parts.iter().flat_map(|part| part.item.iter().cloned()).collect();
+        insert(self.statement, self.check, parts, rows).await?;
+        Ok(vec![(); parts.len()])
+    }
+}
+
+/// One row per org actor, upserted into one table: one `INSERT … ON DUPLICATE KEY UPDATE` of
+/// the group's rows, which returns each row as stored, and one statement rewriting every
+/// org's fence.
+#[derive(Debug)]
+pub(crate) struct Upserts<R> {
+    table: &'static str,
+    /// Upserts the bound array `$rows`, returning one row for each, in their order.
+    statement: &'static str,
+    rows: PhantomData<fn() -> R>,
+}
+
+impl<R> Upserts<R> {
+    pub(crate) fn new(table: &'static str, statement: &'static str) -> Self {
+        Self { table, statement, rows: PhantomData }
+    }
+}
+
+impl<R: SurrealValue + Clone + Send + Sync + 'static> Group for Upserts<R> {
+    type Item = R;
+    type Output = serde_json::Value;
+    const MAX: usize = 64;
+
+    fn size(_: &R) -> usize {
+        1
+    }
+
+    async fn write(&self, parts: &[Part<R>]) -> Result<Vec<serde_json::Value>, DbError> {
+        let rows: Vec<R> = parts.iter().map(|part| part.item.clone()).collect();
+        let stored: Vec<serde_json::Value> =
+            insert(self.statement, Check::Written, parts, rows).await?.take(0)?;
+        match stored.len() == parts.len() {
+            true => Ok(stored),
+            false => Err(DbError::Missing { table: self.table }),
+        }
+    }
+}
+
+async fn insert<I, R: SurrealValue>(
     statement: &str,
-    group: &[Submission<R>],
-) -> Result<(), DbError> {
-    let rows: Vec<R> = group.iter().flat_map(|s| s.rows.iter().cloned()).collect();
-    let fences = group.iter().filter_map(|s| s.db.fence.as_deref());
-    let db = &group[0].db;
-    db.commit(db.write_each(statement, fences).bind(("rows", rows))).await.map(drop)
+    check: Check,
+    parts: &[Part<I>],
+    rows: Vec<R>,
+) -> Result<Written, DbError> {
+    let fences = parts.iter().filter_map(|part| part.db.fence.as_deref());
+    let db = &parts[0].db;
+    db.commit(db.write_each(statement, fences, check).bind(("rows", rows))).await
 }
 
 #[cfg(test)]
@@ -179,11 +282,13 @@ mod tests {
     use surrealdb::types::{RecordId, SurrealValue};
     use tokio::sync::oneshot;
 
-    use super::{Counts, GroupCounts, Submission, commit};
+    use super::{Check, Counts, GroupCounts, Inserts, Part, Submission, commit};
     use crate::db::{Db, DbError, Fence, Repos};
     use crate::ids::OrgId;
 
-    const INSERT: &str = "INSERT INTO notes $rows RETURN NONE";
+    fn notes() -> Arc<Inserts<Note>> {
+        Arc::new(Inserts::new("INSERT INTO notes $rows RETURN NONE", Check::Locked))
+    }
 
     #[derive(Clone, SurrealValue)]
     #[surreal(crate = "surrealdb::types")]
@@ -200,12 +305,16 @@ mod tests {
         repos.db().clone()
     }
 
-    fn submit(db: &Db, org: &str, n: usize) -> (Submission<Note>, oneshot::Receiver<Result<(), DbError>>) {
+    fn submit(
+        db: &Db,
+        org: &str,
+        n: usize,
+    ) -> (Submission<Inserts<Note>>, oneshot::Receiver<Result<(), DbError>>) {
         let rows = (0..n)
             .map(|i| Note { id: RecordId::new("notes", format!("{org}-{i}")), org: org.into() })
             .collect();
         let (reply, answer) = oneshot::channel();
-        (Submission { db: db.clone(), rows, reply }, answer)
+        (Submission { part: Part { db: db.clone(), item: rows }, reply }, answer)
     }
 
     async fn notes_of(db: &Db, org: &str) -> usize {
@@ -229,7 +338,7 @@ mod tests {
         let (two, two_answer) = submit(&b, "org_b", 1);
         let counts = Arc::new(Counts::default());
         let before = (fence_writes(&db, "org_a").await, fence_writes(&db, "org_b").await);
-        commit(INSERT, counts.clone(), vec![one, two]).await;
+        commit(notes(), counts.clone(), vec![one, two]).await;
         assert!(one_answer.await.unwrap().is_ok());
         assert!(two_answer.await.unwrap().is_ok());
         assert_eq!((notes_of(&db, "org_a").await, notes_of(&db, "org_b").await), (3, 1));
@@ -248,7 +357,7 @@ mod tests {
         let (two, two_answer) = submit(&stale, "org_b", 2);
         let (three, three_answer) = submit(&c, "org_c", 1);
         let counts = Arc::new(Counts::default());
-        commit(INSERT, counts.clone(), vec![one, two, three]).await;
+        commit(notes(), counts.clone(), vec![one, two, three]).await;
         assert!(one_answer.await.unwrap().is_ok());
         let refused = two_answer.await.unwrap();
         assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
@@ -266,9 +375,9 @@ mod tests {
         let current = owner(&db, "org_a", 2).await;
         let (old, old_answer) = submit(&stale, "org_a", 2);
         let (mut new, new_answer) = submit(&current, "org_a", 0);
-        new.rows = vec![Note { id: RecordId::new("notes", "org_a-new"), org: "org_a".into() }];
+        new.part.item = vec![Note { id: RecordId::new("notes", "org_a-new"), org: "org_a".into() }];
         let counts = Arc::new(Counts::default());
-        commit(INSERT, counts.clone(), vec![new, old]).await;
+        commit(notes(), counts.clone(), vec![new, old]).await;
         assert!(new_answer.await.unwrap().is_ok());
         let refused = old_answer.await.unwrap();
         assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");

@@ -18,7 +18,9 @@ pub mod widget_settings;
 pub use fence::Fence;
 pub use group_commit::GroupCounts;
 
-use group_commit::GroupCommit;
+use activation::Activations;
+use fence::Check;
+use group_commit::{GroupCommit, Inserts, Upserts};
 
 use std::sync::Arc;
 
@@ -75,7 +77,11 @@ pub struct Db {
     fence: Option<Arc<Fence>>,
     /// The node's one committer of session batches: every org actor's connection is derived
     /// from this one, so all their batches meet in it.
-    sessions: Arc<GroupCommit<contact_sessions::NewRow>>,
+    sessions: Arc<GroupCommit<Inserts<contact_sessions::NewRow>>>,
+    /// The node's one committer of org activations, shared the same way.
+    activations: Arc<GroupCommit<Activations>>,
+    /// The node's one committer of Clerk's organization upserts, shared the same way.
+    organizations: Arc<GroupCommit<Upserts<organizations::ClerkRow>>>,
 }
 
 impl Db {
@@ -92,8 +98,11 @@ impl Db {
         }
         inner.use_ns(NAMESPACE).use_db(DATABASE).await?;
         schema::define(&inner).await?;
-        let sessions = Arc::new(GroupCommit::new(contact_sessions::INSERT));
-        Ok(Self { inner: Arc::new(inner), fence: None, sessions })
+        let sessions = Arc::new(GroupCommit::new(Inserts::new(contact_sessions::INSERT, Check::Locked)));
+        let activations = Arc::new(GroupCommit::new(Activations));
+        let organizations =
+            Arc::new(GroupCommit::new(Upserts::new(organizations::TABLE, organizations::UPSERT)));
+        Ok(Self { inner: Arc::new(inner), fence: None, sessions, activations, organizations })
     }
 
     /// Answers when the database can run a query: the readiness probe's question.

@@ -1,13 +1,30 @@
 //! The `organizations` table: one record per Clerk organization, keyed by its id.
 
 use serde::Deserialize;
-use surrealdb::types::RecordId;
+use surrealdb::types::{RecordId, SurrealValue};
 
 use super::{Db, DbError, first_row};
 use crate::ids::OrgId;
 use crate::model::organization::{OrgFacts, Organization};
 
-const TABLE: &str = "organizations";
+pub(super) const TABLE: &str = "organizations";
+
+/// What the node's group commit runs for a group of [`ClerkRow`]s ([`Db`]'s `organizations`):
+/// a new org is inserted, a known one keeps its `created_at` and `deleted`.
+pub(super) const UPSERT: &str = "INSERT INTO organizations $rows ON DUPLICATE KEY UPDATE \
+     name = $input.name, slug = $input.slug, members_count = $input.members_count \
+     RETURN org, name, slug, created_at, updated_at, deleted";
+
+/// Clerk's word on an organization, as upserted.
+#[derive(Clone, Debug, SurrealValue)]
+#[surreal(crate = "surrealdb::types")]
+pub(super) struct ClerkRow {
+    id: RecordId,
+    org: String,
+    name: String,
+    slug: Option<String>,
+    members_count: Option<i64>,
+}
 
 #[derive(Deserialize)]
 struct Row {
@@ -67,7 +84,9 @@ impl Organizations {
 
 impl Organizations {
     /// Clerk's word on the organization: name, slug and member count. Un-deletes nothing: a
-    /// deleted Clerk org never comes back under the same id.
+    /// deleted Clerk org never comes back under the same id. Committed with whatever other
+    /// orgs' actors upsert at the same moment (`src/db/group_commit.rs`): a burst of Clerk
+    /// events about many orgs is a burst of these.
     pub async fn upsert_from_clerk(
         &self,
         org: &OrgId,
@@ -75,23 +94,18 @@ impl Organizations {
         slug: Option<&str>,
         members_count: Option<i64>,
     ) -> Result<Option<Organization>, DbError> {
-        let query = self
-            .db
-            .write(
-                "UPSERT $rid SET org = $org, name = $name, slug = $slug, members_count = $members_count \
-                 RETURN org, name, slug, created_at, updated_at, deleted",
-            )
-            .bind(("rid", record(org)))
-            .bind(("org", org.as_str().to_owned()))
-            .bind(("name", name.to_owned()))
-            .bind(("slug", slug.map(str::to_owned)))
-            .bind(("members_count", members_count));
-        let rows: Vec<serde_json::Value> = self.db.commit(query).await?.take(0)?;
-        let deleted = rows.first().and_then(|r| r.get("deleted")).and_then(serde_json::Value::as_bool);
-        if deleted == Some(true) {
+        let row = ClerkRow {
+            id: record(org),
+            org: org.as_str().to_owned(),
+            name: name.to_owned(),
+            slug: slug.map(str::to_owned),
+            members_count,
+        };
+        let stored = self.db.organizations.commit(&self.db, row).await?;
+        if stored.get("deleted").and_then(serde_json::Value::as_bool) == Some(true) {
             return Ok(None);
         }
-        Ok(first_row::<Row>(TABLE, rows)?.map(Organization::from))
+        first_row::<Row>(TABLE, vec![stored]).map(|row| row.map(Organization::from))
     }
 
     pub async fn mark_deleted(&self, org: &OrgId) -> Result<(), DbError> {
@@ -125,12 +139,11 @@ impl Organizations {
     }
 }
 
-/// The organization at `$organization`, unless deleted: read by `get` and by an activation.
-pub(super) const GET: &str =
-    "SELECT org, name, slug, created_at, updated_at FROM $organization WHERE deleted = false";
+/// The organization at `$organization`, unless deleted.
+const GET: &str = "SELECT org, name, slug, created_at, updated_at FROM $organization WHERE deleted = false";
 
 /// The status of the org's (`$org`) newest subscription.
-pub(super) const NEWEST_STATUS: &str =
+const NEWEST_STATUS: &str =
     "(SELECT VALUE status FROM subscriptions WHERE org = $org ORDER BY updated_at DESC LIMIT 1)[0]";
 
 pub(super) fn decode(rows: Vec<serde_json::Value>) -> Result<Option<Organization>, DbError> {
@@ -139,4 +152,71 @@ pub(super) fn decode(rows: Vec<serde_json::Value>) -> Result<Option<Organization
 
 pub(super) fn record(org: &OrgId) -> RecordId {
     RecordId::new(TABLE, org.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ClerkRow, TABLE, UPSERT, record};
+    use crate::db::group_commit::{Group, Part, Upserts};
+    use crate::db::{Db, DbError, Fence, Repos};
+    use crate::ids::OrgId;
+
+    /// Org `name`'s upsert by its actor under `token`, its fence raised.
+    async fn part(db: &Db, name: &str, token: u64, title: &str) -> Part<ClerkRow> {
+        let org = OrgId::parse(name).unwrap();
+        let repos = Repos::new(db).fenced(Fence { org: org.clone(), token });
+        repos.activate(&org).await.map(drop).unwrap();
+        let item = ClerkRow {
+            id: record(&org),
+            org: name.into(),
+            name: title.into(),
+            slug: None,
+            members_count: Some(2),
+        };
+        Part { db: repos.db().clone(), item }
+    }
+
+    async fn fence_writes(db: &Db, org: &str) -> Option<i64> {
+        let read = db.client().query(format!("SELECT VALUE writes FROM ONLY fences:{org}"));
+        read.await.unwrap().take(0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_group_upserts_each_orgs_row_and_rewrites_each_fence() {
+        let db = Db::connect("mem://").await.unwrap();
+        let repos = Repos::new(&db);
+        let (known, gone) = (OrgId::parse("org_known").unwrap(), OrgId::parse("org_gone").unwrap());
+        repos.organizations.upsert_from_clerk(&known, "Old name", Some("old"), None).await.unwrap();
+        let created = repos.organizations.get(&known).await.unwrap().unwrap().created_at;
+        repos.organizations.mark_deleted(&gone).await.unwrap();
+
+        let parts = [
+            part(&db, "org_new", 1, "New").await,
+            part(&db, "org_known", 1, "Renamed").await,
+            part(&db, "org_gone", 1, "Back?").await,
+        ];
+        let stored = Upserts::new(TABLE, UPSERT).write(&parts).await.unwrap();
+        let names: Vec<_> = stored.iter().map(|row| row["name"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(names, ["New", "Renamed", "Back?"], "each actor gets its own org's row back");
+        let renamed = repos.organizations.get(&known).await.unwrap().unwrap();
+        assert_eq!((renamed.name.as_deref(), renamed.slug), (Some("Renamed"), None));
+        assert_eq!(renamed.created_at, created, "an update keeps the creation time");
+        assert!(repos.organizations.get(&gone).await.unwrap().is_none(), "a deleted org stays deleted");
+        for org in ["org_new", "org_known", "org_gone"] {
+            assert_eq!(fence_writes(&db, org).await, Some(1), "{org}'s fence was rewritten");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_holding_a_stale_owner_writes_nothing() {
+        let db = Db::connect("mem://").await.unwrap();
+        let parts = [part(&db, "org_a", 1, "A").await, part(&db, "org_b", 1, "B").await];
+        part(&db, "org_b", 2, "B").await;
+        let refused = Upserts::new(TABLE, UPSERT).write(&parts).await.map(drop);
+        assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
+        let repos = Repos::new(&db);
+        for org in ["org_a", "org_b"] {
+            assert!(repos.organizations.get(&OrgId::parse(org).unwrap()).await.unwrap().is_none());
+        }
+    }
 }

@@ -61,8 +61,8 @@ impl Plugins {
     }
 }
 
-/// The org's (`$org`) Vapi connection at `$plugin`: read by `get` and by an activation.
-pub(super) const GET: &str = "SELECT * OMIT id FROM $plugin WHERE org = $org";
+/// The org's (`$org`) Vapi connection at `$plugin`.
+const GET: &str = "SELECT * OMIT id FROM $plugin WHERE org = $org";
 
 pub(super) fn record(org: &OrgId) -> RecordId {
     RecordId::new(TABLE, format!("{org}/vapi"))

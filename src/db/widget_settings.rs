@@ -73,8 +73,8 @@ impl WidgetSettingsRepo {
     }
 }
 
-/// The settings at `$widget_settings`: read by `get` and by an activation.
-pub(super) const GET: &str = "SELECT * OMIT id, updated_at FROM $widget_settings";
+/// The settings at `$widget_settings`.
+const GET: &str = "SELECT * OMIT id, updated_at FROM $widget_settings";
 
 pub(super) fn decode(rows: Vec<serde_json::Value>) -> Result<Option<WidgetSettings>, DbError> {
     Ok(first_row::<Row>(TABLE, rows)?.map(|row| WidgetSettings {

@@ -16,7 +16,7 @@ use prometheus_client::registry::Registry;
 
 use crate::actors::Tenants;
 use crate::actors::ingest::IngestStats;
-use crate::db::contact_sessions::ContactSessions;
+use crate::db::Repos;
 use crate::error::ErrorCode;
 
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -182,7 +182,8 @@ pub struct Sources {
     pub tenants: Tenants,
     pub ingest: Arc<IngestStats>,
     pub nats: async_nats::Client,
-    pub sessions: ContactSessions,
+    /// For the group commits' counts.
+    pub repos: Repos,
 }
 
 impl std::fmt::Debug for Sources {
@@ -252,7 +253,7 @@ impl Collector for Sources {
             events.retried,
         )?;
         counter(&mut e, "webhook_events_dead_lettered", "Webhook events given up on", events.dead_lettered)?;
-        let commits = self.sessions.commit_counts();
+        let commits = self.repos.contact_sessions.commit_counts();
         counter(
             &mut e,
             "session_commits",
@@ -270,6 +271,20 @@ impl Collector for Sources {
             "session_commits_split",
             "Groups of session batches whose transaction failed, then committed one org at a time",
             commits.split,
+        )?;
+        let activations = self.repos.activation_counts();
+        counter(
+            &mut e,
+            "activation_commits",
+            "Transactions activating org actors, each one org or several orgs together",
+            activations.transactions,
+        )?;
+        counter(&mut e, "activations_committed", "Org activations committed", activations.batches)?;
+        counter(
+            &mut e,
+            "activation_commits_split",
+            "Groups of activations whose transaction failed, then committed one org at a time",
+            activations.split,
         )?;
         // async-nats counts every successful connect, the first included.
         let connects = self.nats.statistics().connects.load(std::sync::atomic::Ordering::Relaxed);

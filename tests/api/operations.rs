@@ -143,7 +143,7 @@ async fn org_actor_lifecycles_are_counted() {
 }
 
 #[tokio::test]
-async fn session_group_commits_are_counted() {
+async fn group_commits_are_counted() {
     let app = spawn_app().await;
     app.known_org("org_a").await;
     app.known_org("org_b").await;
@@ -157,6 +157,10 @@ async fn session_group_commits_are_counted() {
         "assist_session_commits_total 2",
         "assist_session_batches_committed_total 2",
         "assist_session_commits_split_total 0",
+        // Each org's actor was activated alone, by its operator request.
+        "assist_activation_commits_total 2",
+        "assist_activations_committed_total 2",
+        "assist_activation_commits_split_total 0",
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
     }
