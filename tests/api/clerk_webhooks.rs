@@ -8,7 +8,7 @@ use assist::webhooks::svix::SvixVerifier;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Answer, TestApp, WEBHOOK_SECRET, answer, eventually, spawn_app};
+use crate::helpers::{Answer, TestApp, WEBHOOK_SECRET, answer, eventually, spawn_app, spawn_app_with};
 
 /// A documented Clerk payload from `tests/fixtures/clerk`, re-pointed at `org`.
 pub(crate) fn event(name: &str, org: &str) -> Value {
@@ -117,6 +117,47 @@ async fn a_redelivered_event_is_applied_once() {
     assert_eq!(again.body["duplicate"], true);
     assert!(eventually(Duration::from_secs(10), || app.ingest.counts().duplicates == 1).await);
     assert_eq!(app.ingest.counts().applied, 1);
+}
+
+#[tokio::test]
+async fn a_burst_applies_each_orgs_events_in_order_and_a_duplicate_once() {
+    // Straight into the stream, faster than ingest takes them: ingest takes them in several
+    // turns, two of which may be in flight at once. JetStream's redelivery of an event not
+    // acknowledged in time, or a retry of one that timed out, would reorder them; on a loaded
+    // machine the 1 s acknowledgement wait of the other tests is too short for that.
+    let app = spawn_app_with(|config| config.ingest_ack_wait = Duration::from_secs(30)).await;
+    let js = async_nats::jetstream::new(app.backend_nats().await);
+    let publish = |subject: String, id: String, body: Value| {
+        let js = js.clone();
+        async move {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Assist-Event-Id", id.as_str());
+            js.publish_with_headers(subject, headers, body.to_string().into()).await.unwrap()
+        }
+    };
+    let mut acks = Vec::new();
+    for i in 0..60 {
+        let mut renamed = event("organization.updated", "org_acme");
+        renamed["data"]["name"] = format!("Acme {i}").into();
+        let subject = "assist.v1.system.clerk.organization.updated".to_owned();
+        acks.push(publish(subject.clone(), format!("msg_rename_{i}"), renamed.clone()).await);
+        if i == 30 {
+            acks.push(publish(subject, format!("msg_rename_{i}"), renamed).await);
+        }
+        let other = event("organization.created", &format!("org_other{i}"));
+        let subject = "assist.v1.system.clerk.organization.created".to_owned();
+        acks.push(publish(subject, format!("msg_other_{i}"), other).await);
+    }
+    for ack in acks {
+        ack.await.unwrap();
+    }
+
+    assert!(applied(&app, 120).await);
+    let once = eventually(Duration::from_secs(10), || app.ingest.counts().duplicates == 1).await;
+    assert!(once, "{:?}", app.ingest.counts());
+    let org = app.get("/v1/orgs/org_acme", Some(&app.token("org_acme"))).await;
+    assert_eq!(org.body["name"], "Acme 59", "the org's last event is the one that stays");
+    assert_eq!(app.ingest.counts().applied, 120);
 }
 
 #[tokio::test]

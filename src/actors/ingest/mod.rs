@@ -5,6 +5,7 @@
 
 mod actor;
 mod apply;
+mod turn;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
