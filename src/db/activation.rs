@@ -46,6 +46,7 @@ impl Group for Activations {
     async fn write(&self, parts: &[Part<OrgId>]) -> Result<Vec<OrgRows>, DbError> {
         let db = &parts[0].db;
         let fences = parts.iter().filter_map(|part| part.db.fence.as_deref());
+        // Two activations of one org cannot be raised together: the group is split.
         let query = db.raising_each(READS, fences).ok_or(DbError::Conflict)?;
         let orgs: Vec<&OrgId> = parts.iter().map(|part| &part.item).collect();
         let query = query

@@ -392,14 +392,14 @@ mod tests {
         let repos = Repos::new(&db);
         repos.fenced(Fence { org: a.clone(), token: 1 }).activate(&a).await.map(drop).unwrap();
         // Holds a locked read of org_f's fence: its commit fails if that fence is written meanwhile.
-        let watch = |token: i64| {
+        let watch = || {
             let (client, fence) = (db.client().clone(), Fence { org: a.clone(), token: 1 }.record());
             async move {
                 let watcher = client.begin().await.unwrap();
                 let mut read = watcher
                     .query(super::locked_check(1))
                     .bind(("fence0", fence))
-                    .bind(("fence_tokens", vec![token]))
+                    .bind(("fence_tokens", vec![1_i64]))
                     .await
                     .unwrap();
                 assert!(read.take_errors().is_empty());
@@ -414,10 +414,10 @@ mod tests {
             });
             async move { Activations.write(&parts).await.map(drop).unwrap() }
         };
-        let watcher = watch(1).await;
+        let watcher = watch().await;
         activate(1).await;
         watcher.commit().await.expect("org_f's fence was already at 1: not written");
-        let watcher = watch(1).await;
+        let watcher = watch().await;
         activate(2).await;
         assert!(watcher.commit().await.is_err(), "raising org_f's fence to 2 wrote it");
     }
