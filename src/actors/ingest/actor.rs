@@ -107,6 +107,19 @@ impl Actor for IngestActor {
         myself.send_message(IngestMsg::Pull)?;
         Ok(())
     }
+
+    /// A stop lets the turn in flight finish, as it did when a turn ran inside `handle`: its
+    /// events are then acknowledged rather than delivered again after their wait.
+    async fn post_stop(
+        &self,
+        _: ActorRef<IngestMsg>,
+        state: &mut IngestState,
+    ) -> Result<(), ActorProcessingErr> {
+        if let Some(previous) = state.previous.take() {
+            let _ = previous.task.await;
+        }
+        Ok(())
+    }
 }
 
 impl IngestState {
