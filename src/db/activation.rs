@@ -105,6 +105,7 @@ impl Repos {
 #[cfg(test)]
 mod tests {
     use super::Activations;
+    use crate::db::fence::fence_field;
     use crate::db::group_commit::{Group, Part};
     use crate::db::plugins::StoredPlugin;
     use crate::db::{Db, DbError, Fence, Repos};
@@ -127,8 +128,7 @@ mod tests {
     }
 
     async fn fence_token(db: &Db, org: &str) -> Option<i64> {
-        let read = db.client().query(format!("SELECT VALUE token FROM ONLY fences:{org}"));
-        read.await.unwrap().take(0).unwrap()
+        fence_field(db, org, "token").await
     }
 
     #[tokio::test]

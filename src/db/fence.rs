@@ -226,6 +226,13 @@ fn locked_check(n: usize) -> String {
     )
 }
 
+/// A field of `org`'s fence record (`token`, `writes`), for tests: `None` when it has none.
+#[cfg(test)]
+pub(crate) async fn fence_field(db: &Db, org: &str, field: &str) -> Option<i64> {
+    let read = db.client().query(format!("SELECT VALUE {field} FROM ONLY $fence"));
+    read.bind(("fence", RecordId::new(TABLE, org))).await.unwrap().take(0).unwrap()
+}
+
 /// The results of a committed write transaction.
 pub(crate) struct Written(surrealdb::IndexedResults);
 
@@ -242,11 +249,28 @@ impl Written {
 
 #[cfg(test)]
 mod tests {
+    use surrealdb::engine::any::Any;
+    use surrealdb::method::Transaction;
+
     use super::{Db, DbError, Fence};
     use crate::db::Repos;
     use crate::ids::{ContactSessionId, OrgId};
     use crate::model::contact_session::ContactSession;
     use crate::model::widget_settings::WidgetSettings;
+
+    /// A transaction left open after a locked read of `org`'s fence at token 1 (a group's
+    /// check) and `then`: its commit fails if that fence was written after it began.
+    async fn locked_read(db: &Db, org: &OrgId, then: &str) -> Transaction<Any> {
+        let open = db.client().clone().begin().await.unwrap();
+        let mut read = open
+            .query(format!("{}{then}", super::locked_check(1)))
+            .bind(("fence0", Fence { org: org.clone(), token: 1 }.record()))
+            .bind(("fence_tokens", vec![1_i64]))
+            .await
+            .unwrap();
+        assert!(read.take_errors().is_empty());
+        open
+    }
 
     fn settings(welcome: &str) -> WidgetSettings {
         WidgetSettings { welcome_message: welcome.into(), ..WidgetSettings::default() }
@@ -319,9 +343,7 @@ mod tests {
         for welcome in ["one", "two", "three"] {
             owner.widget_settings.put(&org, &settings(welcome)).await.unwrap();
         }
-        let mut read = db.client().query("SELECT VALUE writes FROM ONLY fences:org_c").await.unwrap();
-        let writes: Option<i64> = read.take(0).unwrap();
-        assert_eq!(writes, Some(3));
+        assert_eq!(super::fence_field(&db, "org_c", "writes").await, Some(3));
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -352,28 +374,13 @@ mod tests {
         let repos = Repos::new(&db);
         repos.fenced(Fence { org: org.clone(), token: 1 }).activate(&org).await.map(drop).unwrap();
         db.client().query("DEFINE TABLE notes").await.unwrap();
-        // A batch of token 1, checked and written but not yet committed.
-        let fence = Fence { org: org.clone(), token: 1 }.record();
-        let begin = |v: i64| {
-            let (client, fence) = (db.client().clone(), fence.clone());
-            async move {
-                let batch = client.begin().await.unwrap();
-                let statements = format!("{}; CREATE notes SET v = {v}", super::locked_check(1));
-                let mut done = batch
-                    .query(statements)
-                    .bind(("fence0", fence))
-                    .bind(("fence_tokens", vec![1_i64]))
-                    .await
-                    .unwrap();
-                assert!(done.take_errors().is_empty());
-                batch
-            }
-        };
-        let (one, two) = (begin(1).await, begin(2).await);
+        // Batches of token 1, checked and written but not yet committed.
+        let one = locked_read(&db, &org, "; CREATE notes SET v = 1").await;
+        let two = locked_read(&db, &org, "; CREATE notes SET v = 2").await;
         one.commit().await.expect("overlapping batches of one owner do not conflict");
         two.commit().await.expect("overlapping batches of one owner do not conflict");
 
-        let stale = begin(3).await;
+        let stale = locked_read(&db, &org, "; CREATE notes SET v = 3").await;
         repos.fenced(Fence { org: org.clone(), token: 2 }).activate(&org).await.map(drop).unwrap();
         let refused = stale.commit().await.map(drop).unwrap_err();
         assert!(refused.to_string().to_lowercase().contains("conflict"), "{refused}");
@@ -391,21 +398,8 @@ mod tests {
         let (a, b) = (OrgId::parse("org_f").unwrap(), OrgId::parse("org_g").unwrap());
         let repos = Repos::new(&db);
         repos.fenced(Fence { org: a.clone(), token: 1 }).activate(&a).await.map(drop).unwrap();
-        // Holds a locked read of org_f's fence: its commit fails if that fence is written meanwhile.
-        let watch = || {
-            let (client, fence) = (db.client().clone(), Fence { org: a.clone(), token: 1 }.record());
-            async move {
-                let watcher = client.begin().await.unwrap();
-                let mut read = watcher
-                    .query(super::locked_check(1))
-                    .bind(("fence0", fence))
-                    .bind(("fence_tokens", vec![1_i64]))
-                    .await
-                    .unwrap();
-                assert!(read.take_errors().is_empty());
-                watcher
-            }
-        };
+        // Its commit fails if org_f's fence is written meanwhile.
+        let watch = || locked_read(&db, &a, "");
         // Both orgs in one group transaction, as the node's activation committer runs them.
         let activate = |token: u64| {
             let parts = [&a, &b].map(|org| Part {

@@ -4,10 +4,10 @@
 //! batch. But when many orgs each have a little to write, every batch is a small transaction,
 //! and SurrealDB's cost per transaction and per statement sets the pace, not the rows
 //! (BENCHMARKS.md, writes over 64 orgs, webhooks applied). So the node's org actors hand their
-//! parts to one committer per kind of write ([`Group`]: contact-session inserts, activations),
-//! which commits what queued while its last transaction ran as one transaction whose statements
-//! each serve the whole group. Each org still has at most one part in flight, so its writes
-//! keep their order.
+//! parts to one committer per kind of write ([`Group`]: contact-session inserts, activations,
+//! Clerk's organization upserts), which commits what queued while its last transaction ran as
+//! one transaction whose statements each serve the whole group. Each org still has at most one
+//! part in flight, so its writes keep their order.
 //!
 //! When that transaction fails (a fence refused it, a conflict), none of it was written, and
 //! each part is committed again on its own: one org's refusal reaches only its actor.
@@ -283,6 +283,7 @@ mod tests {
     use tokio::sync::oneshot;
 
     use super::{Check, Counts, GroupCounts, Inserts, Part, Submission, commit};
+    use crate::db::fence::fence_field;
     use crate::db::{Db, DbError, Fence, Repos};
     use crate::ids::OrgId;
 
@@ -325,9 +326,7 @@ mod tests {
     }
 
     async fn fence_writes(db: &Db, org: &str) -> Option<i64> {
-        let read =
-            db.client().query("SELECT VALUE writes FROM ONLY $f").bind(("f", RecordId::new("fences", org)));
-        read.await.unwrap().take(0).unwrap()
+        fence_field(db, org, "writes").await
     }
 
     #[tokio::test]

@@ -157,6 +157,7 @@ pub(super) fn record(org: &OrgId) -> RecordId {
 #[cfg(test)]
 mod tests {
     use super::{ClerkRow, TABLE, UPSERT, record};
+    use crate::db::fence::fence_field;
     use crate::db::group_commit::{Group, Part, Upserts};
     use crate::db::{Db, DbError, Fence, Repos};
     use crate::ids::OrgId;
@@ -174,11 +175,6 @@ mod tests {
             members_count: Some(2),
         };
         Part { db: repos.db().clone(), item }
-    }
-
-    async fn fence_writes(db: &Db, org: &str) -> Option<i64> {
-        let read = db.client().query(format!("SELECT VALUE writes FROM ONLY fences:{org}"));
-        read.await.unwrap().take(0).unwrap()
     }
 
     #[tokio::test]
@@ -203,7 +199,7 @@ mod tests {
         assert_eq!(renamed.created_at, created, "an update keeps the creation time");
         assert!(repos.organizations.get(&gone).await.unwrap().is_none(), "a deleted org stays deleted");
         for org in ["org_new", "org_known", "org_gone"] {
-            assert_eq!(fence_writes(&db, org).await, Some(1), "{org}'s fence was rewritten");
+            assert_eq!(fence_field(&db, org, "writes").await, Some(1), "{org}'s fence was rewritten");
         }
     }
 

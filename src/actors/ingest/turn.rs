@@ -2,7 +2,7 @@
 //! one for the rest), then recorded in one transaction and acknowledged.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
@@ -66,7 +66,7 @@ impl Turns {
         batch: Vec<jetstream::Message>,
         after: &HashMap<String, LaneDone>,
     ) -> (tokio::task::JoinHandle<Result<(), ActorProcessingErr>>, HashMap<String, LaneDone>) {
-        self.applied.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, by| *by + 3 > turn);
+        self.applied().retain(|_, by| *by + 3 > turn);
         let mut lanes: HashMap<String, Vec<jetstream::Message>> = HashMap::new();
         for message in batch {
             let org = message.headers.as_ref().and_then(|h| h.get(ORG)).map(|v| v.as_str());
@@ -83,10 +83,15 @@ impl Turns {
         (tokio::spawn(async move { turns.run(turn, work).await }), done)
     }
 
+    /// The keys applied lately; a panic elsewhere leaves them as valid as before.
+    fn applied(&self) -> MutexGuard<'_, HashMap<String, u64>> {
+        self.applied.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Events whose record failed: they will be delivered again, and must not pass for
     /// duplicates then.
     fn forget(&self, applied: &[Applied]) {
-        let mut lately = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lately = self.applied();
         for done in applied {
             lately.remove(&webhook_events::key(done.source, &done.event_id));
         }
@@ -140,7 +145,7 @@ impl Turns {
         let span = tracing::info_span!("ingest", source = source.as_str(), event = %event_id, delivered);
         let _enter = span.enter();
         let key = webhook_events::key(source, &event_id);
-        let applied_lately = self.applied.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&key);
+        let applied_lately = self.applied().contains_key(&key);
         match seen {
             Ok(seen) if applied_lately || seen.contains(&key) => {
                 IngestStats::bump(&stats.duplicates);
@@ -165,7 +170,7 @@ impl Turns {
                 if faults::fires(Fault::PanicAfterApply, &event_id) {
                     panic!("injected fault: ingest panics after applying {event_id}");
                 }
-                self.applied.lock().unwrap_or_else(|e| e.into_inner()).insert(key, turn);
+                self.applied().insert(key, turn);
                 return Ok(Some(Applied { message, source, event_id, outcome, delivered }));
             }
             Err(Failure::Permanent(err)) => {
