@@ -80,3 +80,29 @@ async fn a_stopped_node_leaves_the_nodes_bucket() {
 
     assert!(bucket.get("node-leaving").await.unwrap().is_none(), "withdrawn at shutdown");
 }
+
+/// With a heartbeat due every few milliseconds, one lands while the leases are being given
+/// back; it must not claim them again, or the next node waits out the TTL for them.
+#[tokio::test]
+async fn a_stopped_node_gives_back_every_lease_even_with_a_heartbeat_due() {
+    let mut app = spawn_app_with(|c| {
+        c.node_id = assist::ops::NodeId::parse("node-releasing").unwrap();
+        c.partitions.ttl = Duration::from_millis(40);
+    })
+    .await;
+    let js = async_nats::jetstream::new(app.backend_nats().await);
+    let bucket = js.get_key_value(assist::actors::partitions::BUCKET).await.unwrap();
+
+    app.stop().await.expect("stops cleanly");
+
+    let mut keys: Vec<String> =
+        futures::TryStreamExt::try_collect(bucket.keys().await.unwrap()).await.unwrap();
+    keys.sort();
+    let mut held = Vec::new();
+    for key in keys {
+        if let Some(value) = bucket.get(&key).await.unwrap() {
+            held.push((key, String::from_utf8_lossy(&value).into_owned()));
+        }
+    }
+    assert!(held.is_empty(), "leases or membership left behind after a stop: {held:?}");
+}

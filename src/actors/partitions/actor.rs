@@ -55,6 +55,9 @@ pub(super) struct LeaseState {
     seen: HashMap<String, Seen>,
     held: BTreeMap<u16, Held>,
     watch: JoinHandle<()>,
+    /// Set once the leases are given back: a heartbeat queued behind that must not renew the
+    /// membership or claim again, or the next node waits out the TTL for them.
+    leaving: bool,
 }
 
 fn partition_key(partition: u16) -> String {
@@ -101,7 +104,7 @@ impl Actor for LeaseActor {
         }
         let watch = tokio::spawn(watch(kv.clone(), myself.clone()));
         myself.send_interval(args.config.ttl / 4, || LeaseMsg::Tick(None));
-        Ok(LeaseState { args, kv, seen, held: BTreeMap::new(), watch })
+        Ok(LeaseState { args, kv, seen, held: BTreeMap::new(), watch, leaving: false })
     }
 
     async fn handle(
@@ -112,13 +115,16 @@ impl Actor for LeaseActor {
     ) -> Result<(), ActorProcessingErr> {
         match msg {
             LeaseMsg::Tick(reply) => {
-                state.tick().await;
+                if !state.leaving {
+                    state.tick().await;
+                }
                 if let Some(reply) = reply {
                     let _ = reply.send(());
                 }
             }
             LeaseMsg::Seen(key, revision, holder) => state.observe(key, revision, holder),
             LeaseMsg::ReleaseAll(reply) => {
+                state.leaving = true;
                 let all: Vec<u16> = state.held.keys().copied().collect();
                 for partition in all {
                     state.release(partition).await;
