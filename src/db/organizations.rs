@@ -6,13 +6,19 @@ use surrealdb::types::{RecordId, SurrealValue};
 use super::{Db, DbError, first_row};
 use crate::ids::OrgId;
 use crate::model::organization::{OrgFacts, Organization};
+use crate::webhooks::clerk::ClerkOrganization;
 
 pub(super) const TABLE: &str = "organizations";
 
 /// What the node's group commit runs for a group of [`ClerkRow`]s ([`Db`]'s `organizations`):
-/// a new org is inserted, a known one keeps its `created_at` and `deleted`.
+/// a new org is inserted, a known one keeps its `created_at` and `deleted`, and keeps what it
+/// has when it holds a newer version from Clerk than `$input` (a late retry). The version is
+/// set last: each assignment reads the record as the ones before it left it.
 pub(super) const UPSERT: &str = "INSERT INTO organizations $rows ON DUPLICATE KEY UPDATE \
-     name = $input.name, slug = $input.slug, members_count = $input.members_count \
+     name = IF clerk_updated_at > $input.clerk_updated_at THEN name ELSE $input.name END, \
+     slug = IF clerk_updated_at > $input.clerk_updated_at THEN slug ELSE $input.slug END, \
+     members_count = IF clerk_updated_at > $input.clerk_updated_at THEN members_count ELSE $input.members_count END, \
+     clerk_updated_at = IF clerk_updated_at > $input.clerk_updated_at THEN clerk_updated_at ELSE $input.clerk_updated_at END \
      RETURN org, name, slug, created_at, updated_at, deleted";
 
 /// Clerk's word on an organization, as upserted.
@@ -24,6 +30,7 @@ pub(super) struct ClerkRow {
     name: String,
     slug: Option<String>,
     members_count: Option<i64>,
+    clerk_updated_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -83,23 +90,18 @@ impl Organizations {
 }
 
 impl Organizations {
-    /// Clerk's word on the organization: name, slug and member count. Un-deletes nothing: a
-    /// deleted Clerk org never comes back under the same id. Committed with whatever other
-    /// orgs' actors upsert at the same moment (`src/db/group_commit.rs`): a burst of Clerk
-    /// events about many orgs is a burst of these.
-    pub async fn upsert_from_clerk(
-        &self,
-        org: &OrgId,
-        name: &str,
-        slug: Option<&str>,
-        members_count: Option<i64>,
-    ) -> Result<Option<Organization>, DbError> {
+    /// Clerk's word on the organization: name, slug and member count, unless a newer version
+    /// was applied already. Un-deletes nothing: a deleted Clerk org never comes back under the
+    /// same id. Committed with whatever other orgs' actors upsert at the same moment
+    /// (`src/db/group_commit.rs`): a burst of Clerk events about many orgs is a burst of these.
+    pub async fn upsert_from_clerk(&self, org: &ClerkOrganization) -> Result<Option<Organization>, DbError> {
         let row = ClerkRow {
-            id: record(org),
-            org: org.as_str().to_owned(),
-            name: name.to_owned(),
-            slug: slug.map(str::to_owned),
-            members_count,
+            id: record(&org.id),
+            org: org.id.as_str().to_owned(),
+            name: org.name.clone(),
+            slug: org.slug.clone(),
+            members_count: org.members_count,
+            clerk_updated_at: org.updated_at,
         };
         let stored = self.db.organizations.commit(&self.db, row).await?;
         if stored.get("deleted").and_then(serde_json::Value::as_bool) == Some(true) {
@@ -161,6 +163,7 @@ mod tests {
     use crate::db::group_commit::{Group, Part, Upserts};
     use crate::db::{Db, DbError, Fence, Repos};
     use crate::ids::OrgId;
+    use crate::webhooks::clerk::ClerkOrganization;
 
     /// Org `name`'s upsert by its actor under `token`, its fence raised.
     async fn part(db: &Db, name: &str, token: u64, title: &str) -> Part<ClerkRow> {
@@ -173,6 +176,7 @@ mod tests {
             name: title.into(),
             slug: None,
             members_count: Some(2),
+            clerk_updated_at: None,
         };
         Part { db: repos.db().clone(), item }
     }
@@ -182,7 +186,11 @@ mod tests {
         let db = Db::connect("mem://").await.unwrap();
         let repos = Repos::new(&db);
         let (known, gone) = (OrgId::parse("org_known").unwrap(), OrgId::parse("org_gone").unwrap());
-        repos.organizations.upsert_from_clerk(&known, "Old name", Some("old"), None).await.unwrap();
+        repos
+            .organizations
+            .upsert_from_clerk(&ClerkOrganization::named(&known, "Old name", None))
+            .await
+            .unwrap();
         let created = repos.organizations.get(&known).await.unwrap().unwrap().created_at;
         repos.organizations.mark_deleted(&gone).await.unwrap();
 
@@ -201,6 +209,37 @@ mod tests {
         for org in ["org_new", "org_known", "org_gone"] {
             assert_eq!(fence_field(&db, org, "writes").await, Some(1), "{org}'s fence was rewritten");
         }
+    }
+
+    #[tokio::test]
+    async fn an_older_version_from_clerk_changes_nothing_and_the_same_one_again_is_harmless() {
+        let db = Db::connect("mem://").await.unwrap();
+        let organizations = Repos::new(&db).organizations;
+        let org = OrgId::parse("org_late").unwrap();
+        let version = |name: &str, at: Option<i64>| {
+            let mut clerk = ClerkOrganization::named(&org, name, at);
+            clerk.members_count = at;
+            clerk
+        };
+        let name = |stored: Option<crate::model::organization::Organization>| stored.unwrap().name.unwrap();
+
+        assert_eq!(
+            name(organizations.upsert_from_clerk(&version("Second", Some(2))).await.unwrap()),
+            "Second"
+        );
+        let late = organizations.upsert_from_clerk(&version("First", Some(1))).await.unwrap();
+        assert_eq!(name(late), "Second", "a late retry of an older version is not applied");
+        let row = organizations.get(&org).await.unwrap();
+        assert_eq!(name(row), "Second", "nor stored");
+        let members = organizations.facts(&org).await.unwrap().member_count;
+        assert_eq!(members, Some(2), "no field of the older version is");
+
+        let again = organizations.upsert_from_clerk(&version("Second", Some(2))).await.unwrap();
+        assert_eq!(name(again), "Second", "the same version again is applied again, to the same end");
+        let newer = organizations.upsert_from_clerk(&version("Third", Some(3))).await.unwrap();
+        assert_eq!(name(newer), "Third", "a newer version is applied");
+        let undated = organizations.upsert_from_clerk(&version("Undated", None)).await.unwrap();
+        assert_eq!(name(undated), "Third", "a version without a time never replaces one with a time");
     }
 
     #[tokio::test]

@@ -97,6 +97,31 @@ async fn a_replay_outside_the_five_minute_tolerance_is_refused() {
     assert!(old.error_message().starts_with("svix-timestamp"), "{}", old.error_message());
 }
 
+/// Svix retries a failed delivery for hours, so Clerk's older version of an organization may come
+/// after a newer one; `data.updated_at` tells them apart.
+#[tokio::test]
+async fn a_late_retry_of_an_older_organization_version_does_not_undo_a_newer_one() {
+    let app = spawn_app().await;
+    let version = |name: &str, updated_at: i64| {
+        let mut body = event("organization.updated", "org_acme");
+        body["data"]["name"] = name.into();
+        body["data"]["updated_at"] = updated_at.into();
+        body
+    };
+
+    deliver(&app, "msg_org_v2", &version("Acme Two", 1_762_000_002_000)).await;
+    assert!(applied(&app, 1).await);
+    deliver(&app, "msg_org_v1", &version("Acme One", 1_762_000_001_000)).await;
+    assert!(applied(&app, 2).await);
+
+    let org = app.get("/v1/orgs/org_acme", Some(&app.token("org_acme"))).await;
+    assert_eq!(org.body["name"], "Acme Two", "{}", org.body);
+    deliver(&app, "msg_org_v3", &version("Acme Three", 1_762_000_003_000)).await;
+    assert!(applied(&app, 3).await);
+    let org = app.get("/v1/orgs/org_acme", Some(&app.token("org_acme"))).await;
+    assert_eq!(org.body["name"], "Acme Three", "{}", org.body);
+}
+
 #[tokio::test]
 async fn a_redelivered_event_is_applied_once() {
     let app = spawn_app().await;

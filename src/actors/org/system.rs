@@ -23,13 +23,10 @@ impl OrgState {
     pub(super) async fn apply(&mut self, change: OrgChange) -> Result<(), ApiError> {
         match change {
             OrgChange::Organization(org) => {
-                let members = org.members_count;
-                let stored = self
-                    .repos
-                    .organizations
-                    .upsert_from_clerk(&self.org, &org.name, org.slug.as_deref(), members)
-                    .await?;
-                self.organization = stored;
+                if org.id != self.org {
+                    return Err(ApiError::invalid("data.id", format!("the event is not about {}", self.org)));
+                }
+                self.organization = self.repos.organizations.upsert_from_clerk(&org).await?;
                 if let Some(organization) = &self.organization {
                     self.emit("organization", "updated", Audience::Operators, organization).await;
                 }

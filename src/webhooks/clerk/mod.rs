@@ -52,6 +52,17 @@ pub struct ClerkOrganization {
     /// `None` when the instance has organization slugs turned off.
     pub slug: Option<String>,
     pub members_count: Option<i64>,
+    /// Clerk's time of this version (ms): Svix retries a failed delivery for hours, so an older
+    /// version may arrive after a newer one.
+    pub updated_at: Option<i64>,
+}
+
+#[cfg(test)]
+impl ClerkOrganization {
+    /// Clerk's organization `id` named `name`, as of `updated_at`.
+    pub(crate) fn named(id: &OrgId, name: &str, updated_at: Option<i64>) -> Self {
+        Self { id: id.clone(), name: name.into(), slug: None, members_count: None, updated_at }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

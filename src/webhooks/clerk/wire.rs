@@ -44,6 +44,7 @@ pub(super) fn organization(body: &[u8]) -> Result<ClerkOrganization, ApiError> {
         name: org.name,
         slug: non_empty(org.slug),
         members_count: org.members_count,
+        updated_at: org.updated_at,
     })
 }
 
@@ -136,6 +137,7 @@ struct OrganizationData {
     name: String,
     slug: Option<String>,
     members_count: Option<i64>,
+    updated_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
