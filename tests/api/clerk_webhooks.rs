@@ -97,8 +97,8 @@ async fn a_replay_outside_the_five_minute_tolerance_is_refused() {
     assert!(old.error_message().starts_with("svix-timestamp"), "{}", old.error_message());
 }
 
-/// Svix retries a failed delivery for hours, so Clerk's older version of an organization may come
-/// after a newer one; `data.updated_at` tells them apart.
+/// Svix retries a failed delivery for more than a day, so an older version of an organization may
+/// come after a newer one; `data.updated_at` tells them apart.
 #[tokio::test]
 async fn a_late_retry_of_an_older_organization_version_does_not_undo_a_newer_one() {
     let app = spawn_app().await;

@@ -52,8 +52,8 @@ pub struct ClerkOrganization {
     /// `None` when the instance has organization slugs turned off.
     pub slug: Option<String>,
     pub members_count: Option<i64>,
-    /// Clerk's time of this version (ms): Svix retries a failed delivery for hours, so an older
-    /// version may arrive after a newer one.
+    /// Clerk's time of this version (ms): Svix retries a failed delivery for more than a day, so an
+    /// older version may arrive after a newer one.
     pub updated_at: Option<i64>,
 }
 
