@@ -21,10 +21,11 @@ pub struct OrgRows {
 }
 
 /// Every org's rows: `$organizations`, `$widget_settings` and `$plugins` are the orgs' records,
-/// `$orgs` their ids. Subscriptions come newest first.
+/// `$orgs` their ids. Subscriptions come newest first, as `organizations::NEWEST_STATUS` orders
+/// them.
 const READS: &str = "SELECT org, name, slug, created_at, updated_at FROM $organizations WHERE deleted = false; \
      SELECT * OMIT id, updated_at FROM $widget_settings; \
-     SELECT org, status FROM subscriptions WHERE org INSIDE $orgs ORDER BY updated_at DESC; \
+     SELECT org, status FROM subscriptions WHERE org INSIDE $orgs ORDER BY clerk_updated_at DESC, updated_at DESC; \
      SELECT * OMIT id FROM $plugins WHERE org INSIDE $orgs";
 
 /// The activations of one node's org actors: each part is the org being activated, on its

@@ -144,9 +144,11 @@ impl Organizations {
 /// The organization at `$organization`, unless deleted.
 const GET: &str = "SELECT org, name, slug, created_at, updated_at FROM $organization WHERE deleted = false";
 
-/// The status of the org's (`$org`) newest subscription.
-const NEWEST_STATUS: &str =
-    "(SELECT VALUE status FROM subscriptions WHERE org = $org ORDER BY updated_at DESC LIMIT 1)[0]";
+/// The status of the org's (`$org`) newest subscription: by Clerk's time of its last recorded
+/// version, so a late retry about an older subscription does not make it the newest; by when it
+/// was recorded among those Clerk gave no time.
+pub(super) const NEWEST_STATUS: &str = "(SELECT VALUE status FROM subscriptions WHERE org = $org \
+     ORDER BY clerk_updated_at DESC, updated_at DESC LIMIT 1)[0]";
 
 pub(super) fn decode(rows: Vec<serde_json::Value>) -> Result<Option<Organization>, DbError> {
     Ok(first_row::<Row>(TABLE, rows)?.map(Organization::from))

@@ -123,6 +123,24 @@ async fn a_late_retry_of_an_older_organization_version_does_not_undo_a_newer_one
 }
 
 #[tokio::test]
+async fn a_late_retry_of_an_older_billing_event_does_not_change_the_subscription_status() {
+    let app = spawn_app().await;
+    app.known_org("org_acme").await;
+    let version = |name: &str, updated_at: i64| {
+        let mut body = event(name, "org_acme");
+        body["data"]["updated_at"] = updated_at.into();
+        body
+    };
+
+    deliver(&app, "msg_sub_active", &version("subscription.active", 1_762_000_002_000)).await;
+    deliver(&app, "msg_sub_past_due", &version("subscription.pastDue", 1_762_000_001_000)).await;
+    assert!(applied(&app, 2).await);
+
+    let org = app.get("/v1/orgs/org_acme", Some(&app.token("org_acme"))).await;
+    assert_eq!(org.body["subscriptionStatus"], "active", "{}", org.body);
+}
+
+#[tokio::test]
 async fn a_redelivered_event_is_applied_once() {
     let app = spawn_app().await;
     let body = event("organizationMembership.created", "org_acme");

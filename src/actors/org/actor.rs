@@ -21,6 +21,7 @@ use crate::model::conversation::{
 use crate::model::organization::{Organization, OrganizationView};
 use crate::model::plugin::{ConnectedPlugin, PluginView};
 use crate::model::widget_settings::{PublicSettings, WidgetSettings};
+use crate::webhooks::clerk::SubscriptionStatus;
 
 pub(crate) struct OrgActor;
 
@@ -156,7 +157,7 @@ impl Actor for OrgActor {
             events: args.events,
             organization: rows.organization,
             settings: rows.settings,
-            subscription_active: rows.subscription_status.as_deref() == Some("active"),
+            subscription_active: SubscriptionStatus::pays(rows.subscription_status.as_deref()),
             plugin: rows.plugin,
             tickets: Vec::new(),
             pending_sessions: Vec::new(),

@@ -4,7 +4,7 @@
 use super::actor::OrgState;
 use crate::bus::events::Audience;
 use crate::error::ApiError;
-use crate::webhooks::clerk::{ClerkMembership, ClerkOrganization, ClerkSubscription};
+use crate::webhooks::clerk::{ClerkMembership, ClerkOrganization, ClerkSubscription, SubscriptionStatus};
 use crate::webhooks::vapi::VapiEvent;
 
 /// One org-scoped effect of a Clerk event.
@@ -48,10 +48,9 @@ impl OrgState {
             }
             OrgChange::Voice(event) => self.apply_voice(event).await?,
             OrgChange::Subscription(subscription) => {
-                self.repos.directory.upsert_subscription(&self.org, &subscription).await?;
-                self.subscription_active = subscription.is_active();
-                let status =
-                    serde_json::json!({"id": subscription.id, "status": subscription.status.as_str()});
+                let recorded = self.repos.directory.upsert_subscription(&self.org, &subscription).await?;
+                self.subscription_active = SubscriptionStatus::pays(recorded.newest.as_deref());
+                let status = serde_json::json!({"id": subscription.id, "status": recorded.status});
                 self.emit("subscription", "updated", Audience::Operators, &status).await;
                 self.emit_public_settings().await;
             }

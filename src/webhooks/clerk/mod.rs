@@ -87,15 +87,8 @@ pub struct ClerkSubscription {
     pub plans: Vec<String>,
     /// The event type as sent (`subscriptionItem.freeTrialEnding`), for the audit trail.
     pub event_kind: String,
-}
-
-impl ClerkSubscription {
-    /// Whether paid features are on. `past_due` counts as not active: Clerk is still retrying
-    /// the payment, but assist would rather ask the customer to pay (402) than keep serving an
-    /// unpaid plan until Clerk gives up and ends it.
-    pub fn is_active(&self) -> bool {
-        self.status == SubscriptionStatus::Active
-    }
+    /// Clerk's time of this version (ms; an item event's is the item's), as for organizations.
+    pub updated_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +107,14 @@ pub enum SubscriptionStatus {
 }
 
 impl SubscriptionStatus {
+    /// Whether paid features are on, given the org's newest subscription's stored status.
+    /// `past_due` counts as not active: Clerk is still retrying the payment, but assist would
+    /// rather ask the customer to pay (402) than keep serving an unpaid plan until Clerk gives up
+    /// and ends it.
+    pub fn pays(newest: Option<&str>) -> bool {
+        newest == Some(Self::Active.as_str())
+    }
+
     fn from_clerk(raw: &str) -> Self {
         match raw {
             "active" => Self::Active,
@@ -191,19 +192,13 @@ mod tests {
 
     #[test]
     fn only_an_active_subscription_is_active() {
-        let sub = |status| ClerkSubscription {
-            id: "csub_1".into(),
-            org: None,
-            status,
-            plans: Vec::new(),
-            event_kind: "subscription.updated".into(),
-        };
-        assert!(sub(SubscriptionStatus::Active).is_active());
+        assert!(SubscriptionStatus::pays(Some(SubscriptionStatus::Active.as_str())));
         for status in
             [SubscriptionStatus::PastDue, SubscriptionStatus::Canceled, SubscriptionStatus::Upcoming]
         {
-            assert!(!sub(status).is_active());
+            assert!(!SubscriptionStatus::pays(Some(status.as_str())));
         }
+        assert!(!SubscriptionStatus::pays(None), "no subscription pays for nothing");
     }
 
     #[test]

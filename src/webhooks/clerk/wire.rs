@@ -61,7 +61,7 @@ pub(super) fn membership(body: &[u8]) -> Result<ClerkMembership, ApiError> {
 pub(super) fn subscription(body: &[u8], kind: &str) -> Result<ClerkSubscription, ApiError> {
     let sub = data::<SubscriptionData>(body)?;
     let plans = sub.items.unwrap_or_default().into_iter().filter_map(|item| item.plan?.label()).collect();
-    billing(sub.id, sub.payer, &sub.status, plans, kind)
+    billing(sub.id, sub.payer, &sub.status, plans, kind, sub.updated_at)
 }
 
 /// An item event is filed under its subscription (`subscription_id`), not under the item's own
@@ -69,7 +69,7 @@ pub(super) fn subscription(body: &[u8], kind: &str) -> Result<ClerkSubscription,
 pub(super) fn subscription_item(body: &[u8], kind: &str) -> Result<ClerkSubscription, ApiError> {
     let item = data::<SubscriptionItemData>(body)?;
     let plans = item.plan.and_then(Plan::label).into_iter().collect();
-    billing(item.subscription_id, item.payer, &item.status, plans, kind)
+    billing(item.subscription_id, item.payer, &item.status, plans, kind, item.updated_at)
 }
 
 fn billing(
@@ -78,13 +78,14 @@ fn billing(
     status: &str,
     plans: Vec<String>,
     kind: &str,
+    updated_at: Option<i64>,
 ) -> Result<ClerkSubscription, ApiError> {
     let org = match non_empty(payer.and_then(|p| p.organization_id)) {
         Some(raw) => Some(org_id("data.payer.organization_id", &raw)?),
         None => None,
     };
     let status = SubscriptionStatus::from_clerk(status);
-    Ok(ClerkSubscription { id, org, status, plans, event_kind: kind.to_owned() })
+    Ok(ClerkSubscription { id, org, status, plans, event_kind: kind.to_owned(), updated_at })
 }
 
 /// `ids.rs` names its own field (`org: …`); here the message names where the id sat.
@@ -164,6 +165,7 @@ struct SubscriptionData {
     status: String,
     payer: Option<Payer>,
     items: Option<Vec<Item>>,
+    updated_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +174,7 @@ struct SubscriptionItemData {
     status: String,
     payer: Option<Payer>,
     plan: Option<Plan>,
+    updated_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
