@@ -43,13 +43,20 @@ fn identify(message: &jetstream::Message) -> Option<(Source, String)> {
     Some((source, event_id))
 }
 
-/// An event whose effects are committed: recorded with the rest of its turn, then acknowledged.
-struct Applied {
+/// One delivery of an event, as JetStream handed it over: what retrying it, dead-lettering it
+/// or recording it needs.
+struct Delivery {
     message: jetstream::Message,
     source: Source,
     event_id: String,
-    outcome: Outcome,
+    /// How many times JetStream has delivered it, this time included.
     delivered: i64,
+}
+
+/// An event whose effects are committed: recorded with the rest of its turn, then acknowledged.
+struct Applied {
+    delivery: Delivery,
+    outcome: Outcome,
 }
 
 impl Turns {
@@ -93,7 +100,7 @@ impl Turns {
     fn forget(&self, applied: &[Applied]) {
         let mut lately = self.applied();
         for done in applied {
-            lately.remove(&webhook_events::key(done.source, &done.event_id));
+            lately.remove(&webhook_events::key(done.delivery.source, &done.delivery.event_id));
         }
     }
 
@@ -138,13 +145,15 @@ impl Turns {
             IngestStats::bump(&stats.received);
         }
         let Some((source, event_id)) = identify(&message) else {
-            self.dead_letter(&message, Source::Clerk, "-", "no event id or not a system subject", delivered)
-                .await?;
+            let unplaced = Delivery { message, source: Source::Clerk, event_id: "-".into(), delivered };
+            self.dead_letter(&unplaced, "no event id or not a system subject").await?;
             return Ok(None);
         };
+        let delivery = Delivery { message, source, event_id, delivered };
+        let (message, event_id) = (&delivery.message, &delivery.event_id);
         let span = tracing::info_span!("ingest", source = source.as_str(), event = %event_id, delivered);
         let _enter = span.enter();
-        let key = webhook_events::key(source, &event_id);
+        let key = webhook_events::key(source, event_id);
         let applied_lately = self.applied().contains_key(&key);
         match seen {
             Ok(seen) if applied_lately || seen.contains(&key) => {
@@ -154,11 +163,11 @@ impl Turns {
             }
             Ok(_) => {}
             Err(err) => {
-                self.retry_or_give_up(&message, source, &event_id, err, delivered).await?;
+                self.retry_or_give_up(&delivery, err).await?;
                 return Ok(None);
             }
         }
-        let applied = match faults::fires(Fault::FailApply, &event_id) {
+        let applied = match faults::fires(Fault::FailApply, event_id) {
             true => Err(Failure::Transient(crate::error::ApiError::unavailable("injected failure"))),
             false => {
                 let org = message.headers.as_ref().and_then(|h| h.get(ORG)).map(|v| v.as_str());
@@ -167,30 +176,29 @@ impl Turns {
         };
         match applied {
             Ok(outcome) => {
-                if faults::fires(Fault::PanicAfterApply, &event_id) {
+                if faults::fires(Fault::PanicAfterApply, event_id) {
                     panic!("injected fault: ingest panics after applying {event_id}");
                 }
                 self.applied().insert(key, turn);
-                return Ok(Some(Applied { message, source, event_id, outcome, delivered }));
+                return Ok(Some(Applied { delivery, outcome }));
             }
-            Err(Failure::Permanent(err)) => {
-                self.dead_letter(&message, source, &event_id, &err.message, delivered).await?;
-            }
+            Err(Failure::Permanent(err)) => self.dead_letter(&delivery, &err.message).await?,
             Err(failure @ Failure::Transient(_)) => {
-                self.retry_or_give_up(&message, source, &event_id, failure.reason(), delivered).await?;
+                self.retry_or_give_up(&delivery, failure.reason()).await?
             }
         }
         Ok(None)
     }
 
     async fn record_and_ack(&self, applied: Vec<Applied>) -> Result<(), ActorProcessingErr> {
-        let records: Vec<(Source, &str, &str)> =
-            applied.iter().map(|done| (done.source, done.event_id.as_str(), done.outcome.kind())).collect();
+        let records: Vec<(Source, &str, &str)> = applied
+            .iter()
+            .map(|done| (done.delivery.source, done.delivery.event_id.as_str(), done.outcome.kind()))
+            .collect();
         if let Err(err) = self.args.repos.webhook_events.record_many(&records).await {
             self.forget(&applied);
             for done in &applied {
-                let (message, source, event_id) = (&done.message, done.source, &done.event_id);
-                self.retry_or_give_up(message, source, event_id, &err.to_string(), done.delivered).await?;
+                self.retry_or_give_up(&done.delivery, &err.to_string()).await?;
             }
             return Ok(());
         }
@@ -198,49 +206,37 @@ impl Turns {
             match &done.outcome {
                 Outcome::Applied(_) => IngestStats::bump(&self.args.stats.applied),
                 Outcome::Unknown(kind) => {
-                    tracing::info!(kind, event = %done.event_id, "unknown event type acknowledged");
+                    tracing::info!(kind, event = %done.delivery.event_id, "unknown event type acknowledged");
                     IngestStats::bump(&self.args.stats.unknown);
                 }
             }
-            done.message.ack().await?;
+            done.delivery.message.ack().await?;
         }
         Ok(())
     }
 
-    async fn retry_or_give_up(
-        &self,
-        message: &jetstream::Message,
-        source: Source,
-        event_id: &str,
-        reason: &str,
-        delivered: i64,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn retry_or_give_up(&self, delivery: &Delivery, reason: &str) -> Result<(), ActorProcessingErr> {
+        let delivered = delivery.delivered;
         if delivered >= MAX_DELIVER {
-            return self.dead_letter(message, source, event_id, reason, delivered).await;
+            return self.dead_letter(delivery, reason).await;
         }
         tracing::warn!(reason, "system event failed; it will be delivered again");
         IngestStats::bump(&self.args.stats.retried);
         let backoff = Duration::from_millis(100 * 2u64.pow(u32::try_from(delivered - 1).unwrap_or(0).min(6)));
-        message.ack_with(AckKind::Nak(Some(backoff))).await?;
+        delivery.message.ack_with(AckKind::Nak(Some(backoff))).await?;
         Ok(())
     }
 
     /// Parks the event with why it failed, then acknowledges it: it will not be retried again.
-    async fn dead_letter(
-        &self,
-        message: &jetstream::Message,
-        source: Source,
-        event_id: &str,
-        reason: &str,
-        delivered: i64,
-    ) -> Result<(), ActorProcessingErr> {
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str) -> Result<(), ActorProcessingErr> {
+        let Delivery { message, source, event_id, delivered } = delivery;
         tracing::error!(reason, delivered, "system event dead-lettered");
         let mut headers = HeaderMap::new();
-        headers.insert(EVENT_ID, event_id);
+        headers.insert(EVENT_ID, event_id.as_str());
         headers.insert("Assist-Original-Subject", message.subject.as_str());
         headers.insert("Assist-Failure", crate::bus::envelope::header_safe(reason).as_str());
         headers.insert("Assist-Deliveries", delivered.to_string().as_str());
-        let subject = subjects::dead_letter(source);
+        let subject = subjects::dead_letter(*source);
         self.args.js.publish_with_headers(subject, headers, message.payload.clone()).await?.await?;
         IngestStats::bump(&self.args.stats.dead_lettered);
         message.ack_with(AckKind::Term).await?;
