@@ -25,6 +25,13 @@ pub(crate) fn event(name: &str, org: &str) -> Value {
     event
 }
 
+/// [`event`] as Clerk's version of `updated_at` (ms).
+fn event_as_of(name: &str, org: &str, updated_at: i64) -> Value {
+    let mut body = event(name, org);
+    body["data"]["updated_at"] = updated_at.into();
+    body
+}
+
 async fn deliver_at(app: &TestApp, id: &str, body: &Value, timestamp: i64, secret: &str) -> Answer {
     let body = body.to_string();
     let signature = SvixVerifier::new(secret).unwrap().sign(id, timestamp, body.as_bytes());
@@ -103,9 +110,8 @@ async fn a_replay_outside_the_five_minute_tolerance_is_refused() {
 async fn a_late_retry_of_an_older_organization_version_does_not_undo_a_newer_one() {
     let app = spawn_app().await;
     let version = |name: &str, updated_at: i64| {
-        let mut body = event("organization.updated", "org_acme");
+        let mut body = event_as_of("organization.updated", "org_acme", updated_at);
         body["data"]["name"] = name.into();
-        body["data"]["updated_at"] = updated_at.into();
         body
     };
 
@@ -126,14 +132,11 @@ async fn a_late_retry_of_an_older_organization_version_does_not_undo_a_newer_one
 async fn a_late_retry_of_an_older_billing_event_does_not_change_the_subscription_status() {
     let app = spawn_app().await;
     app.known_org("org_acme").await;
-    let version = |name: &str, updated_at: i64| {
-        let mut body = event(name, "org_acme");
-        body["data"]["updated_at"] = updated_at.into();
-        body
-    };
 
-    deliver(&app, "msg_sub_active", &version("subscription.active", 1_762_000_002_000)).await;
-    deliver(&app, "msg_sub_past_due", &version("subscription.pastDue", 1_762_000_001_000)).await;
+    let active = event_as_of("subscription.active", "org_acme", 1_762_000_002_000);
+    deliver(&app, "msg_sub_active", &active).await;
+    let late = event_as_of("subscription.pastDue", "org_acme", 1_762_000_001_000);
+    deliver(&app, "msg_sub_past_due", &late).await;
     assert!(applied(&app, 2).await);
 
     let org = app.get("/v1/orgs/org_acme", Some(&app.token("org_acme"))).await;
