@@ -13,6 +13,7 @@ mod fakes;
 mod hardening;
 mod helpers;
 mod isolation;
+mod logs;
 mod openapi;
 mod operations;
 mod process;

@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 
 use crate::fakes::vapi::FakeVapi;
 use crate::helpers::{TestApp, custom_settings, spawn_app};
+use crate::logs::Capture;
 
 /// The text exposition, after checking it is served as Prometheus text.
 async fn scrape(app: &TestApp) -> String {
@@ -117,6 +118,31 @@ async fn nats_requests_and_errors_are_counted_per_endpoint() {
     let error = r#"assist_nats_request_errors_total{endpoint="widget-settings",code="not_found"} 1"#;
     assert!(text.contains(error), "{text}");
     assert!(!text.contains(r#"errors_total{endpoint="settings-get""#), "{text}");
+}
+
+/// An org actor's lines are logged in the span of the request it serves, so they can be
+/// found by the request id a client sent or was given.
+#[tokio::test]
+async fn an_org_actors_log_lines_carry_the_request_id() {
+    let logs = Capture::start();
+    let app = spawn_app().await;
+    let token = app.token("org_traced");
+
+    let response = app
+        .http
+        .put(app.url("/v1/orgs/org_traced/widget-settings"))
+        .bearer_auth(&token)
+        .header("x-request-id", "req-traced-7")
+        .json(&custom_settings())
+        .send()
+        .await
+        .expect("the edge answers");
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = logs.text();
+    let line = text.lines().find(|l| l.contains("widget settings replaced"));
+    let line = line.unwrap_or_else(|| panic!("the org actor logged the write:\n{text}"));
+    assert!(line.contains("request_id=req-traced-7"), "{line}");
 }
 
 #[tokio::test]

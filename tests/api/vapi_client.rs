@@ -1,8 +1,6 @@
 //! `VapiClient` against the loopback fake Vapi: what it returns, and how it behaves when Vapi
 //! refuses, fails, stalls or goes down.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use assist::crypto::Secret;
@@ -12,6 +10,7 @@ use assist::vapi::{Assistant, ModelSummary, PhoneNumber, VapiClient, VapiConfig,
 use tokio::time::Instant;
 
 use crate::fakes::vapi::{FakeVapi, sample_assistant, sample_twilio_number};
+use crate::logs::Capture;
 
 const KEY: &str = "vapi-private-5b2c0d7e-9f41-4a8e-b1c3-never-in-logs";
 
@@ -269,41 +268,9 @@ async fn one_orgs_limit_does_not_hold_up_another_org() {
     assert_eq!(fake.max_in_flight(), 2);
 }
 
-/// A `tracing` writer into a buffer the test can read.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
-    }
-}
-
 #[tokio::test]
 async fn the_private_key_appears_in_no_log_line_and_no_error() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // With exactly one Dispatch alive, tracing-core takes a callsite's interest from whichever
-    // thread hits it first, so a parallel test thread without a subscriber could switch our
-    // callsites off for good (tokio-rs/tracing#3611). A second live Dispatch avoids that path.
-    let _second_dispatch = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    let logs = Capture::start();
     let (fake, client) = vapi_with(|config| {
         config.call_timeout = Duration::from_millis(200);
         config.max_attempts = 2;

@@ -1,4 +1,5 @@
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use tracing::{Instrument, Span};
 
 use super::sessions::PendingSession;
 use super::system::OrgChange;
@@ -55,6 +56,22 @@ pub(crate) struct OrgState {
 }
 
 pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
+
+/// An [`OrgMsg`] with the span it was sent from, so the org's log lines carry the request's
+/// fields (endpoint, request id). ractor's `message_span_propogation` would do this for every
+/// actor, but it reserves room for a span in each of a mailbox's 32 preallocated slots: about
+/// 1.3 KB per org actor, idle or not (BENCHMARKS.md, memory). Here the span lives in the
+/// message's own box, and only while the message is queued.
+pub(crate) struct OrgMail {
+    msg: OrgMsg,
+    span: Span,
+}
+
+impl From<OrgMsg> for OrgMail {
+    fn from(msg: OrgMsg) -> Self {
+        Self { msg, span: Span::current() }
+    }
+}
 
 pub(crate) enum OrgMsg {
     /// An operator reads the widget settings (the defaults until they are first saved).
@@ -140,13 +157,13 @@ impl OrgState {
 }
 
 impl Actor for OrgActor {
-    type Msg = OrgMsg;
+    type Msg = OrgMail;
     type State = OrgState;
     type Arguments = OrgArgs;
 
     /// Loads everything from the database, so a restarted actor is exactly as the last
     /// committed write left it.
-    async fn pre_start(&self, _: ActorRef<OrgMsg>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
+    async fn pre_start(&self, _: ActorRef<OrgMail>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
         // A newer owner elsewhere makes this fail, and an older one can write no more after it.
         let rows = args.repos.activate(&args.org).await?;
         Ok(OrgState {
@@ -170,16 +187,16 @@ impl Actor for OrgActor {
     /// org, measured with heaptrack; BENCHMARKS.md, memory). A box per message costs less.
     async fn handle(
         &self,
-        myself: ActorRef<OrgMsg>,
-        msg: OrgMsg,
+        myself: ActorRef<OrgMail>,
+        OrgMail { msg, span }: OrgMail,
         state: &mut OrgState,
     ) -> Result<(), ActorProcessingErr> {
-        Box::pin(dispatch(myself, msg, state)).await
+        Box::pin(dispatch(myself, msg, state)).instrument(span).await
     }
 
     /// A stop (passivation, shutdown) may overtake the commit message: commit what is queued
     /// rather than fail the requests it has taken.
-    async fn post_stop(&self, _: ActorRef<OrgMsg>, state: &mut OrgState) -> Result<(), ActorProcessingErr> {
+    async fn post_stop(&self, _: ActorRef<OrgMail>, state: &mut OrgState) -> Result<(), ActorProcessingErr> {
         state.settle_sessions().await;
         state.commit_sessions_now().await;
         Ok(())
@@ -187,7 +204,7 @@ impl Actor for OrgActor {
 }
 
 async fn dispatch(
-    myself: ActorRef<OrgMsg>,
+    myself: ActorRef<OrgMail>,
     msg: OrgMsg,
     state: &mut OrgState,
 ) -> Result<(), ActorProcessingErr> {
@@ -255,7 +272,7 @@ async fn dispatch(
         }
         OrgMsg::CreateSession(new, reply) => {
             if state.queue_session(new, reply) {
-                myself.send_message(OrgMsg::CommitSessions)?;
+                myself.send_message(OrgMsg::CommitSessions.into())?;
             }
         }
         OrgMsg::CommitSessions => state.commit_sessions(&myself),

@@ -12,7 +12,7 @@ mod system;
 mod tickets;
 mod voice;
 
-pub(crate) use actor::{OrgActor, OrgArgs, OrgMsg};
+pub(crate) use actor::{OrgActor, OrgArgs, OrgMail, OrgMsg};
 pub use handle::Org;
 pub(crate) use plugin::{hash as hash_webhook_secret, key_context};
 pub use system::OrgChange;

@@ -4,7 +4,7 @@ use chrono::Duration;
 
 use ractor::ActorRef;
 
-use super::actor::{OrgMsg, OrgState, Reply};
+use super::actor::{OrgMail, OrgMsg, OrgState, Reply};
 use crate::auth::Operator;
 use crate::db::contact_sessions::ContactSessions;
 use crate::error::ApiError;
@@ -67,7 +67,7 @@ impl OrgState {
     /// committed already: that one sends [`OrgMsg::SessionsCommitted`] when it is done. So a
     /// busy org gathers the next batch while the database commits the last one, instead of
     /// idling between them (BENCHMARKS.md, writes).
-    pub(super) fn commit_sessions(&mut self, myself: &ActorRef<OrgMsg>) {
+    pub(super) fn commit_sessions(&mut self, myself: &ActorRef<OrgMail>) {
         if self.committing.is_some() || self.pending_sessions.is_empty() {
             return;
         }
@@ -75,7 +75,7 @@ impl OrgState {
         let (sessions, org, myself) = (self.repos.contact_sessions.clone(), self.org.clone(), myself.clone());
         self.committing = Some(tokio::spawn(async move {
             commit(&sessions, &org, batch).await;
-            let _ = myself.send_message(OrgMsg::SessionsCommitted);
+            let _ = myself.send_message(OrgMsg::SessionsCommitted.into());
         }));
     }
 

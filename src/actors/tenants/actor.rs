@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use super::table::Table;
 use super::{OrgStatus, TenantStats, Tenants};
 use crate::actors::ActorConfig;
-use crate::actors::org::{OrgActor, OrgArgs, OrgMsg};
+use crate::actors::org::{OrgActor, OrgArgs, OrgMail, OrgMsg};
 use crate::actors::partitions::Ownership;
 use crate::bus::events::EventPublisher;
 use crate::clock::Clock;
@@ -57,7 +57,7 @@ pub(crate) enum TenantsMsg {
     /// Make sure the org has a running actor; answered once it is in the routing table.
     Activate(OrgId, Waiter),
     /// An activation started by this actor finished.
-    Started(OrgId, Result<ActorRef<OrgMsg>, String>),
+    Started(OrgId, Result<ActorRef<OrgMail>, String>),
     /// Periodic: passivate the org actors that have been idle longer than the idle timeout.
     Sweep,
     /// Periodic: delete expired contact sessions from the database.
@@ -238,7 +238,7 @@ impl TenantsState {
         });
     }
 
-    fn started(&mut self, org: OrgId, result: Result<ActorRef<OrgMsg>, String>) {
+    fn started(&mut self, org: OrgId, result: Result<ActorRef<OrgMail>, String>) {
         self.starting.remove(&org);
         let answer = match result {
             // The partition moved while the actor was loading: it must not serve here.
@@ -314,7 +314,7 @@ impl TenantsState {
             TenantStats::bump(&self.stats.passivated);
             self.stopping.insert(org);
             // Queued behind every request routed before the removal above.
-            let _ = entry.actor.send_message(OrgMsg::Passivate);
+            let _ = entry.actor.send_message(OrgMsg::Passivate.into());
         }
     }
 

@@ -108,7 +108,7 @@ impl Tenants {
         let orgs = self.table.read();
         let entry = orgs.get(org)?;
         let (tx, rx) = ractor::concurrency::oneshot();
-        entry.actor.send_message(make(tx.into())).ok()?;
+        entry.actor.send_message(make(tx.into()).into()).ok()?;
         entry.touch(self.table.now_ms());
         Some((rx, Pending::new(entry.clone())))
     }

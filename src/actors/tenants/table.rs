@@ -6,12 +6,12 @@ use ractor::ActorRef;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::actors::org::OrgMsg;
+use crate::actors::org::OrgMail;
 use crate::ids::OrgId;
 
 /// A running org actor, when it last got a request, and how many it has not answered yet.
 pub(super) struct Entry {
-    pub actor: ActorRef<OrgMsg>,
+    pub actor: ActorRef<OrgMail>,
     pub started_ms: u64,
     last_used_ms: AtomicU64,
     /// ractor 0.16 does not expose a mailbox's length, so routed requests are counted here
@@ -57,7 +57,7 @@ impl Table {
         self.orgs.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn insert(&self, org: OrgId, actor: ActorRef<OrgMsg>) {
+    pub fn insert(&self, org: OrgId, actor: ActorRef<OrgMail>) {
         let now = self.now_ms();
         let entry =
             Entry { actor, started_ms: now, last_used_ms: AtomicU64::new(now), pending: AtomicU64::new(0) };
