@@ -67,6 +67,7 @@ pub(crate) struct OrgMail {
     span: Span,
 }
 
+/// Takes the span current where the conversion happens, so convert where the message is sent.
 impl From<OrgMsg> for OrgMail {
     fn from(msg: OrgMsg) -> Self {
         Self { msg, span: Span::current() }
