@@ -114,7 +114,7 @@ pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {
             tokio::spawn(async move {
                 let owner = repos.fenced(assist::db::Fence { org: org.clone(), token: 1 });
                 owner.activate(&org).await.map(drop).expect("raise the reference's fence");
-                let sessions = owner.contact_sessions;
+                let sessions = owner.contact_sessions();
                 while Instant::now() < until {
                     let batch: Vec<_> = (0..per_txn).map(|_| session()).collect();
                     sessions.create_many(&org, &batch).await.expect("reference write");
@@ -151,8 +151,8 @@ pub(crate) async fn db_activations(db_dir: &str, n: usize) {
                     let activated = owner.activate(&org).await.map(drop);
                     let ms = t.elapsed().as_secs_f64() * 1e3;
                     if token == 1 {
-                        owner.organizations.ensure(&org).await.expect("seed the organization");
-                        owner.widget_settings.put(&org, &WidgetSettings::default()).await.expect("seed");
+                        owner.organizations().ensure(&org).await.expect("seed the organization");
+                        owner.widget_settings().put(&org, &WidgetSettings::default()).await.expect("seed");
                     }
                     (activated.is_ok(), ms)
                 }

@@ -136,7 +136,7 @@ async fn answer(args: &GatewayArgs, message: &Message) -> Result<Reply, ApiError
 }
 
 async fn stored_key(args: &GatewayArgs, org: &OrgId) -> Result<Secret, ApiError> {
-    let plugin = args.repos.plugins.get(org).await?;
+    let plugin = args.repos.plugins().get(org).await?;
     let plugin = plugin.ok_or_else(|| ApiError::not_found("Vapi is not connected for this organization"))?;
     let key = args.master_key.open(&plugin.private_api_key_sealed, &key_context(org))?;
     let key = String::from_utf8(key).map_err(|e| ApiError::internal(&e))?;

@@ -138,10 +138,10 @@ mod tests {
         let db = Db::connect("mem://").await.unwrap();
         let (a, b) = (OrgId::parse("org_a").unwrap(), OrgId::parse("org_b").unwrap());
         let repos = Repos::new(&db);
-        repos.organizations.upsert_from_clerk(&ClerkOrganization::named(&a, "Acme", None)).await.unwrap();
+        repos.organizations().upsert_from_clerk(&ClerkOrganization::named(&a, "Acme", None)).await.unwrap();
         let welcome = WidgetSettings { welcome_message: "Hi from Acme".into(), ..WidgetSettings::default() };
-        repos.widget_settings.put(&a, &welcome).await.unwrap();
-        repos.plugins.put(&b, &plugin("pk_b")).await.unwrap();
+        repos.widget_settings().put(&a, &welcome).await.unwrap();
+        repos.plugins().put(&b, &plugin("pk_b")).await.unwrap();
         for (id, status) in [("sub_old", "canceled"), ("sub_new", "active")] {
             let write = db.client().query(format!(
                 "CREATE subscriptions:{id} SET subscription = '{id}', org = 'org_b', status = '{status}', plans = []"
@@ -192,23 +192,23 @@ mod tests {
         assert!(empty.organization.is_none() && empty.settings.is_none() && empty.plugin.is_none());
         assert_eq!(empty.subscription_status, None);
 
-        first.organizations.upsert_from_clerk(&ClerkOrganization::named(&org, "Acme", None)).await.unwrap();
+        first.organizations().upsert_from_clerk(&ClerkOrganization::named(&org, "Acme", None)).await.unwrap();
         let settings = WidgetSettings { welcome_message: "Hi from Acme".into(), ..WidgetSettings::default() };
-        first.widget_settings.put(&org, &settings).await.unwrap();
+        first.widget_settings().put(&org, &settings).await.unwrap();
         let plugin = StoredPlugin {
             public_api_key: "pk".into(),
             private_api_key_sealed: "sealed".into(),
             webhook_secret_hash: None,
             connected_at: chrono::Utc::now(),
         };
-        first.plugins.put(&org, &plugin).await.unwrap();
+        first.plugins().put(&org, &plugin).await.unwrap();
 
         let next = repos.fenced(Fence { org: org.clone(), token: 4 });
         let rows = next.activate(&org).await.unwrap();
         assert_eq!(rows.organization.map(|o| o.name), Some(Some("Acme".into())));
         assert_eq!(rows.settings.map(|s| s.welcome_message), Some("Hi from Acme".into()));
         assert_eq!(rows.plugin.map(|p| p.public_api_key), Some("pk".into()));
-        let stale = first.widget_settings.put(&org, &settings).await;
+        let stale = first.widget_settings().put(&org, &settings).await;
         assert!(
             matches!(stale, Err(DbError::Fenced)),
             "the new owner's activation raised the fence: {stale:?}"

@@ -159,7 +159,7 @@ mod tests {
     #[tokio::test]
     async fn the_sweep_deletes_expired_sessions_and_keeps_refreshed_ones() {
         let db = Db::connect("mem://").await.unwrap();
-        let sessions = Repos::new(&db).contact_sessions;
+        let sessions = Repos::new(&db).contact_sessions();
         let org = OrgId::parse("org_a").unwrap();
         let now = Utc::now();
         let h = Duration::hours;

@@ -137,7 +137,7 @@ mod tests {
     #[tokio::test]
     async fn a_late_retry_neither_changes_a_subscription_nor_makes_an_older_one_the_newest() {
         let db = Db::connect("mem://").await.unwrap();
-        let directory = Repos::new(&db).directory;
+        let directory = Repos::new(&db).directory();
         let org = OrgId::parse("org_pays").unwrap();
         let upsert = async |sub: ClerkSubscription| directory.upsert_subscription(&org, &sub).await.unwrap();
 

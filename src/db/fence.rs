@@ -283,27 +283,27 @@ mod tests {
         let repos = Repos::new(&db);
         let old = repos.fenced(Fence { org: org.clone(), token: 5 });
         old.activate(&org).await.map(drop).unwrap();
-        old.widget_settings.put(&org, &settings("from the old owner")).await.unwrap();
+        old.widget_settings().put(&org, &settings("from the old owner")).await.unwrap();
 
         let new = repos.fenced(Fence { org: org.clone(), token: 7 });
         new.activate(&org).await.map(drop).unwrap();
-        let refused = old.widget_settings.put(&org, &settings("stale")).await;
+        let refused = old.widget_settings().put(&org, &settings("stale")).await;
         assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
-        let stored = repos.widget_settings.get(&org).await.unwrap().unwrap();
+        let stored = repos.widget_settings().get(&org).await.unwrap().unwrap();
         assert_eq!(stored.welcome_message, "from the old owner", "the refused write left nothing behind");
         assert!(
             matches!(old.activate(&org).await.map(drop), Err(DbError::Fenced)),
             "an older token cannot win back"
         );
 
-        new.widget_settings.put(&org, &settings("from the new owner")).await.unwrap();
-        let stored = repos.widget_settings.get(&org).await.unwrap().unwrap();
+        new.widget_settings().put(&org, &settings("from the new owner")).await.unwrap();
+        let stored = repos.widget_settings().get(&org).await.unwrap().unwrap();
         assert_eq!(stored.welcome_message, "from the new owner");
 
         // Passivated and activated again under the same lease: still the owner, still writing.
         let again = repos.fenced(Fence { org: org.clone(), token: 7 });
         again.activate(&org).await.map(drop).unwrap();
-        again.widget_settings.put(&org, &settings("after a re-activation")).await.unwrap();
+        again.widget_settings().put(&org, &settings("after a re-activation")).await.unwrap();
         assert!(matches!(old.activate(&org).await.map(drop), Err(DbError::Fenced)));
     }
 
@@ -315,9 +315,9 @@ mod tests {
         let old = repos.fenced(Fence { org: org.clone(), token: 1 });
         old.activate(&org).await.map(drop).unwrap();
         repos.fenced(Fence { org: org.clone(), token: 2 }).activate(&org).await.map(drop).unwrap();
-        let refused = old.widget_settings.put(&org, &settings("never")).await;
+        let refused = old.widget_settings().put(&org, &settings("never")).await;
         assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
-        assert!(repos.widget_settings.get(&org).await.unwrap().is_none(), "nothing of it was stored");
+        assert!(repos.widget_settings().get(&org).await.unwrap().is_none(), "nothing of it was stored");
 
         let session = ContactSession {
             id: ContactSessionId::generate(chrono::Utc::now()),
@@ -327,9 +327,9 @@ mod tests {
             created_at: chrono::Utc::now(),
             expires_at: chrono::Utc::now(),
         };
-        let refused = old.contact_sessions.create_many(&org, &[(session.clone(), "hash".into())]).await;
+        let refused = old.contact_sessions().create_many(&org, &[(session.clone(), "hash".into())]).await;
         assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
-        assert!(repos.contact_sessions.get(&org, &session.id).await.unwrap().is_none());
+        assert!(repos.contact_sessions().get(&org, &session.id).await.unwrap().is_none());
     }
 
     #[tokio::test]
@@ -341,7 +341,7 @@ mod tests {
         let owner = Repos::new(&db).fenced(Fence { org: org.clone(), token: 1 });
         owner.activate(&org).await.map(drop).unwrap();
         for welcome in ["one", "two", "three"] {
-            owner.widget_settings.put(&org, &settings(welcome)).await.unwrap();
+            owner.widget_settings().put(&org, &settings(welcome)).await.unwrap();
         }
         assert_eq!(super::fence_field(&db, "org_c", "writes").await, Some(3));
     }

@@ -189,12 +189,12 @@ mod tests {
         let repos = Repos::new(&db);
         let (known, gone) = (OrgId::parse("org_known").unwrap(), OrgId::parse("org_gone").unwrap());
         repos
-            .organizations
+            .organizations()
             .upsert_from_clerk(&ClerkOrganization::named(&known, "Old name", None))
             .await
             .unwrap();
-        let created = repos.organizations.get(&known).await.unwrap().unwrap().created_at;
-        repos.organizations.mark_deleted(&gone).await.unwrap();
+        let created = repos.organizations().get(&known).await.unwrap().unwrap().created_at;
+        repos.organizations().mark_deleted(&gone).await.unwrap();
 
         let parts = [
             part(&db, "org_new", 1, "New").await,
@@ -204,10 +204,10 @@ mod tests {
         let stored = Upserts::new(TABLE, UPSERT).write(&parts).await.unwrap();
         let names: Vec<_> = stored.iter().map(|row| row["name"].as_str().unwrap().to_owned()).collect();
         assert_eq!(names, ["New", "Renamed", "Back?"], "each actor gets its own org's row back");
-        let renamed = repos.organizations.get(&known).await.unwrap().unwrap();
+        let renamed = repos.organizations().get(&known).await.unwrap().unwrap();
         assert_eq!((renamed.name.as_deref(), renamed.slug), (Some("Renamed"), None));
         assert_eq!(renamed.created_at, created, "an update keeps the creation time");
-        assert!(repos.organizations.get(&gone).await.unwrap().is_none(), "a deleted org stays deleted");
+        assert!(repos.organizations().get(&gone).await.unwrap().is_none(), "a deleted org stays deleted");
         for org in ["org_new", "org_known", "org_gone"] {
             assert_eq!(fence_field(&db, org, "writes").await, Some(1), "{org}'s fence was rewritten");
         }
@@ -216,7 +216,7 @@ mod tests {
     #[tokio::test]
     async fn an_older_version_from_clerk_changes_nothing_and_the_same_one_again_is_harmless() {
         let db = Db::connect("mem://").await.unwrap();
-        let organizations = Repos::new(&db).organizations;
+        let organizations = Repos::new(&db).organizations();
         let org = OrgId::parse("org_late").unwrap();
         let version = |name: &str, at: Option<i64>| {
             let mut clerk = ClerkOrganization::named(&org, name, at);
@@ -253,7 +253,7 @@ mod tests {
         assert!(matches!(refused, Err(DbError::Fenced)), "{refused:?}");
         let repos = Repos::new(&db);
         for org in ["org_a", "org_b"] {
-            assert!(repos.organizations.get(&OrgId::parse(org).unwrap()).await.unwrap().is_none());
+            assert!(repos.organizations().get(&OrgId::parse(org).unwrap()).await.unwrap().is_none());
         }
     }
 }

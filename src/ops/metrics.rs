@@ -253,7 +253,7 @@ impl Collector for Sources {
             events.retried,
         )?;
         counter(&mut e, "webhook_events_dead_lettered", "Webhook events given up on", events.dead_lettered)?;
-        let commits = self.repos.contact_sessions.commit_counts();
+        let commits = self.repos.contact_sessions().commit_counts();
         counter(
             &mut e,
             "session_commits",

@@ -112,7 +112,7 @@ impl Turns {
         let ids: Vec<(Source, String)> =
             lanes.iter().flat_map(|(_, lane, _)| lane.iter().filter_map(identify)).collect();
         let ids: Vec<(Source, &str)> = ids.iter().map(|(source, event)| (*source, event.as_str())).collect();
-        let seen = self.args.repos.webhook_events.seen(&ids).await.map_err(|err| err.to_string());
+        let seen = self.args.repos.webhook_events().seen(&ids).await.map_err(|err| err.to_string());
         let seen = &seen;
         let lanes = lanes.into_iter().map(|(after, lane, finished)| async move {
             if let Some(after) = after {
@@ -195,7 +195,7 @@ impl Turns {
             .iter()
             .map(|done| (done.delivery.source, done.delivery.event_id.as_str(), done.outcome.kind()))
             .collect();
-        if let Err(err) = self.args.repos.webhook_events.record_many(&records).await {
+        if let Err(err) = self.args.repos.webhook_events().record_many(&records).await {
             self.forget(&applied);
             for done in &applied {
                 self.retry_or_give_up(&done.delivery, &err.to_string()).await?;

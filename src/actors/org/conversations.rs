@@ -19,7 +19,7 @@ pub(super) fn audience(conversation: &Conversation) -> Audience {
 
 impl OrgState {
     async fn load(&self, id: &ConversationId) -> Result<Conversation, ApiError> {
-        let found = self.repos.conversations.get(&self.org, id).await?;
+        let found = self.repos.conversations().get(&self.org, id).await?;
         found.ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))
     }
 
@@ -50,13 +50,13 @@ impl OrgState {
             text,
             created_at: self.clock.now(),
         };
-        self.repos.messages.append(&self.org, &message).await?;
+        self.repos.messages().append(&self.org, &message).await?;
         self.emit("message", "created", audience(conversation), &message).await;
         Ok(message)
     }
 
     async fn transcript(&self, conversation: &Conversation) -> Result<Page<Message>, ApiError> {
-        let items = self.repos.messages.list(&self.org, &conversation.id).await?;
+        let items = self.repos.messages().list(&self.org, &conversation.id).await?;
         Ok(Page { items, next_cursor: None })
     }
 
@@ -69,7 +69,7 @@ impl OrgState {
         let filter = Filter { status: query.status, contact_session: None };
         Ok(self
             .repos
-            .conversations
+            .conversations()
             .list(&self.org, &filter, query.cursor()?.as_ref(), query.limit()?)
             .await?)
     }
@@ -82,7 +82,7 @@ impl OrgState {
         self.first_sight(operator).await?;
         let conversation = self.load(id).await?;
         let contact_session = match &conversation.contact_session_id {
-            Some(session) => self.repos.contact_sessions.get(&self.org, session).await?.map(|s| s.session),
+            Some(session) => self.repos.contact_sessions().get(&self.org, session).await?.map(|s| s.session),
             None => None,
         };
         Ok(ConversationDetail { conversation, contact_session })
@@ -98,7 +98,7 @@ impl OrgState {
         let mut conversation = self.load(id).await?;
         conversation.status = status;
         conversation.updated_at = self.clock.now();
-        self.repos.conversations.set_status(&self.org, id, status, conversation.updated_at).await?;
+        self.repos.conversations().set_status(&self.org, id, status, conversation.updated_at).await?;
         self.emit("conversation", "updated", audience(&conversation), &conversation).await;
         Ok(conversation)
     }
@@ -114,7 +114,7 @@ impl OrgState {
         let mut conversation = self.load(id).await?;
         let sent = self.append(&conversation, Role::Operator, message.text).await?;
         if conversation.status == Status::Unresolved {
-            self.repos.conversations.set_status(&self.org, id, Status::Escalated, sent.created_at).await?;
+            self.repos.conversations().set_status(&self.org, id, Status::Escalated, sent.created_at).await?;
             conversation.status = Status::Escalated;
             conversation.updated_at = sent.created_at;
             self.emit("conversation", "updated", audience(&conversation), &conversation).await;
@@ -144,7 +144,7 @@ impl OrgState {
 
     /// Stores a new conversation and tells its audience.
     pub(super) async fn open(&self, conversation: Conversation) -> Result<Conversation, ApiError> {
-        self.repos.conversations.create(&self.org, &conversation).await?;
+        self.repos.conversations().create(&self.org, &conversation).await?;
         self.emit("conversation", "created", audience(&conversation), &conversation).await;
         Ok(conversation)
     }
@@ -158,7 +158,7 @@ impl OrgState {
         let filter = Filter { status: query.status, contact_session: Some(session.id) };
         Ok(self
             .repos
-            .conversations
+            .conversations()
             .list(&self.org, &filter, query.cursor()?.as_ref(), query.limit()?)
             .await?)
     }

@@ -67,7 +67,7 @@ impl OrgState {
             webhook_secret_hash: Some(hash(&secret)),
             connected_at: self.clock.now(),
         };
-        self.repos.plugins.put(&self.org, &stored).await?;
+        self.repos.plugins().put(&self.org, &stored).await?;
         tracing::info!(org = %self.org, user = %operator.user_id, "Vapi connected");
         self.plugin = Some(stored);
         self.emit("plugin", "updated", Audience::Operators, &self.plugin_view()).await;
@@ -80,7 +80,7 @@ impl OrgState {
         if !operator.is_admin() {
             return Err(ApiError::forbidden("only an organization admin may change the Vapi connection"));
         }
-        self.repos.plugins.delete(&self.org).await?;
+        self.repos.plugins().delete(&self.org).await?;
         self.plugin = None;
         tracing::info!(org = %self.org, user = %operator.user_id, "Vapi disconnected");
         self.emit("plugin", "updated", Audience::Operators, &self.plugin_view()).await;

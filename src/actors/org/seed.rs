@@ -9,8 +9,8 @@ impl OrgState {
     /// Records the organization (as an operator's first request would) and replaces its widget
     /// settings; answered after both writes are committed.
     pub(super) async fn seed(&mut self, settings: WidgetSettings) -> Result<(), ApiError> {
-        self.organization = Some(self.repos.organizations.ensure(&self.org).await?);
-        self.repos.widget_settings.put(&self.org, &settings).await?;
+        self.organization = Some(self.repos.organizations().ensure(&self.org).await?);
+        self.repos.widget_settings().put(&self.org, &settings).await?;
         tracing::info!(org = %self.org, "organization seeded");
         self.settings = Some(settings);
         self.emit_public_settings().await;

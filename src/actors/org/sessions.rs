@@ -72,7 +72,7 @@ impl OrgState {
             return;
         }
         let batch = self.next_batch();
-        let (sessions, org, myself) = (self.repos.contact_sessions.clone(), self.org.clone(), myself.clone());
+        let (sessions, org, myself) = (self.repos.contact_sessions(), self.org.clone(), myself.clone());
         self.committing = Some(tokio::spawn(async move {
             commit(&sessions, &org, batch).await;
             let _ = myself.send_message(OrgMsg::SessionsCommitted.into());
@@ -90,7 +90,7 @@ impl OrgState {
     pub(super) async fn commit_sessions_now(&mut self) {
         while !self.pending_sessions.is_empty() {
             let batch = self.next_batch();
-            commit(&self.repos.contact_sessions, &self.org, batch).await;
+            commit(&self.repos.contact_sessions(), &self.org, batch).await;
         }
     }
 
@@ -106,7 +106,8 @@ impl OrgState {
     pub(super) async fn authenticate(&mut self, token: &SessionToken) -> Result<ContactSession, ApiError> {
         let refused =
             || ApiError::unauthenticated("X-Contact-Session: missing, invalid or expired contact session");
-        let stored = self.repos.contact_sessions.get(&self.org, &token.session).await?.ok_or_else(refused)?;
+        let stored =
+            self.repos.contact_sessions().get(&self.org, &token.session).await?.ok_or_else(refused)?;
         if !token.matches(&stored.token_hash) {
             return Err(refused());
         }
@@ -117,7 +118,7 @@ impl OrgState {
         }
         if session.expires_at - now < Duration::hours(REFRESH_BELOW_HOURS) {
             session.expires_at = now + Duration::hours(LIFETIME_HOURS);
-            self.repos.contact_sessions.extend(&self.org, &session.id, session.expires_at).await?;
+            self.repos.contact_sessions().extend(&self.org, &session.id, session.expires_at).await?;
         }
         Ok(session)
     }
@@ -138,7 +139,7 @@ impl OrgState {
         id: &ContactSessionId,
     ) -> Result<ContactSession, ApiError> {
         self.first_sight(operator).await?;
-        let stored = self.repos.contact_sessions.get(&self.org, id).await?;
+        let stored = self.repos.contact_sessions().get(&self.org, id).await?;
         stored
             .map(|s| s.session)
             .ok_or_else(|| ApiError::not_found(format!("contact session {id} not found")))

@@ -12,7 +12,7 @@ impl OrgState {
     pub(super) async fn first_sight(&mut self, operator: &Operator) -> Result<(), ApiError> {
         if self.organization.is_none() {
             tracing::info!(org = %self.org, user = %operator.user_id, "organization first seen");
-            self.organization = Some(self.repos.organizations.ensure(&self.org).await?);
+            self.organization = Some(self.repos.organizations().ensure(&self.org).await?);
         }
         Ok(())
     }
@@ -40,7 +40,7 @@ impl OrgState {
         settings: WidgetSettings,
     ) -> Result<WidgetSettings, ApiError> {
         self.first_sight(operator).await?;
-        self.repos.widget_settings.put(&self.org, &settings).await?;
+        self.repos.widget_settings().put(&self.org, &settings).await?;
         tracing::info!(org = %self.org, user = %operator.user_id, "widget settings replaced");
         self.settings = Some(settings.clone());
         self.emit_public_settings().await;
@@ -65,7 +65,7 @@ impl OrgState {
     ) -> Result<OrganizationView, ApiError> {
         self.first_sight(operator).await?;
         let organization = self.organization.clone().ok_or_else(|| ApiError::not_found("organization"))?;
-        let facts = self.repos.organizations.facts(&self.org).await?;
+        let facts = self.repos.organizations().facts(&self.org).await?;
         Ok(OrganizationView::new(organization, facts))
     }
 }

@@ -26,13 +26,13 @@ impl OrgState {
                 if org.id != self.org {
                     return Err(ApiError::invalid("data.id", format!("the event is not about {}", self.org)));
                 }
-                self.organization = self.repos.organizations.upsert_from_clerk(&org).await?;
+                self.organization = self.repos.organizations().upsert_from_clerk(&org).await?;
                 if let Some(organization) = &self.organization {
                     self.emit("organization", "updated", Audience::Operators, organization).await;
                 }
             }
             OrgChange::OrganizationDeleted => {
-                self.repos.organizations.mark_deleted(&self.org).await?;
+                self.repos.organizations().mark_deleted(&self.org).await?;
                 self.organization = None;
                 self.emit(
                     "organization",
@@ -42,13 +42,15 @@ impl OrgState {
                 )
                 .await;
             }
-            OrgChange::Membership(membership) => self.repos.directory.upsert_membership(&membership).await?,
+            OrgChange::Membership(membership) => {
+                self.repos.directory().upsert_membership(&membership).await?
+            }
             OrgChange::MembershipDeleted(membership) => {
-                self.repos.directory.delete_membership(&membership).await?
+                self.repos.directory().delete_membership(&membership).await?
             }
             OrgChange::Voice(event) => self.apply_voice(event).await?,
             OrgChange::Subscription(subscription) => {
-                let recorded = self.repos.directory.upsert_subscription(&self.org, &subscription).await?;
+                let recorded = self.repos.directory().upsert_subscription(&self.org, &subscription).await?;
                 self.subscription_active = SubscriptionStatus::pays(recorded.newest.as_deref());
                 let status = serde_json::json!({"id": subscription.id, "status": recorded.status});
                 self.emit("subscription", "updated", Audience::Operators, &status).await;

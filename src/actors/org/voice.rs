@@ -50,12 +50,12 @@ impl OrgState {
     /// end-user when the widget passed a contact session of this org.
     async fn call_conversation(&mut self, call: &CallRef) -> Result<Conversation, ApiError> {
         let id = ConversationId::parse(&derived("conv", &[self.org.as_str(), &call.call_id]))?;
-        if let Some(found) = self.repos.conversations.get(&self.org, &id).await? {
+        if let Some(found) = self.repos.conversations().get(&self.org, &id).await? {
             return Ok(found);
         }
         let session = match call.contact_session_id.as_deref().map(ContactSessionId::parse) {
             Some(Ok(session)) => {
-                self.repos.contact_sessions.get(&self.org, &session).await?.map(|s| s.session.id)
+                self.repos.contact_sessions().get(&self.org, &session).await?.map(|s| s.session.id)
             }
             _ => None,
         };
@@ -79,7 +79,7 @@ impl OrgState {
             text: text.to_owned(),
             created_at: at,
         };
-        if self.repos.messages.upsert(&self.org, &message).await? {
+        if self.repos.messages().upsert(&self.org, &message).await? {
             self.emit("message", "created", audience(conversation), &message).await;
         }
         Ok(())
@@ -104,7 +104,7 @@ impl OrgState {
 
     async fn save_voice(&self, conversation: &mut Conversation) -> Result<(), ApiError> {
         conversation.updated_at = self.clock.now();
-        self.repos.conversations.set_voice(&self.org, conversation).await?;
+        self.repos.conversations().set_voice(&self.org, conversation).await?;
         self.emit("conversation", "updated", audience(conversation), conversation).await;
         Ok(())
     }

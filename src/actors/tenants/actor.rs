@@ -320,7 +320,7 @@ impl TenantsState {
 
     /// Runs on a task of its own: a large delete must not hold up activations.
     fn sweep_sessions(&self) {
-        let (sessions, now) = (self.repos.contact_sessions.clone(), self.clock.now());
+        let (sessions, now) = (self.repos.contact_sessions(), self.clock.now());
         tokio::spawn(async move {
             match sessions.delete_expired(now).await {
                 Ok(0) => {}
