@@ -59,8 +59,8 @@ pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
 
 /// An [`OrgMsg`] with the span it was sent from, so the org's log lines carry the request's
 /// fields (endpoint, request id). ractor's `message_span_propogation` would do this for every
-/// actor, but it reserves room for a span in each of a mailbox's 32 preallocated slots: about
-/// 1.3 KB per org actor, idle or not (BENCHMARKS.md, memory). Here the span lives in the
+/// actor, but it reserves room for a span in each of a mailbox's 32 preallocated slots: 1.1-1.2
+/// KB per org actor, idle or not, measured (BENCHMARKS.md, memory). Here the span lives in the
 /// message's own box, and only while the message is queued.
 pub(crate) struct OrgMail {
     msg: OrgMsg,
