@@ -42,11 +42,13 @@ pub(crate) struct OrgState {
     pub(super) clock: Clock,
     pub(super) master_key: MasterKey,
     pub(super) events: EventPublisher,
-    pub(super) organization: Option<Organization>,
-    pub(super) settings: Option<WidgetSettings>,
+    /// The three records are boxed: the state lives in the actor's task for its whole life,
+    /// and most orgs have no plugin and many no settings (360 bytes inline, 24 boxed).
+    pub(super) organization: Option<Box<Organization>>,
+    pub(super) settings: Option<Box<WidgetSettings>>,
     /// Whether the newest subscription is active: voice is offered only then.
     pub(super) subscription_active: bool,
-    pub(super) plugin: Option<StoredPlugin>,
+    pub(super) plugin: Option<Box<StoredPlugin>>,
     /// Open stream tickets and when they expire.
     pub(super) tickets: Vec<(String, chrono::DateTime<chrono::Utc>)>,
     /// Contact sessions waiting for the next commit (`OrgMsg::CommitSessions`).
@@ -62,7 +64,13 @@ pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
 /// actor, but it reserves room for a span in each of a mailbox's 32 preallocated slots: 1.1-1.2
 /// KB per org actor, idle or not, measured (BENCHMARKS.md, memory). Here the span lives in the
 /// message's own box, and only while the message is queued.
-pub(crate) struct OrgMail {
+///
+/// Boxed again inside ractor's box, so the mail is a pointer: ractor's message loop, kept
+/// allocated for the actor's whole life, holds a received message inline, and an `OrgMsg` is
+/// 328 bytes (BENCHMARKS.md, memory).
+pub(crate) struct OrgMail(Box<Sent>);
+
+struct Sent {
     msg: OrgMsg,
     span: Span,
 }
@@ -70,7 +78,7 @@ pub(crate) struct OrgMail {
 /// Takes the span current where the conversion happens, so convert where the message is sent.
 impl From<OrgMsg> for OrgMail {
     fn from(msg: OrgMsg) -> Self {
-        Self { msg, span: Span::current() }
+        Self(Box::new(Sent { msg, span: Span::current() }))
     }
 }
 
@@ -173,10 +181,10 @@ impl Actor for OrgActor {
             clock: args.clock,
             master_key: args.master_key,
             events: args.events,
-            organization: rows.organization,
-            settings: rows.settings,
+            organization: rows.organization.map(Box::new),
+            settings: rows.settings.map(Box::new),
             subscription_active: SubscriptionStatus::pays(rows.subscription_status.as_deref()),
-            plugin: rows.plugin,
+            plugin: rows.plugin.map(Box::new),
             tickets: Vec::new(),
             pending_sessions: Vec::new(),
             committing: None,
@@ -189,9 +197,10 @@ impl Actor for OrgActor {
     async fn handle(
         &self,
         myself: ActorRef<OrgMail>,
-        OrgMail { msg, span }: OrgMail,
+        mail: OrgMail,
         state: &mut OrgState,
     ) -> Result<(), ActorProcessingErr> {
+        let Sent { msg, span } = *mail.0;
         Box::pin(dispatch(myself, msg, state)).instrument(span).await
     }
 

@@ -69,7 +69,7 @@ impl OrgState {
         };
         self.repos.plugins().put(&self.org, &stored).await?;
         tracing::info!(org = %self.org, user = %operator.user_id, "Vapi connected");
-        self.plugin = Some(stored);
+        self.plugin = Some(Box::new(stored));
         self.emit("plugin", "updated", Audience::Operators, &self.plugin_view()).await;
         self.emit_public_settings().await;
         Ok(ConnectedPlugin { plugin: self.plugin_view(), webhook_secret: secret })

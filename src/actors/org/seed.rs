@@ -9,10 +9,10 @@ impl OrgState {
     /// Records the organization (as an operator's first request would) and replaces its widget
     /// settings; answered after both writes are committed.
     pub(super) async fn seed(&mut self, settings: WidgetSettings) -> Result<(), ApiError> {
-        self.organization = Some(self.repos.organizations().ensure(&self.org).await?);
+        self.organization = Some(Box::new(self.repos.organizations().ensure(&self.org).await?));
         self.repos.widget_settings().put(&self.org, &settings).await?;
         tracing::info!(org = %self.org, "organization seeded");
-        self.settings = Some(settings);
+        self.settings = Some(Box::new(settings));
         self.emit_public_settings().await;
         Ok(())
     }

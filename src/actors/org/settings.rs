@@ -12,7 +12,7 @@ impl OrgState {
     pub(super) async fn first_sight(&mut self, operator: &Operator) -> Result<(), ApiError> {
         if self.organization.is_none() {
             tracing::info!(org = %self.org, user = %operator.user_id, "organization first seen");
-            self.organization = Some(self.repos.organizations().ensure(&self.org).await?);
+            self.organization = Some(Box::new(self.repos.organizations().ensure(&self.org).await?));
         }
         Ok(())
     }
@@ -26,7 +26,7 @@ impl OrgState {
     }
 
     fn settings_or_default(&self) -> WidgetSettings {
-        self.settings.clone().unwrap_or_default()
+        self.settings.as_deref().cloned().unwrap_or_default()
     }
 
     pub(super) async fn settings(&mut self, operator: &Operator) -> Result<WidgetSettings, ApiError> {
@@ -42,7 +42,7 @@ impl OrgState {
         self.first_sight(operator).await?;
         self.repos.widget_settings().put(&self.org, &settings).await?;
         tracing::info!(org = %self.org, user = %operator.user_id, "widget settings replaced");
-        self.settings = Some(settings.clone());
+        self.settings = Some(Box::new(settings.clone()));
         self.emit_public_settings().await;
         Ok(settings)
     }
@@ -64,7 +64,8 @@ impl OrgState {
         operator: &Operator,
     ) -> Result<OrganizationView, ApiError> {
         self.first_sight(operator).await?;
-        let organization = self.organization.clone().ok_or_else(|| ApiError::not_found("organization"))?;
+        let organization =
+            self.organization.as_deref().cloned().ok_or_else(|| ApiError::not_found("organization"))?;
         let facts = self.repos.organizations().facts(&self.org).await?;
         Ok(OrganizationView::new(organization, facts))
     }

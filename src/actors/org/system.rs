@@ -26,7 +26,7 @@ impl OrgState {
                 if org.id != self.org {
                     return Err(ApiError::invalid("data.id", format!("the event is not about {}", self.org)));
                 }
-                self.organization = self.repos.organizations().upsert_from_clerk(&org).await?;
+                self.organization = self.repos.organizations().upsert_from_clerk(&org).await?.map(Box::new);
                 if let Some(organization) = &self.organization {
                     self.emit("organization", "updated", Audience::Operators, organization).await;
                 }
