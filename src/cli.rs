@@ -212,14 +212,24 @@ fn parse_addr(raw: &str) -> anyhow::Result<SocketAddr> {
 }
 
 pub fn init_logging(filter: &str, format: LogFormat) -> anyhow::Result<()> {
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(filter).with_context(|| format!("ASSIST_LOG: {filter:?}"))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt().with_env_filter(log_filter(filter)?);
     match format {
         LogFormat::Pretty => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
     Ok(())
+}
+
+/// ractor opens an INFO span for each actor that stays open as long as the actor runs: enabled,
+/// it costs every active org 2-4 KB more (BENCHMARKS.md, memory), and ractor's own events are
+/// debug and trace. So ractor is held at warn unless the filter names it.
+fn log_filter(spec: &str) -> anyhow::Result<tracing_subscriber::EnvFilter> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(spec).with_context(|| format!("ASSIST_LOG: {spec:?}"))?;
+    if spec.contains("ractor") {
+        return Ok(filter);
+    }
+    Ok(filter.add_directive("ractor=warn".parse()?))
 }
 
 /// Ctrl-C or SIGTERM: both mean "drain and stop".
@@ -237,4 +247,18 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn ractor_logs_at_warn_unless_the_filter_names_it() {
+        assert!(log_filter("info").unwrap().to_string().contains("ractor=warn"));
+        assert!(log_filter("debug,hyper=info").unwrap().to_string().contains("ractor=warn"));
+        let named = log_filter("info,ractor=debug").unwrap().to_string();
+        assert!(named.contains("ractor=debug") && !named.contains("ractor=warn"), "{named}");
+        assert!(log_filter("info,=").is_err());
+    }
 }
