@@ -70,6 +70,8 @@ pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
 /// 328 bytes (BENCHMARKS.md, memory).
 pub(crate) struct OrgMail(Box<Sent>);
 
+const _: () = assert!(size_of::<OrgMail>() == size_of::<usize>(), "an org's mail must stay a pointer");
+
 struct Sent {
     msg: OrgMsg,
     span: Span,
