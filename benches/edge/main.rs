@@ -14,7 +14,7 @@
 //! The orchestrating process (this one, with no sub-command) only starts things, serves the
 //! loopback Clerk JWKS, runs `wrk`, and prints the table (also written into `BENCHMARKS.md`).
 //! Knobs: `BENCH_SECS` (seconds per wrk run, default 10), `BENCH_CONNS` (default 64),
-//! `BENCH_STREAMS` (default 1000), `BENCH_WEBHOOKS` (default 5000), `BENCH_ONLY` (comma list of
+//! `BENCH_STREAMS` (default 1000), `BENCH_WEBHOOKS` (default 20000), `BENCH_ONLY` (comma list of
 //! `read,writes,webhooks,activation,fanout`; activation needs webhooks), `BENCH_MEMORY_LIMIT`
 //! (run assist in a memory cgroup of that size, e.g. `1G`; see `confine.rs`).
 
