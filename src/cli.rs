@@ -221,8 +221,9 @@ pub fn init_logging(filter: &str, format: LogFormat) -> anyhow::Result<()> {
 }
 
 /// ractor opens an INFO span for each actor that stays open as long as the actor runs: enabled,
-/// it costs every active org 2-4 KB more (BENCHMARKS.md, memory), and ractor's own events are
-/// debug and trace. So ractor is held at warn unless the filter names it.
+/// it costs every active org 2-4 KB more (BENCHMARKS.md, memory), and ractor logs at info only
+/// from its factories, which assist does not use. So ractor is held at warn unless the filter
+/// names it.
 fn log_filter(spec: &str) -> anyhow::Result<tracing_subscriber::EnvFilter> {
     let filter =
         tracing_subscriber::EnvFilter::try_new(spec).with_context(|| format!("ASSIST_LOG: {spec:?}"))?;
