@@ -17,53 +17,77 @@ impl Directory {
         Self { db }
     }
 
+    /// Records Clerk's version of the user, unless a newer one is recorded or the user was
+    /// deleted: both mean this is a late retry.
     pub async fn upsert_user(&self, user: &ClerkUser) -> Result<(), DbError> {
         self.db
             .client()
-            .query(
-                "UPSERT $rid SET user = $user, first_name = $first_name, last_name = $last_name, \
-                 email = $email, image_url = $image_url RETURN NONE",
-            )
+            .query(format!(
+                "IF !record::exists($gone) AND {CURRENT} {{ UPSERT $rid SET user = $user, \
+                 first_name = $first_name, last_name = $last_name, email = $email, \
+                 image_url = $image_url, clerk_updated_at = $at RETURN NONE }}"
+            ))
             .bind(("rid", RecordId::new("users", user.id.as_str())))
+            .bind(("gone", gone(&user.id)))
             .bind(("user", user.id.clone()))
             .bind(("first_name", user.first_name.clone()))
             .bind(("last_name", user.last_name.clone()))
             .bind(("email", user.primary_email.clone()))
             .bind(("image_url", user.image_url.clone()))
+            .bind(("at", user.updated_at))
             .await?
             .check()?;
         Ok(())
     }
 
-    /// Removes the user and every membership they had.
+    /// Removes the user and every membership they had, and remembers that the user is gone.
     pub async fn delete_user(&self, user_id: &str) -> Result<(), DbError> {
         self.db
             .client()
-            .query("BEGIN; DELETE $rid; DELETE memberships WHERE user = $user; COMMIT;")
+            .query(
+                "BEGIN; DELETE $rid; DELETE memberships WHERE user = $user; \
+                 UPSERT $gone SET kind = 'user' RETURN NONE; COMMIT;",
+            )
             .bind(("rid", RecordId::new("users", user_id)))
+            .bind(("gone", gone(user_id)))
             .bind(("user", user_id.to_owned()))
             .await?
             .check()?;
         Ok(())
     }
 
+    /// Records Clerk's version of the membership, unless a newer one is recorded, or the
+    /// membership or its user was deleted: each means this is a late retry.
     pub async fn upsert_membership(&self, membership: &ClerkMembership) -> Result<(), DbError> {
-        let query = self.db
-            .write("UPSERT $rid SET membership = $membership, org = $org, user = $user, role = $role RETURN NONE")
+        let query = self
+            .db
+            .write(&format!(
+                "IF !record::exists($gone) AND !record::exists($gone_user) AND {CURRENT} {{ \
+                 UPSERT $rid SET membership = $membership, org = $org, user = $user, role = $role, \
+                 clerk_updated_at = $at RETURN NONE }}"
+            ))
             .bind(("rid", RecordId::new("memberships", membership.id.as_str())))
+            .bind(("gone", gone(&membership.id)))
+            .bind(("gone_user", gone(&membership.user_id)))
             .bind(("membership", membership.id.clone()))
             .bind(("org", membership.org.as_str().to_owned()))
             .bind(("user", membership.user_id.clone()))
-            .bind(("role", membership.role.clone()));
+            .bind(("role", membership.role.clone()))
+            .bind(("at", membership.updated_at));
         self.db.commit(query).await?;
         Ok(())
     }
 
+    /// Removes the membership and remembers that it is gone, also when its creation has not
+    /// arrived yet.
     pub async fn delete_membership(&self, membership: &ClerkMembership) -> Result<(), DbError> {
         let query = self
             .db
-            .write("DELETE $rid WHERE org = $org")
+            .write(
+                "DELETE $rid WHERE org = $org; UPSERT $gone SET kind = 'membership', org = $org RETURN NONE",
+            )
             .bind(("rid", RecordId::new("memberships", membership.id.as_str())))
+            .bind(("gone", gone(&membership.id)))
             .bind(("org", membership.org.as_str().to_owned()));
         self.db.commit(query).await?;
         Ok(())
@@ -102,6 +126,15 @@ pub struct Subscribed {
     pub newest: Option<String>,
 }
 
+/// `$rid` holds no newer version from Clerk than `$at`. A version without a time never
+/// replaces one with it (`NONE` sorts below every number).
+const CURRENT: &str = "!($rid.clerk_updated_at > $at)";
+
+/// The record that says Clerk deleted `id`, a user or a membership.
+fn gone(id: &str) -> RecordId {
+    RecordId::new("clerk_deleted", id)
+}
+
 /// Each field keeps what it has when the record holds a newer version than `$at`; the version
 /// is set last, since each assignment reads the record as the ones before it left it.
 const UPSERT_SUBSCRIPTION: &str = "UPSERT $rid SET subscription = $subscription, org = $org, \
@@ -112,10 +145,12 @@ const UPSERT_SUBSCRIPTION: &str = "UPSERT $rid SET subscription = $subscription,
 
 #[cfg(test)]
 mod tests {
+    use surrealdb::types::RecordId;
+
     use super::Subscribed;
     use crate::db::{Db, Repos};
     use crate::ids::OrgId;
-    use crate::webhooks::clerk::{ClerkSubscription, SubscriptionStatus};
+    use crate::webhooks::clerk::{ClerkMembership, ClerkSubscription, ClerkUser, SubscriptionStatus};
 
     fn version(id: &str, status: SubscriptionStatus, updated_at: i64) -> ClerkSubscription {
         let org = Some(OrgId::parse("org_pays").unwrap());
@@ -149,5 +184,87 @@ mod tests {
         assert_eq!(older, recorded("canceled", "active"), "the last written is not the newest");
         let newer = upsert(version("csub_new", SubscriptionStatus::PastDue, 30)).await;
         assert_eq!(newer, recorded("past_due", "past_due"), "a newer version is recorded");
+    }
+
+    fn membership(id: &str, user: &str, role: &str, updated_at: i64) -> ClerkMembership {
+        let org = OrgId::parse("org_team").unwrap();
+        ClerkMembership {
+            id: id.into(),
+            org,
+            user_id: user.into(),
+            role: role.into(),
+            updated_at: Some(updated_at),
+        }
+    }
+
+    fn user(id: &str, first_name: &str, updated_at: Option<i64>) -> ClerkUser {
+        ClerkUser {
+            id: id.into(),
+            first_name: Some(first_name.into()),
+            last_name: None,
+            image_url: None,
+            primary_email: None,
+            updated_at,
+        }
+    }
+
+    /// `field` of the record `table:id`, `None` when there is no such record.
+    async fn stored(db: &Db, table: &str, id: &str, field: &str) -> Option<String> {
+        let read = db.client().query(format!("SELECT VALUE {field} FROM ONLY $rid"));
+        read.bind(("rid", RecordId::new(table, id))).await.unwrap().take(0).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_late_membership_event_neither_undoes_a_newer_role_nor_brings_a_deleted_one_back() {
+        let db = Db::connect("mem://").await.unwrap();
+        let directory = Repos::new(&db).directory();
+        let role = async |id: &str| stored(&db, "memberships", id, "role").await;
+
+        directory.upsert_membership(&membership("orgmem_a", "user_a", "org:admin", 20)).await.unwrap();
+        directory.upsert_membership(&membership("orgmem_a", "user_a", "org:member", 10)).await.unwrap();
+        assert_eq!(role("orgmem_a").await.as_deref(), Some("org:admin"), "an older version changes nothing");
+        directory.upsert_membership(&membership("orgmem_a", "user_a", "org:member", 30)).await.unwrap();
+        assert_eq!(role("orgmem_a").await.as_deref(), Some("org:member"), "a newer one is recorded");
+
+        directory.delete_membership(&membership("orgmem_a", "user_a", "org:member", 40)).await.unwrap();
+        directory.upsert_membership(&membership("orgmem_a", "user_a", "org:member", 50)).await.unwrap();
+        assert_eq!(role("orgmem_a").await, None, "a deleted membership stays deleted");
+
+        // Its deletion delivered before its creation.
+        directory.delete_membership(&membership("orgmem_b", "user_b", "org:member", 20)).await.unwrap();
+        directory.upsert_membership(&membership("orgmem_b", "user_b", "org:member", 10)).await.unwrap();
+        assert_eq!(role("orgmem_b").await, None);
+
+        // The user re-joins: a new membership, the same org and user.
+        directory.upsert_membership(&membership("orgmem_c", "user_a", "org:member", 60)).await.unwrap();
+        assert_eq!(role("orgmem_c").await.as_deref(), Some("org:member"));
+    }
+
+    #[tokio::test]
+    async fn a_late_user_event_neither_undoes_a_newer_version_nor_brings_a_deleted_user_back() {
+        let db = Db::connect("mem://").await.unwrap();
+        let directory = Repos::new(&db).directory();
+        let name = async |id: &str| stored(&db, "users", id, "first_name").await;
+
+        directory.upsert_user(&user("user_a", "Second", Some(20))).await.unwrap();
+        directory.upsert_user(&user("user_a", "First", Some(10))).await.unwrap();
+        assert_eq!(name("user_a").await.as_deref(), Some("Second"), "an older version changes nothing");
+        directory.upsert_user(&user("user_a", "Undated", None)).await.unwrap();
+        assert_eq!(name("user_a").await.as_deref(), Some("Second"), "nor does one without a time");
+        directory.upsert_user(&user("user_a", "Third", Some(30))).await.unwrap();
+        assert_eq!(name("user_a").await.as_deref(), Some("Third"), "a newer one is recorded");
+
+        directory.upsert_membership(&membership("orgmem_a", "user_a", "org:admin", 30)).await.unwrap();
+        directory.delete_user("user_a").await.unwrap();
+        assert_eq!(
+            stored(&db, "memberships", "orgmem_a", "role").await,
+            None,
+            "its memberships went with it"
+        );
+        directory.upsert_user(&user("user_a", "Late", Some(40))).await.unwrap();
+        directory.upsert_membership(&membership("orgmem_a", "user_a", "org:admin", 40)).await.unwrap();
+        directory.upsert_membership(&membership("orgmem_b", "user_a", "org:admin", 40)).await.unwrap();
+        assert_eq!(name("user_a").await, None, "a deleted user stays deleted");
+        assert_eq!(stored(&db, "memberships", "orgmem_b", "role").await, None, "and gains no membership");
     }
 }

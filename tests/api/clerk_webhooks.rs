@@ -143,6 +143,29 @@ async fn a_late_retry_of_an_older_billing_event_does_not_change_the_subscription
     assert_eq!(org.body["subscriptionStatus"], "active", "{}", org.body);
 }
 
+/// A member's removal may be delivered before a retry of their joining, whose first delivery
+/// failed: the removed member must not come back.
+#[tokio::test]
+async fn a_late_retry_of_a_membership_creation_does_not_bring_a_removed_member_back() {
+    let app = spawn_app().await;
+    app.known_org("org_acme").await;
+    let members =
+        async || app.get("/v1/orgs/org_acme", Some(&app.token("org_acme"))).await.body["memberCount"].clone();
+
+    deliver(&app, "msg_mem_deleted", &event("organizationMembership.deleted", "org_acme")).await;
+    assert!(applied(&app, 1).await);
+    deliver(&app, "msg_mem_created", &event("organizationMembership.created", "org_acme")).await;
+    assert!(applied(&app, 2).await);
+    assert_eq!(members().await, Value::Null, "no member recorded");
+
+    // The same person invited again: a new membership.
+    let mut again = event("organizationMembership.created", "org_acme");
+    again["data"]["id"] = "orgmem_2pLkMem00000000000002".into();
+    deliver(&app, "msg_mem_again", &again).await;
+    assert!(applied(&app, 3).await);
+    assert_eq!(members().await, 1);
+}
+
 #[tokio::test]
 async fn a_redelivered_event_is_applied_once() {
     let app = spawn_app().await;

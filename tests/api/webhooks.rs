@@ -76,12 +76,14 @@ fn a_created_user_carries_the_primary_email_address() {
     assert_eq!(user.last_name, None);
     assert_eq!(user.image_url.as_deref(), Some("https://img.clerk.com/eyJ0eXBlIjoicHJveHkifQ"));
     assert_eq!(user.primary_email.as_deref(), Some("ada@example.com"));
+    assert_eq!(user.updated_at, Some(1_761_990_000_000), "the version late retries are compared by");
 }
 
 #[test]
 fn an_updated_user_is_an_upsert_like_a_created_one() {
     let ClerkEvent::UserUpserted(user) = clerk_event("user.updated") else { panic!("not a user") };
     assert_eq!(user.last_name.as_deref(), Some("Lovelace"));
+    assert_eq!(user.updated_at, Some(1_762_000_000_000));
 }
 
 #[test]
@@ -120,6 +122,7 @@ fn a_membership_names_its_organization_user_and_role() {
         assert_eq!(membership.org, acme());
         assert_eq!(membership.user_id, "user_2pLkGrace000000000000002");
         assert_eq!(membership.role, role);
+        assert_eq!(membership.updated_at, Some(1_762_000_000_000));
     }
 }
 

@@ -43,6 +43,8 @@ pub struct ClerkUser {
     pub image_url: Option<String>,
     /// The address `primary_email_address_id` points at, if it is among `email_addresses`.
     pub primary_email: Option<String>,
+    /// Clerk's time of this version (ms), as for organizations.
+    pub updated_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +75,8 @@ pub struct ClerkMembership {
     pub user_id: String,
     /// As Clerk spells it, with its prefix: `org:admin`, `org:member`.
     pub role: String,
+    /// Clerk's time of this version (ms), as for organizations.
+    pub updated_at: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

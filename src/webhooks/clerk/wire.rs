@@ -26,6 +26,7 @@ pub(super) fn user(body: &[u8]) -> Result<ClerkUser, ApiError> {
         last_name: non_empty(user.last_name),
         image_url: non_empty(user.image_url),
         primary_email,
+        updated_at: user.updated_at,
     })
 }
 
@@ -55,6 +56,7 @@ pub(super) fn membership(body: &[u8]) -> Result<ClerkMembership, ApiError> {
         org: org_id("data.organization.id", &membership.organization.id)?,
         user_id: membership.public_user_data.user_id,
         role: membership.role,
+        updated_at: membership.updated_at,
     })
 }
 
@@ -124,6 +126,7 @@ struct UserData {
     image_url: Option<String>,
     email_addresses: Option<Vec<EmailAddress>>,
     primary_email_address_id: Option<String>,
+    updated_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +150,7 @@ struct MembershipData {
     role: String,
     organization: IdOnly,
     public_user_data: PublicUserData,
+    updated_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
