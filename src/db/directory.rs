@@ -145,9 +145,8 @@ const UPSERT_SUBSCRIPTION: &str = "UPSERT $rid SET subscription = $subscription,
 
 #[cfg(test)]
 mod tests {
-    use surrealdb::types::RecordId;
-
     use super::Subscribed;
+    use crate::db::fence::stored_field;
     use crate::db::{Db, Repos};
     use crate::ids::OrgId;
     use crate::webhooks::clerk::{ClerkMembership, ClerkSubscription, ClerkUser, SubscriptionStatus};
@@ -208,17 +207,11 @@ mod tests {
         }
     }
 
-    /// `field` of the record `table:id`, `None` when there is no such record.
-    async fn stored(db: &Db, table: &str, id: &str, field: &str) -> Option<String> {
-        let read = db.client().query(format!("SELECT VALUE {field} FROM ONLY $rid"));
-        read.bind(("rid", RecordId::new(table, id))).await.unwrap().take(0).unwrap()
-    }
-
     #[tokio::test]
     async fn a_late_membership_event_neither_undoes_a_newer_role_nor_brings_a_deleted_one_back() {
         let db = Db::connect("mem://").await.unwrap();
         let directory = Repos::new(&db).directory();
-        let role = async |id: &str| stored(&db, "memberships", id, "role").await;
+        let role = async |id: &str| stored_field::<String>(&db, "memberships", id, "role").await;
 
         directory.upsert_membership(&membership("orgmem_a", "user_a", "org:admin", 20)).await.unwrap();
         directory.upsert_membership(&membership("orgmem_a", "user_a", "org:member", 10)).await.unwrap();
@@ -244,7 +237,7 @@ mod tests {
     async fn a_late_user_event_neither_undoes_a_newer_version_nor_brings_a_deleted_user_back() {
         let db = Db::connect("mem://").await.unwrap();
         let directory = Repos::new(&db).directory();
-        let name = async |id: &str| stored(&db, "users", id, "first_name").await;
+        let name = async |id: &str| stored_field::<String>(&db, "users", id, "first_name").await;
 
         directory.upsert_user(&user("user_a", "Second", Some(20))).await.unwrap();
         directory.upsert_user(&user("user_a", "First", Some(10))).await.unwrap();
@@ -257,7 +250,7 @@ mod tests {
         directory.upsert_membership(&membership("orgmem_a", "user_a", "org:admin", 30)).await.unwrap();
         directory.delete_user("user_a").await.unwrap();
         assert_eq!(
-            stored(&db, "memberships", "orgmem_a", "role").await,
+            stored_field::<String>(&db, "memberships", "orgmem_a", "role").await,
             None,
             "its memberships went with it"
         );
@@ -265,6 +258,10 @@ mod tests {
         directory.upsert_membership(&membership("orgmem_a", "user_a", "org:admin", 40)).await.unwrap();
         directory.upsert_membership(&membership("orgmem_b", "user_a", "org:admin", 40)).await.unwrap();
         assert_eq!(name("user_a").await, None, "a deleted user stays deleted");
-        assert_eq!(stored(&db, "memberships", "orgmem_b", "role").await, None, "and gains no membership");
+        assert_eq!(
+            stored_field::<String>(&db, "memberships", "orgmem_b", "role").await,
+            None,
+            "and gains no membership"
+        );
     }
 }

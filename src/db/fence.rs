@@ -229,8 +229,19 @@ fn locked_check(n: usize) -> String {
 /// A field of `org`'s fence record (`token`, `writes`), for tests: `None` when it has none.
 #[cfg(test)]
 pub(crate) async fn fence_field(db: &Db, org: &str, field: &str) -> Option<i64> {
-    let read = db.client().query(format!("SELECT VALUE {field} FROM ONLY $fence"));
-    read.bind(("fence", RecordId::new(TABLE, org))).await.unwrap().take(0).unwrap()
+    stored_field(db, TABLE, org, field).await
+}
+
+/// `field` of the record `table:id`, for tests: `None` when there is no such record or field.
+#[cfg(test)]
+pub(crate) async fn stored_field<T: surrealdb::types::SurrealValue>(
+    db: &Db,
+    table: &str,
+    id: &str,
+    field: &str,
+) -> Option<T> {
+    let read = db.client().query(format!("SELECT VALUE {field} FROM ONLY $rid"));
+    read.bind(("rid", RecordId::new(table, id))).await.unwrap().take(0).unwrap()
 }
 
 /// The results of a committed write transaction.
