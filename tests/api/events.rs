@@ -109,9 +109,11 @@ async fn an_operator_reply_reaches_its_end_user_and_no_other() {
     app.known_org("org_acme").await;
     let (_, ada) = app.session("org_acme", "Ada").await;
     let (_, eve) = app.session("org_acme", "Eve").await;
-    let conversation = app.conversation("org_acme", &ada).await;
+    // The streams open first: a stream opened just after an event may or may not get it.
     let mut ada_stream = Stream::widget(&app, "org_acme", &ada).await;
     let mut eve_stream = Stream::widget(&app, "org_acme", &eve).await;
+    let conversation = app.conversation("org_acme", &ada).await;
+    assert_eq!(ada_stream.next().await.event, "conversation.created");
     let token = app.token("org_acme");
 
     let path = format!("/v1/orgs/org_acme/conversations/{conversation}/messages");
