@@ -84,7 +84,9 @@ pub(crate) async fn serve_naive(port: &str, db_dir: &str) {
 /// org's fence), no HTTP, no NATS, no actors, for `secs` seconds. `batch`: one
 /// org's sessions 64 to a transaction, one transaction after the other (what a busy org actor
 /// does); `spread`: 64 writers, one session per transaction (64 orgs, one request each in
-/// flight). Prints `{"rows_per_s": …}`.
+/// flight); `spread:<n>`: the same from `n` writers, so the group commit's transactions hold
+/// fewer rows (what SurrealDB's cost per transaction is, BENCHMARKS.md). Prints `{"rows_per_s":
+/// …, "cpu_us_per_row": …}`, the process's CPU time (every thread) per row written.
 pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {
     use assist::db::{Db, Repos};
     use assist::ids::{ContactSessionId, OrgId};
@@ -104,7 +106,11 @@ pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {
         };
         (session, "0".repeat(64))
     };
-    let (writers, per_txn) = if mode == "batch" { (1, 64) } else { (64, 1) };
+    let (writers, per_txn) = if mode == "batch" {
+        (1, 64)
+    } else {
+        (mode.strip_prefix("spread:").map_or(64, |n| n.parse().expect("spread:<writers>")), 1)
+    };
     let rows = Arc::new(AtomicUsize::new(0));
     let until = Instant::now() + Duration::from_secs(secs);
     let tasks: Vec<_> = (0..writers)
@@ -126,7 +132,8 @@ pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {
     for task in tasks {
         task.await.unwrap();
     }
-    println!("{}", json!({"rows_per_s": rows.load(Ordering::Relaxed) as f64 / secs as f64}));
+    let rows = rows.load(Ordering::Relaxed) as f64;
+    println!("{}", json!({"rows_per_s": rows / secs as f64, "cpu_us_per_row": cpu_secs() * 1e6 / rows}));
 }
 
 /// The database's own limit for a cold activation: `n` orgs, each with an organization row

@@ -292,6 +292,15 @@ pub(crate) fn row(
     }
 }
 
+/// User and system CPU time of this process so far, every thread (`/proc/self/stat`, in the
+/// kernel's clock ticks, 100 a second on Linux).
+pub(crate) fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|t| t.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 pub(crate) fn vm_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
