@@ -133,9 +133,10 @@ async fn a_stream_that_reconnects_with_its_last_event_id_misses_nothing() {
     let app = spawn_app().await;
     app.known_org("org_acme").await;
     let (_, ada) = app.session("org_acme", "Ada").await;
-    let conversation = app.conversation("org_acme", &ada).await;
-    let path = format!("/v1/widget/org_acme/conversations/{conversation}/messages");
     let mut stream = Stream::widget(&app, "org_acme", &ada).await;
+    let conversation = app.conversation("org_acme", &ada).await;
+    assert_eq!(stream.next().await.event, "conversation.created");
+    let path = format!("/v1/widget/org_acme/conversations/{conversation}/messages");
     app.widget(Method::POST, &path, Some(&ada), Some(&json!({"text": "one"}))).await;
     let last_seen = stream.next().await.id;
     drop(stream);
@@ -164,10 +165,11 @@ async fn a_stream_resuming_while_events_keep_coming_gets_each_once_in_order() {
     let app = spawn_app().await;
     app.known_org("org_acme").await;
     let (_, ada) = app.session("org_acme", "Ada").await;
+    let mut stream = Stream::widget(&app, "org_acme", &ada).await;
     let conversation = app.conversation("org_acme", &ada).await;
+    assert_eq!(stream.next().await.event, "conversation.created");
     let path = format!("/v1/widget/org_acme/conversations/{conversation}/messages");
     let send = |text: usize| send_text(&app, &path, &ada, text);
-    let mut stream = Stream::widget(&app, "org_acme", &ada).await;
     send(0).await;
     let last_seen = stream.next().await.id;
     drop(stream);
