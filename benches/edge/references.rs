@@ -92,6 +92,12 @@ pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {
     use assist::db::{Db, Repos};
     use assist::ids::{ContactSessionId, OrgId};
     use assist::model::contact_session::ContactSession;
+    let (writers, per_txn) = match (mode, mode.strip_prefix("spread:")) {
+        ("batch", _) => (1, 64),
+        ("spread", _) => (64, 1),
+        (_, Some(n)) => (n.parse().expect("spread:<writers>: a number of writers"), 1),
+        _ => panic!("db-writes mode {mode:?}: expected batch, spread or spread:<writers>"),
+    };
     let db = Db::connect(&format!("surrealkv://{db_dir}/db")).await.expect("open the reference db");
     let repos = Repos::new(&db);
     let session = || {
@@ -106,11 +112,6 @@ pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {
             expires_at: now,
         };
         (session, "0".repeat(64))
-    };
-    let (writers, per_txn) = if mode == "batch" {
-        (1, 64)
-    } else {
-        (mode.strip_prefix("spread:").map_or(64, |n| n.parse().expect("spread:<writers>")), 1)
     };
     let cpu_before = cpu_secs();
     let rows = Arc::new(AtomicUsize::new(0));
