@@ -123,6 +123,7 @@ impl NatsServer {
         std::fs::create_dir_all(&ports_dir).map_err(io)?;
         let config = work_dir.join("nats-server.conf");
         std::fs::write(&config, BUNDLED_CONFIG).map_err(io)?;
+        adopt_global_account_store(&work_dir.join("jetstream")).map_err(io)?;
         let log = std::fs::File::create(work_dir.join("nats-server.log")).map_err(io)?;
         let mut command = Command::new(&binary);
         die_with_parent(&mut command);
@@ -193,6 +194,21 @@ impl NatsServer {
         }
         let _ = self.child.kill().await;
     }
+}
+
+/// The account that owns assist's streams in the bundled config.
+const BACKEND_ACCOUNT: &str = "ASSIST";
+
+/// Moves the streams of a store written before the bundled config had accounts (they lived in
+/// the global account `$G`) into the backend's account, so an upgrade keeps unapplied webhooks
+/// and the change feed's history. Runs only while no server uses the store.
+fn adopt_global_account_store(store_dir: &Path) -> std::io::Result<()> {
+    let accounts = store_dir.join("jetstream");
+    let (global, backend) = (accounts.join("$G"), accounts.join(BACKEND_ACCOUNT));
+    if global.is_dir() && !backend.exists() {
+        std::fs::rename(&global, &backend)?;
+    }
+    Ok(())
 }
 
 /// Asks the kernel to SIGTERM the server when assist dies, however it dies. Without this, an

@@ -14,14 +14,14 @@ use crate::helpers::{TestApp, custom_settings, spawn_app};
 
 /// One received Server-Sent Event.
 #[derive(Debug)]
-struct Sse {
-    id: u64,
-    event: String,
-    data: Value,
+pub(crate) struct Sse {
+    pub(crate) id: u64,
+    pub(crate) event: String,
+    pub(crate) data: Value,
 }
 
 /// An open event stream, read event by event.
-struct Stream {
+pub(crate) struct Stream {
     body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
     buffer: String,
 }
@@ -46,7 +46,7 @@ impl Stream {
         Stream { body: Box::pin(response.bytes_stream()), buffer: String::new() }
     }
 
-    async fn operator(app: &TestApp, org: &str) -> Stream {
+    pub(crate) async fn operator(app: &TestApp, org: &str) -> Stream {
         let bearer = format!("Bearer {}", app.token(org));
         Stream::open(app, &format!("/v1/orgs/{org}/events"), Some(("Authorization", &bearer)), None).await
     }
@@ -75,7 +75,7 @@ impl Stream {
         .flatten()
     }
 
-    async fn next(&mut self) -> Sse {
+    pub(crate) async fn next(&mut self) -> Sse {
         self.next_within(Duration::from_secs(5)).await.expect("an event within 5 s")
     }
 }

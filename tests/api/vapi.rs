@@ -8,7 +8,7 @@ use crate::clerk_webhooks::{applied, deliver, event};
 use crate::fakes::vapi::{sample_assistant, sample_twilio_number};
 use crate::helpers::{Answer, TestApp, custom_settings, spawn_app};
 
-const PUBLIC_KEY: &str = "0b0c3b5e-public-4f0e-9d7e-1a2b3c4d5e6f";
+pub(crate) const PUBLIC_KEY: &str = "0b0c3b5e-public-4f0e-9d7e-1a2b3c4d5e6f";
 pub(crate) const PRIVATE_KEY: &str = "7c1e9a40-private-4b8f-a1d2-9e8f7a6b5c4d";
 
 /// `org_acme`, known and with an active subscription.
