@@ -2,11 +2,11 @@
 //! folded into one voice conversation per call whatever their order or repetition.
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::clerk_webhooks::applied;
+use crate::clerk_webhooks::{applied, deliver, event};
 use crate::helpers::{Answer, TestApp, answer, spawn_app};
-use crate::vapi::{PRIVATE_KEY, connect, paying_org};
+use crate::vapi::{PRIVATE_KEY, PUBLIC_KEY, connect, paying_org};
 
 const CALL: &str = "call-7d3f-0001";
 
@@ -169,4 +169,29 @@ async fn repeated_and_reordered_messages_give_the_same_conversation() {
     assert_eq!(conversation["endedReason"], "customer-ended-call");
     let list = app.get("/v1/orgs/org_acme/conversations", Some(&app.token("org_acme"))).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1, "one conversation per call");
+}
+
+#[tokio::test]
+async fn another_org_naming_the_same_call_cannot_block_a_transcript_line() {
+    let app = spawn_app().await;
+    let (secret, session) = connected(&app).await;
+    app.known_org("org_beta").await;
+    deliver(&app, "msg_sub_beta", &event("subscription.active", "org_beta")).await;
+    assert!(applied(&app, 2).await);
+    let keys = json!({"publicApiKey": PUBLIC_KEY, "privateApiKey": PRIVATE_KEY});
+    let beta = app.put("/v1/orgs/org_beta/plugins/vapi", Some(&app.token("org_beta")), &keys).await;
+    let beta_secret = beta.body["webhookSecret"].as_str().unwrap().to_owned();
+    let line = message("transcript.final", &session);
+
+    let request = app.http.post(app.url("/webhooks/vapi/org_beta")).header("X-Vapi-Secret", beta_secret);
+    assert_eq!(answer(request.json(&line).send().await.unwrap()).await.status, StatusCode::OK);
+    assert!(applied(&app, 3).await);
+    send(&app, &secret, &line).await;
+
+    assert!(applied(&app, 4).await, "org_acme's identical line is applied, not taken for a duplicate");
+    let conversation = call_conversation(&app).await;
+    assert_eq!(
+        transcript(&app, &conversation).await,
+        [("assistant".to_owned(), "Pro is 49 dollars a month.".to_owned())]
+    );
 }

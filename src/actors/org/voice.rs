@@ -1,7 +1,8 @@
 //! Voice conversations from Vapi's server messages. Messages for one call may come twice or out
-//! of order, so every effect is keyed by the call: the conversation's id derives from the call
-//! id, each transcript line's id from its call, role and text, and the report's fields are set,
-//! never appended. Applying any order of the same messages gives the same conversation.
+//! of order, so every effect is keyed by the call: the conversation's id derives from the org and
+//! call id, each transcript line's id from the org, call, role and text, and the report's fields
+//! are set, never appended. Applying any order of the same messages gives the same conversation.
+//! Every derived id includes the org: another tenant naming the same call cannot collide.
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
@@ -73,7 +74,7 @@ impl OrgState {
     ) -> Result<(), ApiError> {
         let call = conversation.call_id.as_deref().unwrap_or_default();
         let message = Message {
-            id: MessageId::parse(&derived("msg", &[call, who, text]))?,
+            id: MessageId::parse(&derived("msg", &[self.org.as_str(), call, who, text]))?,
             conversation_id: conversation.id.clone(),
             role: role(who),
             text: text.to_owned(),
