@@ -11,6 +11,9 @@ use super::text;
 use crate::error::ApiError;
 use crate::ids::ContactSessionId;
 
+/// What every failure to prove a contact session reads, so that tokens cannot be probed.
+pub const SESSION_REFUSED: &str = "X-Contact-Session: missing, invalid or expired contact session";
+
 /// Sessions last this long, and are extended to it again while the end-user is active.
 pub const LIFETIME_HOURS: i64 = 24;
 /// An active session with less than this left is extended.
@@ -163,8 +166,7 @@ impl SessionToken {
 
     /// Any malformed header is simply "not a valid session": nothing about why is revealed.
     pub fn parse(header: Option<&str>) -> Result<Self, ApiError> {
-        let invalid =
-            || ApiError::unauthenticated("X-Contact-Session: missing, invalid or expired contact session");
+        let invalid = || ApiError::unauthenticated(SESSION_REFUSED);
         let (session, secret) = header.and_then(|h| h.trim().split_once('.')).ok_or_else(invalid)?;
         let session = ContactSessionId::parse(session).map_err(|_| invalid())?;
         if secret.len() != 43 {

@@ -22,7 +22,31 @@ pub struct Org<'a> {
     pub(crate) id: &'a OrgId,
 }
 
+/// What a caller who proves nothing about the org hears when nobody made it known.
+enum Refusal {
+    NotFound,
+    /// No session token of an unknown org can be valid.
+    Session,
+    /// Nor can a stream ticket.
+    Ticket,
+}
+
 impl Org<'_> {
+    /// Refuses callers of an org nobody made known before any actor starts for it: looking up
+    /// a made-up org must write nothing.
+    async fn gate(&self, refusal: Refusal) -> Result<(), ApiError> {
+        if self.tenants.is_known(self.id).await? {
+            return Ok(());
+        }
+        Err(match refusal {
+            Refusal::NotFound => {
+                ApiError::not_found(format!("organization {} is not known to assist", self.id))
+            }
+            Refusal::Session => ApiError::unauthenticated(crate::model::contact_session::SESSION_REFUSED),
+            Refusal::Ticket => ApiError::unauthenticated(super::tickets::TICKET_REFUSED),
+        })
+    }
+
     pub async fn settings(&self, op: &Operator) -> Result<WidgetSettings, ApiError> {
         self.tenants.ask(self.id, |r| OrgMsg::GetSettings(op.clone(), r)).await
     }
@@ -115,6 +139,7 @@ impl Org<'_> {
     }
 
     pub async fn redeem_ticket(&self, ticket: String) -> Result<(), ApiError> {
+        self.gate(Refusal::Ticket).await?;
         self.tenants.ask(self.id, |r| OrgMsg::RedeemTicket(ticket.clone(), r)).await
     }
 
@@ -130,18 +155,22 @@ impl Org<'_> {
     }
 
     pub async fn widget_settings(&self) -> Result<PublicSettings, ApiError> {
+        self.gate(Refusal::NotFound).await?;
         self.tenants.ask(self.id, OrgMsg::WidgetSettings).await
     }
 
     pub async fn create_session(&self, new: NewContactSession) -> Result<CreatedSession, ApiError> {
+        self.gate(Refusal::NotFound).await?;
         self.tenants.ask(self.id, |r| OrgMsg::CreateSession(new.clone(), r)).await
     }
 
     pub async fn current_session(&self, token: SessionToken) -> Result<CurrentSession, ApiError> {
+        self.gate(Refusal::Session).await?;
         self.tenants.ask(self.id, |r| OrgMsg::CurrentSession(token.clone(), r)).await
     }
 
     pub async fn start_conversation(&self, token: SessionToken) -> Result<Conversation, ApiError> {
+        self.gate(Refusal::Session).await?;
         self.tenants.ask(self.id, |r| OrgMsg::StartConversation(token.clone(), r)).await
     }
 
@@ -150,6 +179,7 @@ impl Org<'_> {
         token: SessionToken,
         query: ListQuery,
     ) -> Result<Page<Conversation>, ApiError> {
+        self.gate(Refusal::Session).await?;
         self.tenants.ask(self.id, |r| OrgMsg::MyConversations(token.clone(), query.clone(), r)).await
     }
 
@@ -158,6 +188,7 @@ impl Org<'_> {
         token: SessionToken,
         id: ConversationId,
     ) -> Result<Conversation, ApiError> {
+        self.gate(Refusal::Session).await?;
         self.tenants.ask(self.id, |r| OrgMsg::MyConversation(token.clone(), id.clone(), r)).await
     }
 
@@ -167,6 +198,7 @@ impl Org<'_> {
         id: ConversationId,
         message: NewMessage,
     ) -> Result<Message, ApiError> {
+        self.gate(Refusal::Session).await?;
         self.tenants
             .ask(self.id, |r| OrgMsg::SendMessage(token.clone(), id.clone(), message.clone(), r))
             .await
@@ -177,6 +209,7 @@ impl Org<'_> {
         token: SessionToken,
         id: ConversationId,
     ) -> Result<Page<Message>, ApiError> {
+        self.gate(Refusal::Session).await?;
         self.tenants.ask(self.id, |r| OrgMsg::MyMessages(token.clone(), id.clone(), r)).await
     }
 }

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::ids::{ContactSessionId, OrgId};
 use crate::model::contact_session::{
     ContactSession, CreatedSession, CurrentSession, LIFETIME_HOURS, NewContactSession, REFRESH_BELOW_HOURS,
-    SessionToken,
+    SESSION_REFUSED, SessionToken,
 };
 
 /// Sessions committed together at most; a larger queue is committed in several transactions.
@@ -104,8 +104,7 @@ impl OrgState {
     /// expired. An active end-user's session is extended when less than four hours remain.
     /// Every failure reads the same, so tokens cannot be probed.
     pub(super) async fn authenticate(&mut self, token: &SessionToken) -> Result<ContactSession, ApiError> {
-        let refused =
-            || ApiError::unauthenticated("X-Contact-Session: missing, invalid or expired contact session");
+        let refused = || ApiError::unauthenticated(SESSION_REFUSED);
         let stored =
             self.repos.contact_sessions().get(&self.org, &token.session).await?.ok_or_else(refused)?;
         if !token.matches(&stored.token_hash) {

@@ -10,6 +10,9 @@ use super::actor::OrgState;
 use crate::auth::Operator;
 use crate::error::ApiError;
 
+/// What every wrong ticket reads, so that tickets cannot be probed.
+pub(super) const TICKET_REFUSED: &str = "ticket: missing, unknown, used or expired stream ticket";
+
 const LIFETIME_SECS: i64 = 60;
 /// Unredeemed tickets beyond this are dropped, oldest first: memory stays bounded.
 const MAX_OPEN: usize = 256;
@@ -39,7 +42,7 @@ impl OrgState {
 
     /// Single use: a ticket is gone once redeemed, valid or not.
     pub(super) fn redeem_ticket(&mut self, ticket: &str) -> Result<(), ApiError> {
-        let refused = || ApiError::unauthenticated("ticket: missing, unknown, used or expired stream ticket");
+        let refused = || ApiError::unauthenticated(TICKET_REFUSED);
         let at = self.tickets.iter().position(|(t, _)| t == ticket).ok_or_else(refused)?;
         let (_, expires) = self.tickets.remove(at);
         if expires <= self.clock.now() {

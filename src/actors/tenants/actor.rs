@@ -5,6 +5,7 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPo
 use tokio::time::Instant;
 
 use super::table::Table;
+use super::unknown::UnknownOrgs;
 use super::{OrgStatus, TenantStats, Tenants};
 use crate::actors::ActorConfig;
 use crate::actors::org::{OrgActor, OrgArgs, OrgMail, OrgMsg};
@@ -84,6 +85,7 @@ impl TenantsActor {
     ) -> Result<Tenants, ractor::SpawnErr> {
         let (table, stats) = (Arc::new(Table::new()), Arc::new(TenantStats::default()));
         let call_timeout = config.call_timeout;
+        let unknown = Arc::new(UnknownOrgs::new(repos.organizations()));
         let args = TenantsArgs {
             table: table.clone(),
             stats: stats.clone(),
@@ -95,7 +97,7 @@ impl TenantsActor {
             ownership: ownership.clone(),
         };
         let (actor, _) = Actor::spawn_linked(Some(tenants_name()), TenantsActor, args, supervisor).await?;
-        Ok(Tenants { actor, table, stats, call_timeout, ownership })
+        Ok(Tenants { actor, table, stats, call_timeout, ownership, unknown })
     }
 }
 

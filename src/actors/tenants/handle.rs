@@ -5,6 +5,7 @@ use ractor::{ActorRef, RpcReplyPort};
 
 use super::actor::TenantsMsg;
 use super::table::{Pending, Table};
+use super::unknown::UnknownOrgs;
 use super::{OrgStatus, TenantCounts, TenantStats};
 use crate::actors::org::{Org, OrgMsg};
 use crate::actors::partitions::Ownership;
@@ -19,6 +20,7 @@ pub struct Tenants {
     pub(super) stats: Arc<TenantStats>,
     pub(super) call_timeout: Duration,
     pub(super) ownership: Ownership,
+    pub(super) unknown: Arc<UnknownOrgs>,
 }
 
 impl Tenants {
@@ -99,6 +101,12 @@ impl Tenants {
         Err(ApiError::unavailable(format!("organization {org} could not be activated, retry")))
     }
 
+    /// Whether the org may be served to callers that prove nothing about it (widget end-users,
+    /// stream tickets): it runs now, or someone made it known. Starts no actor.
+    pub(crate) async fn is_known(&self, org: &OrgId) -> Result<bool, ApiError> {
+        Ok(self.is_active(org) || self.unknown.is_known(org).await?)
+    }
+
     /// Enqueues under the table's read lock: see the module doc for why.
     fn try_send<T>(
         &self,
@@ -115,7 +123,9 @@ impl Tenants {
 
     async fn activate(&self, org: &OrgId) -> Result<(), ApiError> {
         ractor::call_t!(self.actor, TenantsMsg::Activate, self.timeout_ms(), org.clone())
-            .map_err(|e| unavailable("tenants", e))?
+            .map_err(|e| unavailable("tenants", e))??;
+        self.unknown.forget(org);
+        Ok(())
     }
 
     fn timeout_ms(&self) -> u64 {

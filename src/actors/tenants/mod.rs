@@ -10,6 +10,7 @@
 mod actor;
 mod handle;
 mod table;
+mod unknown;
 
 pub(crate) use actor::TenantsActor;
 pub use handle::Tenants;
