@@ -1,4 +1,4 @@
-//! Flags with environment fallbacks (CONTRACT.md's configuration table).
+//! Flags with environment fallbacks (the README's configuration table).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -221,7 +221,7 @@ pub fn init_logging(filter: &str, format: LogFormat) -> anyhow::Result<()> {
 }
 
 /// ractor opens an INFO span for each actor that stays open as long as the actor runs: enabled,
-/// it costs every active org 2-4 KB more (BENCHMARKS.md, memory), and ractor logs at info only
+/// it costs every active org a few KB more, and ractor logs at info only
 /// from its factories, which assist does not use. So ractor is held at warn unless the filter
 /// names it.
 fn log_filter(spec: &str) -> anyhow::Result<tracing_subscriber::EnvFilter> {

@@ -1,5 +1,5 @@
 //! The typed configuration the library takes. Only the binary reads flags and environment
-//! (CONTRACT.md lists them); tests build this struct directly.
+//! (`src/cli.rs`; the README lists them); tests build this struct directly.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,7 +56,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// The embedded defaults of CONTRACT.md.
+    /// The embedded defaults: one machine, bundled nats-server, SurrealDB on disk.
     pub fn embedded() -> Self {
         Self {
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Stable, documented error codes (CONTRACT.md). Adding one is a contract change.
+/// Stable, documented error codes (docs/api.md). Adding one is an API change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -112,7 +112,7 @@ impl ApiError {
         Self::new(ErrorCode::Internal, "internal error; it has been logged")
     }
 
-    /// The HTTP body shape of CONTRACT.md: `{"error": {"code", "message"}}`.
+    /// The HTTP error body: `{"error": {"code", "message"}}`.
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!(ErrorBody { error: self.clone() })
     }

@@ -4,7 +4,7 @@ mod cli;
 
 use clap::Parser;
 
-/// glibc's allocator was a sixth of the hot read's time (BENCHMARKS.md); mimalloc's thread-local
+/// glibc's allocator was a large share of the hot read's time; mimalloc's thread-local
 /// free lists make the edge's many small, short-lived allocations cheap.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -85,7 +85,7 @@ pub(crate) async fn serve_naive(port: &str, db_dir: &str) {
 /// org's sessions 64 to a transaction, one transaction after the other (what a busy org actor
 /// does); `spread`: 64 writers, one session per transaction (64 orgs, one request each in
 /// flight); `spread:<n>`: the same from `n` writers, so the group commit's transactions hold
-/// fewer rows (what SurrealDB's cost per transaction is, BENCHMARKS.md). Prints `{"rows_per_s":
+/// fewer rows (to tell SurrealDB's cost per transaction from its cost per row). Prints `{"rows_per_s":
 /// …, "cpu_us_per_row": …}`, the process's CPU time (every thread) per row written, counted
 /// from when the database is open, so its opening and schema are not charged to the rows.
 pub(crate) async fn db_writes(db_dir: &str, mode: &str, secs: u64) {

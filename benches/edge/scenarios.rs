@@ -8,7 +8,7 @@ pub(crate) async fn orchestrate() {
     let streams: usize = env_or("BENCH_STREAMS", 1000);
     // 20,000 orgs: at 5,000 the memory rows' growth is about 50 MB, of which allocator and
     // table growth steps are enough to move the per-org figure by a KB between runs of one
-    // build (BENCHMARKS.md, memory).
+    // build.
     let n_webhooks: usize = env_or("BENCH_WEBHOOKS", 20_000);
     let only: Vec<String> = std::env::var("BENCH_ONLY")
         .unwrap_or_else(|_| "read,writes,webhooks,activation,fanout".into())

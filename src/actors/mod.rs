@@ -30,7 +30,7 @@ pub struct ActorConfig {
     /// An org actor with no request for this long is stopped; its state lives in the database.
     pub idle_timeout: Duration,
     /// More org actors active than this and the least recently used are passivated before they
-    /// go idle: an active org costs about 12 KB (BENCHMARKS.md), and a node that activates
+    /// go idle: every active org costs memory, and a node that activates
     /// orgs faster than they idle out must not grow until the kernel kills it.
     pub max_active: usize,
     /// The longest any caller waits for an actor's answer.

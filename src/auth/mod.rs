@@ -2,8 +2,8 @@
 //! both hand over the raw `Authorization` value and get back an [`Operator`] or an [`ApiError`],
 //! so the two doors can never disagree about who is let in.
 //!
-//! The checks follow the order of Clerk's own SDK (signature, `sub`, `azp`, `exp`, `nbf`, `iat`;
-//! EXTERNAL.md), so a token Clerk would refuse is refused here too; `iss` is checked on top.
+//! The checks follow the order of Clerk's own SDK (signature, `sub`, `azp`, `exp`, `nbf`,
+//! `iat`), so a token Clerk would refuse is refused here too; `iss` is checked on top.
 
 mod jwks;
 

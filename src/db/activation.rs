@@ -1,7 +1,7 @@
 //! What an org actor starts from, read in the transaction that makes it the org's owner. The
 //! orgs activating at the same moment on a node share that transaction (a [`Group`]): each
 //! read and the fence raise is one statement for the whole group, because SurrealDB's cost per
-//! statement was most of a cold activation's CPU (BENCHMARKS.md: webhooks applied, activation).
+//! statement was most of a cold activation's CPU.
 
 use std::collections::HashMap;
 

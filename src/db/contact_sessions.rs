@@ -121,8 +121,8 @@ impl ContactSessions {
     }
 
     /// Deletes every session that expired before `now`, across orgs: expired sessions are
-    /// refused anyway, so this races with no writer. There is no index on the expiry, which was
-    /// about half of what a session write cost SurrealDB (BENCHMARKS.md). Instead: a session
+    /// refused anyway, so this races with no writer. There is no index on the expiry, which would
+    /// be a large share of what a session write costs SurrealDB. Instead: a session
     /// expires [`LIFETIME_HOURS`] after its creation or later (a refresh only extends it), and
     /// its id sorts by creation time, so only the ids created before that lifetime ago are
     /// read: the expired sessions, and the live ones that were refreshed.

@@ -30,7 +30,7 @@ const FENCED: &str = "assist:fenced";
 /// concurrent raise would not conflict with it (measured: 200 concurrent same-token updates of
 /// one fence, no conflict; 200 concurrent increments of one record, 91 refused). One statement
 /// with no `IF` around it, because SurrealDB's cost per statement is most of a small
-/// transaction's: this form measured 32% more one-row transactions per second than
+/// transaction's: this form is markedly cheaper than
 /// `IF array::is_empty(UPDATE … WHERE …) { THROW }`. A fence that was never raised is not
 /// refused (there is no record to update), and cannot be written under: an org actor raises
 /// its fence in the activation that precedes every write, and fences are never deleted.
@@ -63,7 +63,7 @@ const REFUSED: i64 = -1;
 /// write and does not conflict with another: hence the `IGNORE` and the `WHERE` (an `UPSERT`
 /// that sets the values a record has already does write: 200 concurrent same-token raises of
 /// one fence conflicted 192 times). Three statements for the whole group, because SurrealDB's
-/// cost per statement is most of an activation's (BENCHMARKS.md, webhooks applied).
+/// cost per statement is most of an activation's.
 const RAISE: &str = "IF (SELECT VALUE id FROM $fences WHERE token > $tokens[record::id(id)]) != [] \
      { THROW 'assist:fenced' }; \
      INSERT IGNORE INTO fences $raises RETURN NONE; \
@@ -213,7 +213,7 @@ impl Db {
 /// (`FOR UPDATE`) and compared with `$fence_tokens`, in the same order. A locked read makes the
 /// commit fail if a raise of that fence committed after the transaction began (measured: a read
 /// conflict), as a write would, but two such reads of one fence do not conflict with each other,
-/// and a group writes no fence record (BENCHMARKS.md: 64 orgs' writes). A session batch may do
+/// and a group writes no fence record, which is cheaper. A session batch may do
 /// without the write that every other write carries: should a stale owner's batch commit between
 /// a new owner's raise and the raise's commit, it is ordered before the raise, and an activation
 /// reads no sessions, so nothing the new owner read is changed behind it. A fence never raised

@@ -2,8 +2,8 @@
 //!
 //! An org actor is its org's single writer and already commits whatever its mailbox holds as one
 //! batch. But when many orgs each have a little to write, every batch is a small transaction,
-//! and SurrealDB's cost per transaction and per statement sets the pace, not the rows
-//! (BENCHMARKS.md, writes over 64 orgs, webhooks applied). So the node's org actors hand their
+//! and SurrealDB's cost per transaction and per statement sets the pace, not the rows.
+//! So the node's org actors hand their
 //! parts to one committer per kind of write ([`Group`]: contact-session inserts, activations,
 //! Clerk's organization upserts), which commits what queued while its last transaction ran as
 //! one transaction whose statements each serve the whole group. Each org still has at most one
@@ -24,8 +24,7 @@ use super::fence::{Check, Written};
 use super::{Db, DbError};
 
 /// Transactions in flight at once: while one commits (much of it waiting on the disk), the
-/// next one runs its statements. SurrealDB alone, 64 writers of one session each: 2,630–3,027
-/// rows/s with 1, 4,378–4,419 with 2, 3,977–4,436 with 4 (ungrouped: 2,619–3,523).
+/// next one runs its statements. Two did clearly better than one, and four no better than two.
 const IN_FLIGHT: usize = 2;
 
 /// One kind of write that org actors make, committed a group at a time.

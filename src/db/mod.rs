@@ -175,8 +175,7 @@ pub(crate) fn first_row<T: DeserializeOwned>(
 }
 
 /// Every repository over one connection. Each is made when asked for (a few reference counts),
-/// so what each org actor keeps is one connection handle (40 bytes) rather than nine (360;
-/// BENCHMARKS.md, memory).
+/// so what each org actor keeps is one connection handle rather than nine.
 #[derive(Clone, Debug)]
 pub struct Repos {
     db: Db,

@@ -74,7 +74,7 @@ pub fn router(edge: Edge, options: EdgeOptions) -> EdgeService {
         .with_state(edge);
     // Around the router, not through `Router::layer`: that boxes every route once more per
     // layer, and axum clones each box on every request. Wrapped once (with the security
-    // headers in one pass), the hot read took 15% less CPU per request (BENCHMARKS.md).
+    // headers in one pass), every request costs less CPU.
     let service = ServiceBuilder::new()
         .map_response(|response: Response<_>| response.map(Body::new))
         .layer(SetRequestIdLayer::new(request_id.clone(), RandomRequestId))

@@ -1,7 +1,7 @@
 //! The widget's settings as each org's owner last published them, kept by every node's edge.
 //!
 //! Every widget load on every customer site reads `GET /v1/widget/{org}/settings`. Asking the
-//! org's owner over NATS each time leaves the edge at about 40% of its own speed (the bus
+//! org's owner over NATS each time leaves the edge well under half its own speed (the bus
 //! round trip is most of the cost), yet the answer changes only when an operator or Clerk
 //! changes the org, and each such change is published on the change feed with the very bytes
 //! the owner would answer (`settings.updated`, audience everyone). So each node keeps the last

@@ -1,6 +1,6 @@
 //! Several `assist serve` processes against one nats-server and one SurrealDB server: the
 //! set-up of the scale-out tests. The SurrealDB server is the official one, built from the
-//! crates.io package `surrealdb-server` (`tools/surreal`, see the README); without it the tests
+//! crates.io package `surrealdb-server` (`tools/surreal`, see docs/tests.md); without it the tests
 //! that need it say so and skip, so the default test run stays inside CI's time.
 
 use std::sync::{Arc, Mutex};

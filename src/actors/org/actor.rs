@@ -61,13 +61,13 @@ pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
 
 /// An [`OrgMsg`] with the span it was sent from, so the org's log lines carry the request's
 /// fields (endpoint, request id). ractor's `message_span_propogation` would do this for every
-/// actor, but it reserves room for a span in each of a mailbox's 32 preallocated slots: 1.1-1.2
-/// KB per org actor, idle or not, measured (BENCHMARKS.md, memory). Here the span lives in the
-/// message's own box, and only while the message is queued.
+/// actor, but it reserves room for a span in each of a mailbox's 32 preallocated slots, a cost
+/// every org actor pays, idle or not. Here the span lives in the message's own box, and only
+/// while the message is queued.
 ///
 /// Boxed again inside ractor's box, so the mail is a pointer: ractor's message loop, kept
 /// allocated for the actor's whole life, holds a received message inline, and an `OrgMsg` is
-/// 328 bytes (BENCHMARKS.md, memory).
+/// large.
 pub(crate) struct OrgMail(Box<Sent>);
 
 const _: () = assert!(size_of::<OrgMail>() == size_of::<usize>(), "an org's mail must stay a pointer");
@@ -194,8 +194,8 @@ impl Actor for OrgActor {
     }
 
     /// Boxed, so each actor's idle footprint stays small: ractor keeps every actor's message
-    /// loop allocated at its largest state, which inlined this whole dispatch (about 9.7 KB per
-    /// org, measured with heaptrack; BENCHMARKS.md, memory). A box per message costs less.
+    /// loop allocated at its largest state, which would inline this whole dispatch in every
+    /// org's footprint. A short-lived box per message costs less.
     async fn handle(
         &self,
         myself: ActorRef<OrgMail>,

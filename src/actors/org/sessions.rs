@@ -66,7 +66,7 @@ impl OrgState {
     /// Starts committing the queued sessions on a task of their own, unless a batch is being
     /// committed already: that one sends [`OrgMsg::SessionsCommitted`] when it is done. So a
     /// busy org gathers the next batch while the database commits the last one, instead of
-    /// idling between them (BENCHMARKS.md, writes).
+    /// idling between them.
     pub(super) fn commit_sessions(&mut self, myself: &ActorRef<OrgMail>) {
         if self.committing.is_some() || self.pending_sessions.is_empty() {
             return;

@@ -1,4 +1,4 @@
-//! A loopback Vapi that follows the real contract (EXTERNAL.md "Vapi REST API"): bearer private
+//! A loopback Vapi that follows Vapi's documented REST API: bearer private
 //! keys, bare JSON arrays from list endpoints, `limit` (default 100, at most 1000) and the
 //! `createdAtGt`/`createdAtLt` window, Vapi's exact 401 body, and NestJS-style 400s. Faults are
 //! injected on demand: failing statuses, slow answers; it counts what it was asked.
