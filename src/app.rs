@@ -183,7 +183,7 @@ impl App {
             .map_err(|source| AppError::Listen { addr: config.http_addr, source })?;
         // Last, so a build that fails leaves no subscription behind.
         let settings = SettingsCache::default();
-        let events = EventHub::start(&js, settings.clone(), shutdown.clone()).await?;
+        let events = EventHub::start(&js, settings.clone(), config.streams, shutdown.clone()).await?;
         let edge = Edge {
             nats: nats.clone(),
             js,

@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use assist::Config;
 use assist::auth::ClerkConfig;
 use assist::bus::subjects::AdminTarget;
+use assist::http::StreamLimits;
 use assist::http::limits::{Rate, RateLimits};
 use assist::ids::OrgId;
 use assist::ops::NodeId;
@@ -121,6 +122,15 @@ pub struct ServeArgs {
     /// Anonymous widget requests per second allowed for one organization (burst: 2x).
     #[arg(long, env = "ASSIST_WIDGET_RATE_PER_ORG", default_value_t = 500.0)]
     pub widget_rate_per_org: f64,
+    /// Event streams open at once for one contact session.
+    #[arg(long, env = "ASSIST_STREAMS_PER_SESSION", default_value_t = 4)]
+    pub streams_per_session: usize,
+    /// Widget event streams open at once for one organization, on this node.
+    #[arg(long, env = "ASSIST_WIDGET_STREAMS_PER_ORG", default_value_t = 2_000)]
+    pub widget_streams_per_org: usize,
+    /// Operator event streams open at once for one organization, on this node.
+    #[arg(long, env = "ASSIST_OPERATOR_STREAMS_PER_ORG", default_value_t = 200)]
+    pub operator_streams_per_org: usize,
     /// Browser origins allowed to call the dashboard routes, comma-separated.
     #[arg(long, env = "ASSIST_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -188,6 +198,11 @@ impl ServeArgs {
         config.widget_rate = RateLimits {
             per_client: rate(self.widget_rate_per_client, self.widget_rate_per_client * 3.0),
             per_org: rate(self.widget_rate_per_org, self.widget_rate_per_org * 2.0),
+        };
+        config.streams = StreamLimits {
+            per_session: self.streams_per_session,
+            widget_per_org: self.widget_streams_per_org,
+            operators_per_org: self.operator_streams_per_org,
         };
         config.dashboard_origins =
             self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();

@@ -16,7 +16,7 @@ mod webhooks;
 pub use ops::AdminToken;
 pub use routes::{EdgeOptions, EdgeService, router};
 pub use settings_cache::SettingsCache;
-pub use sse::EventHub;
+pub use sse::{EventHub, StreamLimits};
 
 /// What every edge handler shares (through an `Arc`: see `routes.rs`).
 pub struct Edge {
