@@ -8,6 +8,7 @@ pub mod limits;
 pub mod openapi;
 mod ops;
 mod routes;
+pub mod server;
 mod settings_cache;
 mod sse;
 pub mod table;
@@ -15,6 +16,7 @@ mod webhooks;
 
 pub use ops::AdminToken;
 pub use routes::{EdgeOptions, EdgeService, router};
+pub use server::ConnectionLimits;
 pub use settings_cache::SettingsCache;
 pub use sse::{EventHub, StreamLimits};
 
