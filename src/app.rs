@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::ServiceExt as _;
 use ractor::{Actor, ActorRef};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -25,7 +24,9 @@ use crate::bus::{BusError, BusService, Context};
 use crate::config::Config;
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::{Db, DbError, Repos};
-use crate::http::{AdminToken, Edge, EdgeOptions, EdgeService, EventHub, SettingsCache, router};
+use crate::http::{
+    AdminToken, ConnectionLimits, Edge, EdgeOptions, EdgeService, EventHub, SettingsCache, router,
+};
 use crate::ops::admin::AdminService;
 use crate::ops::metrics::Sources;
 use crate::ops::node::Presence;
@@ -61,6 +62,9 @@ pub enum AppError {
 pub struct App {
     listener: TcpListener,
     router: EdgeService,
+    connections: ConnectionLimits,
+    /// The most connections served at once (see `ConnectionLimits::total_within`).
+    max_connections: usize,
     nats: async_nats::Client,
     nats_server: Option<NatsServer>,
     data_dir: std::path::PathBuf,
@@ -178,12 +182,15 @@ impl App {
         });
         let shutdown = CancellationToken::new();
         let clerk_webhooks = config.clerk_webhook_secret.as_deref().map(SvixVerifier::new).transpose()?;
+        let fd_limit = crate::http::server::raise_fd_limit();
+        let max_connections = config.connections.total_within(fd_limit);
+        tracing::info!(?fd_limit, max_connections, "open files limit");
         let listener = TcpListener::bind(config.http_addr)
             .await
             .map_err(|source| AppError::Listen { addr: config.http_addr, source })?;
         // Last, so a build that fails leaves no subscription behind.
         let settings = SettingsCache::default();
-        let events = EventHub::start(&js, settings.clone(), shutdown.clone()).await?;
+        let events = EventHub::start(&js, settings.clone(), config.streams, shutdown.clone()).await?;
         let edge = Edge {
             nats: nats.clone(),
             js,
@@ -206,6 +213,8 @@ impl App {
         Ok(Self {
             listener,
             router: router(edge, options),
+            connections: config.connections,
+            max_connections,
             nats,
             nats_server,
             data_dir: config.data_dir.clone(),
@@ -260,6 +269,8 @@ impl App {
         let Self {
             listener,
             router,
+            connections,
+            max_connections,
             nats,
             nats_server,
             data_dir,
@@ -272,15 +283,16 @@ impl App {
             shutdown: streams,
             ..
         } = self;
-        // Client addresses feed the widget routes' per-client rate limit. Long-lived streams
-        // would hold the graceful shutdown open: end them when it starts.
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+        // One token stops the edge and ends the long-lived streams, which would otherwise hold
+        // the graceful shutdown open.
+        let server =
+            crate::http::server::serve(listener, router, connections, max_connections, streams.clone());
+        let stopping = async {
             shutdown.await;
             streams.cancel();
-        });
+        };
         let outcome = tokio::select! {
-            served = server => served.map_err(AppError::from),
+            _ = async { tokio::join!(server, stopping) } => Ok(()),
             _ = &mut root_task => Err(AppError::Actors("the actor tree stopped after a failure".into())),
         };
         partitions.release_all().await;

@@ -11,6 +11,7 @@ use assist::Config;
 use assist::auth::ClerkConfig;
 use assist::bus::subjects::AdminTarget;
 use assist::http::limits::{Rate, RateLimits};
+use assist::http::{ConnectionLimits, StreamLimits};
 use assist::ids::OrgId;
 use assist::ops::NodeId;
 use assist::widget::WidgetConfig;
@@ -121,6 +122,29 @@ pub struct ServeArgs {
     /// Anonymous widget requests per second allowed for one organization (burst: 2x).
     #[arg(long, env = "ASSIST_WIDGET_RATE_PER_ORG", default_value_t = 500.0)]
     pub widget_rate_per_org: f64,
+    /// Seconds a connection may take to send a request's headers (also between kept-alive
+    /// requests) before it is closed.
+    #[arg(long, env = "ASSIST_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Seconds without a byte read or written before a connection is closed; keep it above the
+    /// event streams' 15 s heartbeat.
+    #[arg(long, env = "ASSIST_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Connections open at once from one client address (IPv6: one /64); raise it behind a proxy.
+    #[arg(long, env = "ASSIST_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 256)]
+    pub max_connections_per_client: usize,
+    /// Connections open at once in all; unset: derived from the open-files limit.
+    #[arg(long, env = "ASSIST_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Event streams open at once for one contact session.
+    #[arg(long, env = "ASSIST_STREAMS_PER_SESSION", default_value_t = 4)]
+    pub streams_per_session: usize,
+    /// Widget event streams open at once for one organization, on this node.
+    #[arg(long, env = "ASSIST_WIDGET_STREAMS_PER_ORG", default_value_t = 2_000)]
+    pub widget_streams_per_org: usize,
+    /// Operator event streams open at once for one organization, on this node.
+    #[arg(long, env = "ASSIST_OPERATOR_STREAMS_PER_ORG", default_value_t = 200)]
+    pub operator_streams_per_org: usize,
     /// Browser origins allowed to call the dashboard routes, comma-separated.
     #[arg(long, env = "ASSIST_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -188,6 +212,17 @@ impl ServeArgs {
         config.widget_rate = RateLimits {
             per_client: rate(self.widget_rate_per_client, self.widget_rate_per_client * 3.0),
             per_org: rate(self.widget_rate_per_org, self.widget_rate_per_org * 2.0),
+        };
+        config.connections = ConnectionLimits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            per_client: self.max_connections_per_client.max(1),
+            total: self.max_connections.map(|total| total.max(1)),
+        };
+        config.streams = StreamLimits {
+            per_session: self.streams_per_session,
+            widget_per_org: self.widget_streams_per_org,
+            operators_per_org: self.operator_streams_per_org,
         };
         config.dashboard_origins =
             self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();

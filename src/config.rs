@@ -10,6 +10,7 @@ use crate::actors::partitions::PartitionsConfig;
 use crate::auth::ClerkConfig;
 use crate::clock::Clock;
 use crate::http::limits::RateLimits;
+use crate::http::{ConnectionLimits, StreamLimits};
 use crate::ops::NodeId;
 use crate::vapi::VapiConfig;
 use crate::widget::WidgetConfig;
@@ -41,6 +42,11 @@ pub struct Config {
     pub body_limit: usize,
     /// Rate limits of the anonymous widget routes (per client address, per org; per node).
     pub widget_rate: RateLimits,
+    /// How long a connection may take to send headers or stay silent, and how many may be open
+    /// per client and in all.
+    pub connections: ConnectionLimits,
+    /// Event streams open at once per contact session and per org (per node).
+    pub streams: StreamLimits,
     /// Browser origins allowed to call the dashboard routes (CORS); none by default.
     pub dashboard_origins: Vec<String>,
     /// The wall clock for expiry and timestamps; tests use a manual one.
@@ -73,6 +79,8 @@ impl Config {
             request_timeout: Duration::from_secs(10),
             body_limit: 64 * 1024,
             widget_rate: RateLimits::default(),
+            connections: ConnectionLimits::default(),
+            streams: StreamLimits::default(),
             dashboard_origins: Vec::new(),
             clock: Clock::system(),
             widget: WidgetConfig::default(),

@@ -53,6 +53,13 @@ impl Reply {
     }
 }
 
+/// A request id a caller may choose: up to 64 of `[A-Za-z0-9._:-]`, safe to echo and log.
+/// Anything else is replaced by one of assist's own (the edge) or not logged (the bus).
+pub fn is_plain_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
 pub fn header<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
     headers?.get(name).map(|value| value.as_str())
 }
@@ -106,5 +113,14 @@ mod tests {
         let reply = Reply::json_with_status(201, &serde_json::json!({"a": 1})).unwrap();
         let back = read_reply(Some(&reply.headers()), reply.body.clone()).unwrap();
         assert_eq!(back, reply);
+    }
+
+    #[test]
+    fn a_plain_request_id_is_short_and_of_safe_characters() {
+        assert!(is_plain_request_id("req-42:retry.1_b"));
+        assert!(is_plain_request_id(&"a".repeat(64)));
+        for odd in ["", &"a".repeat(65), "two words", "é", "a\nb", "<script>"] {
+            assert!(!is_plain_request_id(odd), "{odd:?}");
+        }
     }
 }

@@ -89,7 +89,10 @@ impl PartitionServer {
 
 async fn serve(ctx: Arc<Context>, metrics: Metrics, request: service::Request) {
     let headers = request.message.headers.as_ref();
-    let request_id = envelope::header(headers, envelope::REQUEST_ID).unwrap_or("-").to_owned();
+    let request_id = envelope::header(headers, envelope::REQUEST_ID)
+        .filter(|id| envelope::is_plain_request_id(id))
+        .unwrap_or("-")
+        .to_owned();
     let routed = subjects::parse_partitioned(request.message.subject.as_str());
     let name = match &routed {
         Ok((_, Routed::Public(_, endpoint))) => endpoint.name(),

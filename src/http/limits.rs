@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -89,10 +89,22 @@ impl Limiter {
     }
 }
 
+/// What one client is counted as: its IPv4 address, or its IPv6 /64, the block one subscriber is
+/// usually given, so that moving within it escapes no limit.
+pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !u128::from(u64::MAX))),
+        },
+        v4 => v4,
+    }
+}
+
 /// Middleware for the widget routes (`/v1/widget/{org}/…`).
 pub(super) async fn limit(State(limiter): State<Limiter>, request: Request, next: Next) -> Response {
     let now = Instant::now();
-    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| client_key(c.0.ip()));
     let org = request.uri().path().split('/').nth(3).unwrap_or_default().to_owned();
     let verdict =
         client.map_or(Ok(()), |ip| limiter.clients.take(ip, now)).and_then(|()| limiter.orgs.take(org, now));
@@ -123,5 +135,15 @@ mod tests {
         assert!(wait <= Duration::from_millis(500));
         assert!(buckets.take("k", t0 + Duration::from_millis(500)).is_ok());
         assert!(buckets.take("other", t0).is_ok(), "keys are independent");
+    }
+
+    #[test]
+    fn a_client_is_an_ipv4_address_or_an_ipv6_64() {
+        let key = |ip: &str| client_key(ip.parse().unwrap());
+        assert_eq!(key("192.0.2.7"), key("192.0.2.7"));
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
     }
 }

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod openapi;
 mod ops;
 mod routes;
+pub mod server;
 mod settings_cache;
 mod sse;
 pub mod table;
@@ -15,8 +16,9 @@ mod webhooks;
 
 pub use ops::AdminToken;
 pub use routes::{EdgeOptions, EdgeService, router};
+pub use server::ConnectionLimits;
 pub use settings_cache::SettingsCache;
-pub use sse::EventHub;
+pub use sse::{EventHub, StreamLimits};
 
 /// What every edge handler shares (through an `Arc`: see `routes.rs`).
 pub struct Edge {

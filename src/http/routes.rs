@@ -20,7 +20,7 @@ use tower_http::trace::TraceLayer;
 use super::limits::{self, Limiter, RateLimits};
 use super::table::route;
 use super::{Edge, ops};
-use crate::bus::envelope::REQUEST_ID;
+use crate::bus::envelope::{REQUEST_ID, is_plain_request_id};
 use crate::bus::subjects::{Access, Endpoint};
 use crate::error::ApiError;
 use crate::ids::OrgId;
@@ -77,6 +77,7 @@ pub fn router(edge: Edge, options: EdgeOptions) -> EdgeService {
     // headers in one pass), every request costs less CPU.
     let service = ServiceBuilder::new()
         .map_response(|response: Response<_>| response.map(Body::new))
+        .map_request(plain_request_id)
         .layer(SetRequestIdLayer::new(request_id.clone(), RandomRequestId))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
@@ -195,6 +196,17 @@ async fn widget_settings(
     headers: HeaderMap,
 ) -> Response {
     edge.widget_settings(&org, &headers).await
+}
+
+/// A caller's `X-Request-Id` is kept only when plain; otherwise the request gets a new one, so
+/// a long or odd value is never echoed, forwarded or logged.
+fn plain_request_id<B>(mut request: Request<B>) -> Request<B> {
+    let headers = request.headers_mut();
+    let ids = headers.get_all(REQUEST_ID);
+    if !ids.iter().all(|id| id.to_str().is_ok_and(is_plain_request_id)) {
+        headers.remove(REQUEST_ID);
+    }
+    request
 }
 
 /// A random (v4) UUID per request, from the thread's generator: `MakeRequestUuid` asks the

@@ -11,6 +11,8 @@ mod durability;
 mod events;
 mod fakes;
 mod hardening;
+mod hardening_connections;
+mod hardening_input;
 mod helpers;
 mod isolation;
 mod logs;

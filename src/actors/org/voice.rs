@@ -24,6 +24,13 @@ fn role(raw: &str) -> Role {
     if raw == "user" { Role::User } else { Role::Assistant }
 }
 
+/// When a report's line was said. The wire bounds the offset; should one still be out of range
+/// the line is placed at the call's start, since no outside number may panic the org's actor.
+fn line_time(start: DateTime<Utc>, seconds_from_start: Option<f64>) -> DateTime<Utc> {
+    let offset = seconds_from_start.and_then(|s| Duration::try_milliseconds((s * 1000.0) as i64));
+    offset.and_then(|offset| start.checked_add_signed(offset)).unwrap_or(start)
+}
+
 impl OrgState {
     pub(super) async fn apply_voice(&mut self, event: VapiEvent) -> Result<(), ApiError> {
         match event {
@@ -90,10 +97,8 @@ impl OrgState {
         let mut conversation = self.call_conversation(&report.call).await?;
         let start = report.started_at.unwrap_or(conversation.created_at);
         for line in &report.messages {
-            let offset = line
-                .seconds_from_start
-                .map_or(Duration::zero(), |s| Duration::milliseconds((s * 1000.0) as i64));
-            self.transcript_line(&conversation, &line.role, &line.text, start + offset).await?;
+            let at = line_time(start, line.seconds_from_start);
+            self.transcript_line(&conversation, &line.role, &line.text, at).await?;
         }
         conversation.summary = report.summary.or(conversation.summary);
         conversation.recording_url = report.recording_url.or(conversation.recording_url);
@@ -108,5 +113,21 @@ impl OrgState {
         self.repos.conversations().set_voice(&self.org, conversation).await?;
         self.emit("conversation", "updated", audience(conversation), conversation).await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_time_out_of_any_range_falls_back_to_the_start() {
+        let start: DateTime<Utc> = "2026-11-02T10:00:00Z".parse().unwrap();
+        assert_eq!(line_time(start, Some(2.5)), start + Duration::milliseconds(2500));
+        assert_eq!(line_time(start, None), start);
+        for absurd in [1e300, -1e300, 1e13, f64::NAN] {
+            assert_eq!(line_time(start, Some(absurd)), start, "{absurd}");
+        }
+        assert_eq!(line_time(DateTime::<Utc>::MAX_UTC, Some(1.0)), DateTime::<Utc>::MAX_UTC);
     }
 }

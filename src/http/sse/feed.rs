@@ -43,7 +43,8 @@ impl Feed {
     }
 
     /// The org's events after `last` from JetStream, then `live` (which must already be
-    /// listening).
+    /// listening). `last` comes from the client: beyond the stream's last sequence it is
+    /// bounded to it, so the stream neither overflows nor holds back the events to come.
     pub async fn resume(
         js: &jetstream::Context,
         org: &OrgId,
@@ -53,9 +54,10 @@ impl Feed {
     ) -> Result<Self, BusError> {
         let failed = |e: &dyn std::fmt::Display| BusError::JetStream(format!("replaying events: {e}"));
         let stream = js.get_stream(events::STREAM).await.map_err(|e| failed(&e))?;
+        let last = last.min(stream.cached_info().state.last_sequence);
         let config = OrderedConfig {
             filter_subject: subjects::events_of(org),
-            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: last + 1 },
+            deliver_policy: DeliverPolicy::ByStartSequence { start_sequence: last.saturating_add(1) },
             ..Default::default()
         };
         let consumer = stream.create_consumer(config).await.map_err(|e| failed(&e))?;

@@ -21,9 +21,11 @@ use futures::StreamExt;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 
+use super::caps::StreamLimits;
 use crate::bus::BusError;
 use crate::bus::events::{self, Audience};
 use crate::bus::subjects;
+use crate::error::ApiError;
 use crate::http::settings_cache::SettingsCache;
 use crate::ids::{ContactSessionId, OrgId};
 
@@ -84,6 +86,7 @@ pub struct EventHub {
     listeners: Arc<Mutex<HashMap<OrgId, Vec<Listener>>>>,
     /// Kept current from the same feed.
     settings: SettingsCache,
+    limits: StreamLimits,
 }
 
 impl EventHub {
@@ -92,26 +95,33 @@ impl EventHub {
     pub async fn start(
         js: &jetstream::Context,
         settings: SettingsCache,
+        limits: StreamLimits,
         shutdown: CancellationToken,
     ) -> Result<Self, BusError> {
         let stream = js.get_stream(events::STREAM).await.map_err(|e| BusError::JetStream(e.to_string()))?;
         let next = stream.cached_info().state.last_sequence + 1;
         let messages = subscribe(js, next).await?;
-        let hub = Self { listeners: Arc::default(), settings };
+        let hub = Self { listeners: Arc::default(), settings, limits };
         tokio::spawn(hub.clone().run(js.clone(), messages, next, shutdown));
         Ok(hub)
     }
 
     /// A stream's feed of the org's events it may see (`viewer`: see [`Listener`]), from every
     /// event the hub reads from now on. Up to [`CLIENT_BUFFER`] wait; beyond that the stream ends.
-    pub(super) fn listen(&self, org: OrgId, viewer: Option<ContactSessionId>) -> mpsc::Receiver<Delivery> {
-        let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
+    /// Refused when the org already has as many streams for the viewer as [`StreamLimits`] allow.
+    pub(super) fn listen(
+        &self,
+        org: OrgId,
+        viewer: Option<ContactSessionId>,
+    ) -> Result<mpsc::Receiver<Delivery>, ApiError> {
         let mut listeners = self.lock();
         let streams = listeners.entry(org).or_default();
         // Streams that ended since the org's last event are forgotten here.
         streams.retain(|l| !l.tx.is_closed());
+        self.limits.admit(streams.iter().map(|l| l.viewer.as_ref()), viewer.as_ref())?;
+        let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
         streams.push(Listener { viewer, tx });
-        rx
+        Ok(rx)
     }
 
     /// Reads the feed. `next` is the sequence after the last event read: a consumer that failed
@@ -197,7 +207,11 @@ mod tests {
     use super::*;
 
     fn hub() -> EventHub {
-        EventHub { listeners: Arc::default(), settings: SettingsCache::default() }
+        EventHub {
+            listeners: Arc::default(),
+            settings: SettingsCache::default(),
+            limits: StreamLimits::default(),
+        }
     }
 
     fn org(id: &str) -> OrgId {
@@ -222,7 +236,7 @@ mod tests {
     #[test]
     fn a_stream_more_than_its_buffer_behind_gets_what_was_queued_then_ends() {
         let hub = hub();
-        let mut rx = hub.listen(org("org_a"), None);
+        let mut rx = hub.listen(org("org_a"), None).unwrap();
 
         for seq in 1..=CLIENT_BUFFER as u64 + 1 {
             hub.dispatch(&org("org_a"), Audience::Operators, &delivery(seq));
@@ -239,9 +253,9 @@ mod tests {
         let (ada, eve) =
             (ContactSessionId::parse("cs_ada").unwrap(), ContactSessionId::parse("cs_eve").unwrap());
         let hub = hub();
-        let mut operator = hub.listen(org("org_a"), None);
-        let mut widget = hub.listen(org("org_a"), Some(ada.clone()));
-        let mut other_org = hub.listen(org("org_b"), None);
+        let mut operator = hub.listen(org("org_a"), None).unwrap();
+        let mut widget = hub.listen(org("org_a"), Some(ada.clone())).unwrap();
+        let mut other_org = hub.listen(org("org_b"), None).unwrap();
 
         hub.dispatch(&org("org_a"), Audience::Operators, &delivery(1));
         hub.dispatch(&org("org_a"), Audience::Contact(eve), &delivery(2));
@@ -256,8 +270,8 @@ mod tests {
     #[test]
     fn a_closed_stream_is_forgotten() {
         let hub = hub();
-        drop(hub.listen(org("org_a"), None));
-        let open = hub.listen(org("org_a"), None);
+        drop(hub.listen(org("org_a"), None).unwrap());
+        let open = hub.listen(org("org_a"), None).unwrap();
 
         assert_eq!(hub.lock()[&org("org_a")].len(), 1, "pruned when the next stream listens");
         hub.dispatch(&org("org_a"), Audience::Operators, &delivery(1));

@@ -5,9 +5,11 @@
 //! cannot keep up is disconnected rather than buffered without bound; every stream ends on
 //! shutdown.
 
+mod caps;
 mod feed;
 mod hub;
 
+pub use caps::StreamLimits;
 pub use hub::EventHub;
 
 use std::collections::HashMap;
@@ -77,8 +79,8 @@ async fn open(
         _ => None,
     };
     // Listen before replaying: see `feed`.
-    let live = edge.events.listen(org.clone(), session.clone());
-    let feed = match resume_after(headers) {
+    let live = edge.events.listen(org.clone(), session.clone())?;
+    let feed = match resume_after(headers)? {
         Some(last) => Feed::resume(&edge.js, &org, last, live, session).await.map_err(|e| {
             tracing::warn!(error = %e, "opening an event stream");
             ApiError::unavailable("live updates are unavailable; retry")
@@ -98,6 +100,37 @@ fn session_in(body: &Bytes) -> Option<ContactSessionId> {
 }
 
 /// `Last-Event-ID`: what EventSource sends on reconnect, and what other clients send to resume.
-fn resume_after(headers: &HeaderMap) -> Option<u64> {
-    headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+/// Absent or empty: live events only. Otherwise one of the ids the stream sends (a sequence).
+fn resume_after(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(value) = headers.get("last-event-id") else { return Ok(None) };
+    let refused = || ApiError::invalid("Last-Event-ID", "not an event id this stream sent");
+    let text = value.to_str().map_err(|_| refused())?.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| refused())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn resume(value: &'static str) -> Result<Option<u64>, ApiError> {
+        let mut headers = HeaderMap::new();
+        headers.insert("last-event-id", HeaderValue::from_static(value));
+        resume_after(&headers)
+    }
+
+    #[test]
+    fn a_last_event_id_is_a_sequence_or_refused_naming_the_header() {
+        assert_eq!(resume_after(&HeaderMap::new()), Ok(None));
+        assert_eq!(resume(" "), Ok(None));
+        assert_eq!(resume("42"), Ok(Some(42)));
+        assert_eq!(resume("18446744073709551615"), Ok(Some(u64::MAX)));
+        for bad in ["18446744073709551616", "-1", "4.2", "abc"] {
+            assert_eq!(resume(bad).unwrap_err().message, "Last-Event-ID: not an event id this stream sent");
+        }
+    }
 }

@@ -203,6 +203,37 @@ mod tests {
     }
 
     #[test]
+    fn absurd_numbers_and_times_are_refused_naming_the_field() {
+        let refused = |extra: Value| {
+            let mut message = json!({"type": "end-of-call-report", "call": {"id": "c"}});
+            message.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            parse_message(message).unwrap_err().message
+        };
+        let line = |seconds: f64| {
+            json!({"artifact": {"messages": [
+            {"role": "bot", "message": "Hi!", "secondsFromStart": 1},
+            {"role": "user", "message": "Hello", "secondsFromStart": seconds}]}})
+        };
+        assert_eq!(
+            refused(line(1e300)),
+            "message.artifact.messages[1].secondsFromStart: must be between 0 and 86400"
+        );
+        assert_eq!(
+            refused(line(-1.0)),
+            "message.artifact.messages[1].secondsFromStart: must be between 0 and 86400"
+        );
+        assert_eq!(
+            refused(json!({"startedAt": "9999-12-31T23:59:59Z"})),
+            "message.startedAt: must be a time from 2000 to 2099"
+        );
+        assert!(refused(json!({"endedAt": "1970-01-01T00:00:00Z"})).starts_with("message.endedAt: "));
+        assert!(refused(json!({"durationSeconds": 1e300})).starts_with("message.durationSeconds: "));
+        assert!(refused(json!({"durationMs": -5})).starts_with("message.durationMs: "));
+        assert!(refused(json!({"cost": -0.5})).starts_with("message.cost: "));
+        assert_eq!(report(json!({"artifact": {"messages": []}, "cost": 0.2})).cost, Some(0.2));
+    }
+
+    #[test]
     fn empty_strings_fall_through_to_the_top_level_fields() {
         let report = report(json!({"analysis": {"summary": ""}, "summary": "Short call.",
             "artifact": {"recordingUrl": ""}, "recordingUrl": "https://example.com/r.wav"}));

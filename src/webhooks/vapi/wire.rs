@@ -1,7 +1,7 @@
 //! What Vapi sends, as far as assist reads it, and how each message becomes a [`VapiEvent`].
 //! Vapi's spelling (camelCase, `artifact`, `assistantOverrides`) stays in this file.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -11,6 +11,11 @@ use crate::error::ApiError;
 use crate::webhooks::{decode, non_empty};
 
 const CONTACT_SESSION_KEY: &str = "contactSessionId";
+/// Longer than any call Vapi places: a number of seconds beyond it is not a call's, and one far
+/// enough out overflows the time arithmetic that places transcript lines.
+const MAX_CALL_SECONDS: f64 = 86_400.0;
+/// The years a call of Vapi's may have happened in, for the same reasons.
+const CALL_YEARS: std::ops::Range<i32> = 2000..2100;
 
 pub(super) fn kind(body: &[u8]) -> Result<String, ApiError> {
     decode::<Envelope<Head>>(body).map(|envelope| envelope.message.kind)
@@ -39,26 +44,57 @@ pub(super) fn transcript(body: &[u8], final_by_type: bool) -> Result<VapiEvent, 
     Ok(VapiEvent::Transcript { call: msg.call.into(), role: msg.role, is_final, text: msg.transcript })
 }
 
+/// Every number and time is checked against what a real call can have, naming the field: the
+/// report is refused (and dead-lettered by ingest) rather than applied with an absurd value.
 pub(super) fn end_of_call_report(body: &[u8]) -> Result<EndOfCallReport, ApiError> {
     let msg = message::<EndOfCall>(body)?;
     let artifact = msg.artifact.unwrap_or_default();
+    let lines = artifact.messages.unwrap_or_default();
+    for (i, line) in lines.iter().enumerate() {
+        let field = format!("message.artifact.messages[{i}].secondsFromStart");
+        within(&field, line.seconds_from_start, MAX_CALL_SECONDS)?;
+    }
+    let started_at = during_calls("message.startedAt", msg.started_at)?;
+    let ended_at = during_calls("message.endedAt", msg.ended_at)?;
+    let duration_seconds = within("message.durationSeconds", msg.duration_seconds, MAX_CALL_SECONDS)?;
+    let duration_ms = within("message.durationMs", msg.duration_ms, MAX_CALL_SECONDS * 1000.0)?;
+    let cost = within("message.cost", msg.cost, f64::MAX)?;
     let analysis_summary = msg.analysis.and_then(|analysis| analysis.summary);
-    let elapsed = match (msg.started_at, msg.ended_at) {
+    let elapsed = match (started_at, ended_at) {
         (Some(start), Some(end)) if end >= start => Some((end - start).num_milliseconds() as f64 / 1000.0),
         _ => None,
     };
     Ok(EndOfCallReport {
         call: msg.call.into(),
         ended_reason: non_empty(msg.ended_reason),
-        started_at: msg.started_at,
-        ended_at: msg.ended_at,
-        duration_seconds: msg.duration_seconds.or(msg.duration_ms.map(|ms| ms / 1000.0)).or(elapsed),
-        cost: msg.cost,
+        started_at,
+        ended_at,
+        duration_seconds: duration_seconds.or(duration_ms.map(|ms| ms / 1000.0)).or(elapsed),
+        cost,
         summary: non_empty(analysis_summary).or_else(|| non_empty(msg.summary)),
         recording_url: non_empty(artifact.recording_url).or_else(|| non_empty(msg.recording_url)),
         transcript: non_empty(artifact.transcript).or_else(|| non_empty(msg.transcript)),
-        messages: artifact.messages.unwrap_or_default().into_iter().filter_map(Line::spoken).collect(),
+        messages: lines.into_iter().filter_map(Line::spoken).collect(),
     })
+}
+
+fn within(field: &str, value: Option<f64>, max: f64) -> Result<Option<f64>, ApiError> {
+    match value {
+        Some(number) if !(0.0..=max).contains(&number) => {
+            Err(ApiError::invalid(field, format!("must be between 0 and {max}")))
+        }
+        _ => Ok(value),
+    }
+}
+
+fn during_calls(field: &str, value: Option<DateTime<Utc>>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match value {
+        Some(at) if !CALL_YEARS.contains(&at.year()) => Err(ApiError::invalid(
+            field,
+            format!("must be a time from {} to {}", CALL_YEARS.start, CALL_YEARS.end - 1),
+        )),
+        _ => Ok(value),
+    }
 }
 
 fn message<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
