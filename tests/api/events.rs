@@ -51,7 +51,7 @@ impl Stream {
         Stream::open(app, &format!("/v1/orgs/{org}/events"), Some(("Authorization", &bearer)), None).await
     }
 
-    async fn widget(app: &TestApp, org: &str, token: &str) -> Stream {
+    pub(crate) async fn widget(app: &TestApp, org: &str, token: &str) -> Stream {
         Stream::open(app, &format!("/v1/widget/{org}/events"), Some(("X-Contact-Session", token)), None).await
     }
 

@@ -24,6 +24,7 @@ mod scale_out;
 mod sessions;
 mod settings;
 mod shutdown;
+mod soak;
 mod tree;
 mod unknown_orgs;
 mod vapi;
