@@ -29,6 +29,7 @@
 //! - [`app`]: building and running the whole thing; [`config`]: what it is built from.
 
 pub mod actors;
+pub mod api;
 pub mod app;
 pub mod auth;
 pub mod bus;

@@ -30,13 +30,13 @@ impl OrgState {
         }
     }
 
-    pub(super) async fn get_plugin(&mut self, operator: &Operator) -> Result<PluginView, ApiError> {
+    pub(crate) async fn get_plugin(&mut self, operator: &Operator) -> Result<PluginView, ApiError> {
         self.first_sight(operator).await?;
         Ok(self.plugin_view())
     }
 
     /// Connecting is an admin's decision and a paid feature.
-    pub(super) async fn may_connect(&mut self, operator: &Operator) -> Result<(), ApiError> {
+    pub(crate) async fn may_connect(&mut self, operator: &Operator) -> Result<(), ApiError> {
         self.first_sight(operator).await?;
         if !operator.is_admin() {
             return Err(ApiError::forbidden("only an organization admin may change the Vapi connection"));
@@ -51,7 +51,7 @@ impl OrgState {
     }
 
     /// Stores a key the gateway has already checked with Vapi.
-    pub(super) async fn connect(
+    pub(crate) async fn connect(
         &mut self,
         operator: &Operator,
         public_api_key: String,
@@ -75,7 +75,7 @@ impl OrgState {
         Ok(ConnectedPlugin { plugin: self.plugin_view(), webhook_secret: secret })
     }
 
-    pub(super) async fn disconnect(&mut self, operator: &Operator) -> Result<PluginView, ApiError> {
+    pub(crate) async fn disconnect(&mut self, operator: &Operator) -> Result<PluginView, ApiError> {
         self.first_sight(operator).await?;
         if !operator.is_admin() {
             return Err(ApiError::forbidden("only an organization admin may change the Vapi connection"));
@@ -89,7 +89,7 @@ impl OrgState {
     }
 
     /// Listing Vapi resources needs a connected plugin; any member may look.
-    pub(super) async fn require_vapi(&mut self, operator: &Operator) -> Result<(), ApiError> {
+    pub(crate) async fn require_vapi(&mut self, operator: &Operator) -> Result<(), ApiError> {
         self.first_sight(operator).await?;
         match self.plugin {
             Some(_) => Ok(()),
