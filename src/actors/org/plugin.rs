@@ -3,7 +3,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 
 use super::actor::OrgState;
 use crate::auth::Operator;
@@ -64,7 +63,7 @@ impl OrgState {
             private_api_key_sealed: self
                 .master_key
                 .seal(private_api_key.expose().as_bytes(), &key_context(&self.org)),
-            webhook_secret_hash: Some(hash(&secret)),
+            webhook_secret_hash: Some(crate::crypto::hash_webhook_secret(&secret)),
             connected_at: self.clock.now(),
         };
         self.repos.plugins().put(&self.org, &stored).await?;
@@ -103,9 +102,4 @@ impl OrgState {
         let assistant = assistant_id?;
         self.subscription_active.then(|| (plugin.public_api_key.clone(), assistant.clone()))
     }
-}
-
-/// Webhook secrets are random 256-bit values, so a plain SHA-256 is enough to store them.
-pub(crate) fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
