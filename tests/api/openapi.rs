@@ -122,3 +122,27 @@ async fn docs_is_a_self_contained_page_over_the_document() {
     assert!(html.contains(r#"fetch("/openapi.json")"#), "{html}");
     assert!(!html.contains("<script src="), "no script from elsewhere: the page works offline");
 }
+
+/// A generated client validates as the server does: the limits `validate()` enforces, and every
+/// status a route can answer.
+#[tokio::test]
+async fn the_document_states_the_limits_and_statuses_the_server_enforces() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["NewMessage"]["properties"]["text"]["maxLength"], 4000);
+    assert_eq!(schemas["NewContactSession"]["properties"]["name"]["maxLength"], 100);
+    assert_eq!(schemas["VapiKeys"]["properties"]["privateApiKey"]["minLength"], 8);
+    assert_eq!(schemas["WidgetSettings"]["properties"]["suggestions"]["maxItems"], 3);
+    assert!(schemas["Theme"]["properties"]["primaryColor"]["pattern"].is_string());
+    let list = &doc["paths"]["/v1/orgs/{org}/conversations"]["get"]["parameters"];
+    let limit = list.as_array().unwrap().iter().find(|p| p["name"] == "limit").unwrap();
+    assert_eq!((&limit["schema"]["minimum"], &limit["schema"]["maximum"]), (&1.into(), &100.into()));
+
+    let responses = |method: &str, path: &str| doc["paths"][path][method]["responses"].clone();
+    assert!(responses("put", "/v1/orgs/{org}/plugins/vapi")["402"].is_object(), "an inactive subscription");
+    assert!(responses("post", "/v1/widget/{org}/conversations/{id}/messages")["409"].is_object());
+    assert!(responses("post", "/v1/widget/{org}/sessions")["429"].is_object(), "widget rate limit");
+    assert!(responses("get", "/v1/orgs/{org}")["429"].is_null(), "dashboard routes are not limited");
+}
