@@ -17,10 +17,11 @@ use crate::actors::partitions::{Ownership, Partitions, PartitionsArgs};
 use crate::actors::tenants::TenantsActor;
 use crate::actors::vapi::GatewayArgs;
 use crate::actors::{Child, Root, RootMsg, Tenants};
+use crate::api::Context;
 use crate::auth::Authenticator;
 use crate::bus::embedded::{Credentials, NatsServer};
 use crate::bus::events::EventPublisher;
-use crate::bus::{BusError, BusService, Context};
+use crate::bus::{BusError, BusService};
 use crate::config::Config;
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::{Db, DbError, Repos};
@@ -146,7 +147,7 @@ impl App {
             nats: nats.clone(),
             request_timeout: config.request_timeout,
         };
-        let bus = BusService::start(&nats, ctx, metrics.clone()).await?;
+        let bus = BusService::start(&nats, crate::api::serve(ctx, metrics.clone())).await?;
         let node = config.node_id.clone();
         let partitions = Partitions::start(
             root.get_cell(),

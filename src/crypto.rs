@@ -167,6 +167,12 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// Webhook secrets are random 256-bit values, so a plain SHA-256 is enough to store them.
+pub fn hash_webhook_secret(secret: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

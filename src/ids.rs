@@ -140,6 +140,68 @@ impl MessageId {
     }
 }
 
+/// The node token that addresses every node at once (`assist.v1.admin.all.<verb>`); no node id
+/// may be it.
+pub const ALL_NODES: &str = "all";
+
+/// A node's id: a subject token (`assist.v1.admin.<node>.tree`) and a key in `assist_nodes`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct NodeId(String);
+
+impl NodeId {
+    /// Letters, digits, `_` and `-`, up to 64; `all` is the fan-out token.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        check("ASSIST_NODE_ID", raw)?;
+        if raw == ALL_NODES {
+            return Err(ApiError::invalid("ASSIST_NODE_ID", format!("{ALL_NODES:?} addresses every node")));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// The default: the host name (made subject-safe) and a short random suffix, so two
+    /// processes on one host never share an id.
+    pub fn generate() -> Self {
+        let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+            .iter()
+            .find_map(|path| std::fs::read_to_string(path).ok())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_default();
+        let host: String = host
+            .trim()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
+            .take(48)
+            .collect();
+        let host = if host.is_empty() { "node".to_owned() } else { host };
+        let suffix: u32 = rand::Rng::random_range(&mut rand::rng(), 0..0x100_0000);
+        Self(format!("{host}-{suffix:06x}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for NodeId {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw).map_err(|e| e.message)
+    }
+}
+
+impl From<NodeId> for String {
+    fn from(node: NodeId) -> String {
+        node.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 
-use crate::bus::subjects::{self, Endpoint};
+use crate::api::Endpoint;
+use crate::bus::subjects;
 use crate::ids::OrgId;
 use crate::model::decode;
 use crate::model::widget_settings::{Theme, WidgetSettings};
@@ -21,7 +22,7 @@ proptest! {
 
     #[test]
     fn any_string_parsed_as_a_subject_is_refused_or_rebuilt_exactly(subject in "\\PC{0,80}|assist\\.v1\\.public\\.[a-z_.*> ]{0,20}\\.settings\\.get") {
-        if let Ok((org, endpoint)) = subjects::parse_public(&subject) {
+        if let Ok((org, endpoint)) = subjects::parse_public::<Endpoint>(&subject) {
             prop_assert_eq!(subjects::public(&org, endpoint), subject);
         }
     }

@@ -1,7 +1,8 @@
-//! The message bus: subject names, the NATS micro service that serves the public API, the
-//! request/reply envelope both doors share, and the embedded nats-server for single-machine runs.
+//! The message bus: subject names, the NATS micro service that takes the requests of the
+//! partitions a node holds, the request/reply envelope both doors share, and the embedded
+//! nats-server for single-machine runs. It carries messages and knows no actor: what a request
+//! does is decided above it ([`crate::api`]).
 
-mod dispatch;
 pub mod embedded;
 pub mod envelope;
 pub mod events;
@@ -11,10 +12,9 @@ mod service;
 pub mod subjects;
 pub mod system;
 
-pub use dispatch::Context;
 pub use probe::check_partitioning;
 pub use request::request;
-pub use service::{BusService, PartitionServer};
+pub use service::{BusService, PartitionServer, Serve};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {

@@ -27,7 +27,7 @@ pub async fn check_partitioning(nats: &async_nats::Client, partitions: u16) -> R
         ));
     };
     let expected = subjects::partition_of(&org, partitions);
-    match subjects::parse_partitioned(&message.subject) {
+    match subjects::parse_partitioned::<std::convert::Infallible>(&message.subject) {
         Ok((got, Routed::Owner(..))) if got == expected => Ok(()),
         _ => Err(BusError::Partitioning(format!(
             "NATS mapped a probe to {} but ASSIST_PARTITIONS={partitions} expects partition {expected}: \

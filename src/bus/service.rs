@@ -1,29 +1,33 @@
 //! The NATS micro service `assist`. Its endpoints are the partitions this node holds a lease on
 //! (`partition-<p>` on `assist.v1.partition.<p>.>`, see `subjects::partition`), added and
 //! stopped as leases come and go, so a request reaches only the node that owns its org;
-//! `$SRV.PING|INFO|STATS` answer for free and show which partitions a node serves.
+//! `$SRV.PING|INFO|STATS` answer for free and show which partitions a node serves. What a
+//! request means is not the bus's business: it hands each one to the [`Serve`] it was started
+//! with.
 
 use std::sync::Arc;
 
 use async_nats::service::{self, ServiceExt};
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
+use super::BusError;
 use super::envelope::{self, Reply, header_safe};
-use super::subjects::{self, OwnerVerb, Routed};
-use super::{BusError, Context, dispatch};
+use super::subjects;
 use crate::error::ApiError;
-use crate::ops::Metrics;
 
 pub const SERVICE_NAME: &str = "assist";
+
+/// Answers one request taken from a partition inbox; `None` sends no reply at all.
+pub type Serve =
+    Arc<dyn Fn(async_nats::Message) -> BoxFuture<'static, Option<Result<Reply, ApiError>>> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct BusService {
     service: Arc<service::Service>,
-    ctx: Arc<Context>,
-    metrics: Metrics,
+    serve: Serve,
 }
 
 /// One partition being served, until [`PartitionServer::stop`].
@@ -33,11 +37,7 @@ pub struct PartitionServer {
 }
 
 impl BusService {
-    pub async fn start(
-        client: &async_nats::Client,
-        ctx: Context,
-        metrics: Metrics,
-    ) -> Result<Self, BusError> {
+    pub async fn start(client: &async_nats::Client, serve: Serve) -> Result<Self, BusError> {
         let service = client
             .service_builder()
             .description(
@@ -46,7 +46,7 @@ impl BusService {
             .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
             .await
             .map_err(|e| BusError::Service(e.to_string()))?;
-        Ok(Self { service: Arc::new(service), ctx: Arc::new(ctx), metrics })
+        Ok(Self { service: Arc::new(service), serve })
     }
 
     /// Starts taking partition `p`'s requests (in the endpoint's queue group, so two nodes
@@ -66,7 +66,7 @@ impl BusService {
                 tokio::select! {
                     () = stopped.cancelled() => break,
                     next = endpoint.next() => match next {
-                        Some(request) => drop(tokio::spawn(serve(this.ctx.clone(), this.metrics.clone(), request))),
+                        Some(request) => drop(tokio::spawn(answer(this.serve.clone(), request))),
                         None => break,
                     },
                 }
@@ -87,47 +87,14 @@ impl PartitionServer {
     }
 }
 
-async fn serve(ctx: Arc<Context>, metrics: Metrics, request: service::Request) {
-    let headers = request.message.headers.as_ref();
-    let request_id = envelope::header(headers, envelope::REQUEST_ID)
-        .filter(|id| envelope::is_plain_request_id(id))
-        .unwrap_or("-")
-        .to_owned();
-    let routed = subjects::parse_partitioned(request.message.subject.as_str());
-    let name = match &routed {
-        Ok((_, Routed::Public(_, endpoint))) => endpoint.name(),
-        Ok((_, Routed::Owner(_, OwnerVerb::Probe))) => return,
-        Ok((_, Routed::Owner(_, OwnerVerb::Apply))) => "owner-apply".to_owned(),
-        Err(_) => "unknown".to_owned(),
-    };
-    let span = tracing::info_span!("request", endpoint = %name, request_id = %request_id);
-    let result = async {
-        let (partition, routed) = routed?;
-        if partition != ctx.tenants.ownership().partition_of(routed.org()) {
-            let message = format!("organization {} is not in partition {partition}", routed.org());
-            return Err(ApiError::invalid("subject", message));
-        }
-        match (partition, routed) {
-            (_, Routed::Public(org, endpoint)) => {
-                let input = dispatch::Input { headers, body: &request.message.payload };
-                dispatch::dispatch(&ctx, endpoint, org, input).await
-            }
-            (_, Routed::Owner(org, _)) => {
-                crate::actors::ingest::apply_owned(&ctx.tenants, &org, headers, &request.message.payload)
-                    .await
-                    .and_then(|()| Reply::json(&serde_json::json!({"applied": true})))
-            }
-        }
-    }
-    .instrument(span.clone())
-    .await;
-    metrics.observe_nats(&name, result.as_ref().err().map(|err| err.code));
+async fn answer(serve: Serve, request: service::Request) {
+    let Some(result) = serve(request.message.clone()).await else { return };
     let sent = match result {
         Ok(reply) => request.respond_with_headers(Ok(reply.body.clone()), reply.headers()).await,
         Err(err) => respond_error(&request, &err).await,
     };
     if let Err(err) = sent {
-        span.in_scope(|| tracing::warn!(error = %err, "could not send the reply"));
+        tracing::warn!(subject = %request.message.subject, error = %err, "could not send the reply");
     }
 }
 

@@ -108,11 +108,11 @@ mod tests {
     use super::Activations;
     use crate::db::fence::fence_field;
     use crate::db::group_commit::{Group, Part};
+    use crate::db::organizations::OrganizationRecord;
     use crate::db::plugins::StoredPlugin;
     use crate::db::{Db, DbError, Fence, Repos};
     use crate::ids::OrgId;
     use crate::model::widget_settings::WidgetSettings;
-    use crate::webhooks::clerk::ClerkOrganization;
 
     fn plugin(key: &str) -> StoredPlugin {
         StoredPlugin {
@@ -138,7 +138,7 @@ mod tests {
         let db = Db::connect("mem://").await.unwrap();
         let (a, b) = (OrgId::parse("org_a").unwrap(), OrgId::parse("org_b").unwrap());
         let repos = Repos::new(&db);
-        repos.organizations().upsert_from_clerk(&ClerkOrganization::named(&a, "Acme", None)).await.unwrap();
+        repos.organizations().upsert_from_clerk(&OrganizationRecord::named(&a, "Acme", None)).await.unwrap();
         let welcome = WidgetSettings { welcome_message: "Hi from Acme".into(), ..WidgetSettings::default() };
         repos.widget_settings().put(&a, &welcome).await.unwrap();
         repos.plugins().put(&b, &plugin("pk_b")).await.unwrap();
@@ -192,7 +192,11 @@ mod tests {
         assert!(empty.organization.is_none() && empty.settings.is_none() && empty.plugin.is_none());
         assert_eq!(empty.subscription_status, None);
 
-        first.organizations().upsert_from_clerk(&ClerkOrganization::named(&org, "Acme", None)).await.unwrap();
+        first
+            .organizations()
+            .upsert_from_clerk(&OrganizationRecord::named(&org, "Acme", None))
+            .await
+            .unwrap();
         let settings = WidgetSettings { welcome_message: "Hi from Acme".into(), ..WidgetSettings::default() };
         first.widget_settings().put(&org, &settings).await.unwrap();
         let plugin = StoredPlugin {

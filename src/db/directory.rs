@@ -5,7 +5,38 @@ use surrealdb::types::RecordId;
 
 use super::{Db, DbError};
 use crate::ids::OrgId;
-use crate::webhooks::clerk::{ClerkMembership, ClerkSubscription, ClerkUser};
+
+/// A person as Clerk describes them, to be recorded. Every `updated_at` is Clerk's time of the
+/// version (ms): an older version may arrive after a newer one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub image_url: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+/// A person's role in an organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MembershipRecord {
+    pub id: String,
+    pub org: OrgId,
+    pub user_id: String,
+    /// As Clerk spells it: `org:admin`, `org:member`.
+    pub role: String,
+    pub updated_at: Option<i64>,
+}
+
+/// An organization's subscription, by its status word (`active`, `past_due`, …).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionRecord {
+    pub id: String,
+    pub status: String,
+    pub plans: Vec<String>,
+    pub updated_at: Option<i64>,
+}
 
 #[derive(Clone, Debug)]
 pub struct Directory {
@@ -19,7 +50,7 @@ impl Directory {
 
     /// Records Clerk's version of the user, unless a newer one is recorded or the user was
     /// deleted: both mean this is a late retry.
-    pub async fn upsert_user(&self, user: &ClerkUser) -> Result<(), DbError> {
+    pub async fn upsert_user(&self, user: &UserRecord) -> Result<(), DbError> {
         self.db
             .client()
             .query(format!(
@@ -32,7 +63,7 @@ impl Directory {
             .bind(("user", user.id.clone()))
             .bind(("first_name", user.first_name.clone()))
             .bind(("last_name", user.last_name.clone()))
-            .bind(("email", user.primary_email.clone()))
+            .bind(("email", user.email.clone()))
             .bind(("image_url", user.image_url.clone()))
             .bind(("at", user.updated_at))
             .await?
@@ -58,7 +89,7 @@ impl Directory {
 
     /// Records Clerk's version of the membership, unless a newer one is recorded, or the
     /// membership or its user was deleted: each means this is a late retry.
-    pub async fn upsert_membership(&self, membership: &ClerkMembership) -> Result<(), DbError> {
+    pub async fn upsert_membership(&self, membership: &MembershipRecord) -> Result<(), DbError> {
         let query = self
             .db
             .write(&format!(
@@ -80,7 +111,7 @@ impl Directory {
 
     /// Removes the membership and remembers that it is gone, also when its creation has not
     /// arrived yet.
-    pub async fn delete_membership(&self, membership: &ClerkMembership) -> Result<(), DbError> {
+    pub async fn delete_membership(&self, membership: &MembershipRecord) -> Result<(), DbError> {
         let query = self
             .db
             .write(
@@ -98,7 +129,7 @@ impl Directory {
     pub async fn upsert_subscription(
         &self,
         org: &OrgId,
-        subscription: &ClerkSubscription,
+        subscription: &SubscriptionRecord,
     ) -> Result<Subscribed, DbError> {
         let query = self
             .db
@@ -106,7 +137,7 @@ impl Directory {
             .bind(("rid", RecordId::new("subscriptions", subscription.id.as_str())))
             .bind(("subscription", subscription.id.clone()))
             .bind(("org", org.as_str().to_owned()))
-            .bind(("status", subscription.status.as_str().to_owned()))
+            .bind(("status", subscription.status.clone()))
             .bind(("plans", subscription.plans.clone()))
             .bind(("at", subscription.updated_at));
         let mut written = self.db.commit(query).await?;
@@ -145,21 +176,16 @@ const UPSERT_SUBSCRIPTION: &str = "UPSERT $rid SET subscription = $subscription,
 
 #[cfg(test)]
 mod tests {
-    use super::Subscribed;
+    use super::{MembershipRecord, Subscribed, SubscriptionRecord, UserRecord};
     use crate::db::fence::stored_field;
     use crate::db::{Db, Repos};
     use crate::ids::OrgId;
-    use crate::webhooks::clerk::{ClerkMembership, ClerkSubscription, ClerkUser, SubscriptionStatus};
 
-    fn version(id: &str, status: SubscriptionStatus, updated_at: i64) -> ClerkSubscription {
-        let org = Some(OrgId::parse("org_pays").unwrap());
-        let kind = "subscription.updated".to_owned();
-        ClerkSubscription {
+    fn version(id: &str, status: &str, updated_at: i64) -> SubscriptionRecord {
+        SubscriptionRecord {
             id: id.into(),
-            org,
-            status,
+            status: status.into(),
             plans: Vec::new(),
-            event_kind: kind,
             updated_at: Some(updated_at),
         }
     }
@@ -173,21 +199,21 @@ mod tests {
         let db = Db::connect("mem://").await.unwrap();
         let directory = Repos::new(&db).directory();
         let org = OrgId::parse("org_pays").unwrap();
-        let upsert = async |sub: ClerkSubscription| directory.upsert_subscription(&org, &sub).await.unwrap();
+        let upsert = async |sub: SubscriptionRecord| directory.upsert_subscription(&org, &sub).await.unwrap();
 
-        let now = upsert(version("csub_new", SubscriptionStatus::Active, 20)).await;
+        let now = upsert(version("csub_new", "active", 20)).await;
         assert_eq!(now, recorded("active", "active"));
-        let late = upsert(version("csub_new", SubscriptionStatus::PastDue, 10)).await;
+        let late = upsert(version("csub_new", "past_due", 10)).await;
         assert_eq!(late, recorded("active", "active"), "an older version of it changes nothing");
-        let older = upsert(version("csub_old", SubscriptionStatus::Canceled, 5)).await;
+        let older = upsert(version("csub_old", "canceled", 5)).await;
         assert_eq!(older, recorded("canceled", "active"), "the last written is not the newest");
-        let newer = upsert(version("csub_new", SubscriptionStatus::PastDue, 30)).await;
+        let newer = upsert(version("csub_new", "past_due", 30)).await;
         assert_eq!(newer, recorded("past_due", "past_due"), "a newer version is recorded");
     }
 
-    fn membership(id: &str, user: &str, role: &str, updated_at: i64) -> ClerkMembership {
+    fn membership(id: &str, user: &str, role: &str, updated_at: i64) -> MembershipRecord {
         let org = OrgId::parse("org_team").unwrap();
-        ClerkMembership {
+        MembershipRecord {
             id: id.into(),
             org,
             user_id: user.into(),
@@ -196,13 +222,13 @@ mod tests {
         }
     }
 
-    fn user(id: &str, first_name: &str, updated_at: Option<i64>) -> ClerkUser {
-        ClerkUser {
+    fn user(id: &str, first_name: &str, updated_at: Option<i64>) -> UserRecord {
+        UserRecord {
             id: id.into(),
             first_name: Some(first_name.into()),
             last_name: None,
             image_url: None,
-            primary_email: None,
+            email: None,
             updated_at,
         }
     }

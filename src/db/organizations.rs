@@ -6,8 +6,6 @@ use surrealdb::types::{RecordId, SurrealValue};
 use super::{Db, DbError, first_row};
 use crate::ids::OrgId;
 use crate::model::organization::{OrgFacts, Organization};
-use crate::webhooks::clerk::ClerkOrganization;
-
 pub(super) const TABLE: &str = "organizations";
 
 /// What the node's group commit runs for a group of [`ClerkRow`]s ([`Db`]'s `organizations`):
@@ -20,6 +18,25 @@ pub(super) const UPSERT: &str = "INSERT INTO organizations $rows ON DUPLICATE KE
      members_count = IF clerk_updated_at > $input.clerk_updated_at THEN members_count ELSE $input.members_count END, \
      clerk_updated_at = IF clerk_updated_at > $input.clerk_updated_at THEN clerk_updated_at ELSE $input.clerk_updated_at END \
      RETURN org, name, slug, created_at, updated_at, deleted";
+
+/// An organization as Clerk describes it, to be recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrganizationRecord {
+    pub id: OrgId,
+    pub name: String,
+    pub slug: Option<String>,
+    pub members_count: Option<i64>,
+    /// Clerk's time of this version (ms): an older version may arrive after a newer one.
+    pub updated_at: Option<i64>,
+}
+
+#[cfg(test)]
+impl OrganizationRecord {
+    /// An organization with nothing but a name.
+    pub(crate) fn named(id: &OrgId, name: &str, updated_at: Option<i64>) -> Self {
+        Self { id: id.clone(), name: name.into(), slug: None, members_count: None, updated_at }
+    }
+}
 
 /// Clerk's word on an organization, as upserted.
 #[derive(Clone, Debug, SurrealValue)]
@@ -94,7 +111,7 @@ impl Organizations {
     /// was applied already. Un-deletes nothing: a deleted Clerk org never comes back under the
     /// same id. Committed with whatever other orgs' actors upsert at the same moment
     /// (`src/db/group_commit.rs`): a burst of Clerk events about many orgs is a burst of these.
-    pub async fn upsert_from_clerk(&self, org: &ClerkOrganization) -> Result<Option<Organization>, DbError> {
+    pub async fn upsert_from_clerk(&self, org: &OrganizationRecord) -> Result<Option<Organization>, DbError> {
         let row = ClerkRow {
             id: record(&org.id),
             org: org.id.as_str().to_owned(),
@@ -160,12 +177,12 @@ pub(super) fn record(org: &OrgId) -> RecordId {
 
 #[cfg(test)]
 mod tests {
+    use super::OrganizationRecord;
     use super::{ClerkRow, TABLE, UPSERT, record};
     use crate::db::fence::fence_field;
     use crate::db::group_commit::{Group, Part, Upserts};
     use crate::db::{Db, DbError, Fence, Repos};
     use crate::ids::OrgId;
-    use crate::webhooks::clerk::ClerkOrganization;
 
     /// Org `name`'s upsert by its actor under `token`, its fence raised.
     async fn part(db: &Db, name: &str, token: u64, title: &str) -> Part<ClerkRow> {
@@ -190,7 +207,7 @@ mod tests {
         let (known, gone) = (OrgId::parse("org_known").unwrap(), OrgId::parse("org_gone").unwrap());
         repos
             .organizations()
-            .upsert_from_clerk(&ClerkOrganization::named(&known, "Old name", None))
+            .upsert_from_clerk(&OrganizationRecord::named(&known, "Old name", None))
             .await
             .unwrap();
         let created = repos.organizations().get(&known).await.unwrap().unwrap().created_at;
@@ -219,7 +236,7 @@ mod tests {
         let organizations = Repos::new(&db).organizations();
         let org = OrgId::parse("org_late").unwrap();
         let version = |name: &str, at: Option<i64>| {
-            let mut clerk = ClerkOrganization::named(&org, name, at);
+            let mut clerk = OrganizationRecord::named(&org, name, at);
             clerk.members_count = at;
             clerk
         };

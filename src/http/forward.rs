@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::Edge;
 use super::settings_cache::Lookup;
+use crate::api::Endpoint;
 use crate::bus::envelope::{self, FORWARDED};
-use crate::bus::subjects::{self, Endpoint};
+use crate::bus::subjects;
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::OrgId;
 

@@ -11,11 +11,10 @@ mod routes;
 pub mod server;
 mod settings_cache;
 mod sse;
-pub mod table;
 mod webhooks;
 
 pub use ops::AdminToken;
-pub use routes::{EdgeOptions, EdgeService, router};
+pub use routes::{EdgeOptions, EdgeService, router, served_routes};
 pub use server::ConnectionLimits;
 pub use settings_cache::SettingsCache;
 pub use sse::{EventHub, StreamLimits};

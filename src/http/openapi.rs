@@ -1,9 +1,7 @@
 //! The OpenAPI 3.1 document behind `GET /openapi.json`, generated from the code: the public
-//! operations' paths come from the routing table (`table.rs`), their bodies from an exhaustive
-//! match here (a new operation without a description does not compile), and every schema from
-//! the model types' `utoipa::ToSchema` derives, so the document cannot drift from the shapes.
-
-use std::borrow::Cow;
+//! operations come from their declarations (`crate::api`), every schema from the model types'
+//! `utoipa::ToSchema` derives, so the document cannot drift from the shapes; the routes outside
+//! the declarations are described here, and a test holds the document to the router's routes.
 
 use axum::http::Method;
 use utoipa::openapi::path::{
@@ -20,147 +18,14 @@ use utoipa::openapi::{
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::ops::Probe;
-use super::table::route;
 use super::webhooks::Receipt;
-use crate::actors::org::Ticket;
-use crate::bus::subjects::{self, Access, Endpoint};
+use crate::api::{Access, Body, Endpoint, Schemas, body};
+use crate::bus::subjects;
 use crate::error::{ErrorBody, ErrorCode};
 use crate::ids::OrgId;
-use crate::model::contact_session::{ContactSession, CreatedSession, CurrentSession, NewContactSession};
-use crate::model::conversation::{
-    Conversation, ConversationDetail, ListQuery, Message, NewMessage, Page, StatusChange,
-};
-use crate::model::organization::OrganizationView;
-use crate::model::plugin::{ConnectedPlugin, PluginView, VapiKeys};
-use crate::model::widget_settings::{PublicSettings, WidgetSettings};
+use crate::model::conversation::ListQuery;
 use crate::ops::tree::Tree;
-use crate::vapi::{Assistant, PhoneNumber};
-
-type Schemas = Vec<(String, RefOr<Schema>)>;
-
-/// A JSON body: its component name, its schema, and the schemas that schema refers to.
-struct Body {
-    name: Cow<'static, str>,
-    schema: fn() -> RefOr<Schema>,
-    refs: fn(&mut Schemas),
-}
-
-fn body<T: ToSchema>() -> Body {
-    Body { name: T::name(), schema: T::schema, refs: T::schemas }
-}
-
-/// `Page<T>` under its own name (`ConversationPage`): one generic type, several schemas.
-fn page<T: ToSchema>() -> Body {
-    Body { name: format!("{}Page", T::name()).into(), schema: <Page<T>>::schema, refs: page_refs::<T> }
-}
-
-/// A page refers to its item type, which must be in the document too.
-fn page_refs<T: ToSchema>(schemas: &mut Schemas) {
-    <Page<T>>::schemas(schemas);
-    schemas.push((T::name().into_owned(), T::schema()));
-    T::schemas(schemas);
-}
-
-/// What an operation takes and answers, besides what its route and access say.
-struct Spec {
-    summary: &'static str,
-    request: Option<Body>,
-    status: u16,
-    /// `None`: the answer is a Server-Sent Events stream, not a JSON body.
-    response: Option<Body>,
-    /// Takes `?status=&cursor=&limit=`.
-    listing: bool,
-}
-
-fn spec(summary: &'static str, response: Body) -> Spec {
-    Spec { summary, request: None, status: 200, response: Some(response), listing: false }
-}
-
-fn stream(summary: &'static str) -> Spec {
-    Spec { summary, request: None, status: 200, response: None, listing: false }
-}
-
-impl Spec {
-    fn takes(mut self, request: Body) -> Self {
-        self.request = Some(request);
-        self
-    }
-
-    fn created(mut self) -> Self {
-        self.status = 201;
-        self
-    }
-
-    fn listing(mut self) -> Self {
-        self.listing = true;
-        self
-    }
-}
-
-fn describe(endpoint: Endpoint) -> Spec {
-    match endpoint {
-        Endpoint::OrgGet => {
-            spec("The organization, its subscription status and member count", body::<OrganizationView>())
-        }
-        Endpoint::SettingsGet => spec("Read the widget settings", body::<WidgetSettings>()),
-        Endpoint::SettingsPut => {
-            spec("Replace the widget settings", body::<WidgetSettings>()).takes(body::<WidgetSettings>())
-        }
-        Endpoint::ConversationsList => spec("Conversations, newest first", page::<Conversation>()).listing(),
-        Endpoint::ConversationGet => {
-            spec("One conversation with its contact session", body::<ConversationDetail>())
-        }
-        Endpoint::ConversationPatch => {
-            spec("Change a conversation's status", body::<Conversation>()).takes(body::<StatusChange>())
-        }
-        Endpoint::MessagesList => spec("A conversation's transcript, oldest first", page::<Message>()),
-        Endpoint::MessagesCreate => {
-            spec("Reply as an operator", body::<Message>()).takes(body::<NewMessage>()).created()
-        }
-        Endpoint::ContactSessionGet => {
-            spec("One end-user session with its browser metadata", body::<ContactSession>())
-        }
-        Endpoint::WidgetSettings => spec("What the widget renders", body::<PublicSettings>()),
-        Endpoint::SessionCreate => spec("Start a contact session", body::<CreatedSession>())
-            .takes(body::<NewContactSession>())
-            .created(),
-        Endpoint::SessionCurrent => {
-            spec("Validate (and extend) the contact session", body::<CurrentSession>())
-        }
-        Endpoint::WidgetConversationCreate => {
-            spec("Start a chat conversation", body::<Conversation>()).created()
-        }
-        Endpoint::WidgetConversationsList => {
-            spec("The end-user's own conversations", page::<Conversation>()).listing()
-        }
-        Endpoint::WidgetConversationGet => {
-            spec("One of the end-user's conversations", body::<Conversation>())
-        }
-        Endpoint::WidgetMessagesCreate => {
-            spec("Send a message", body::<Message>()).takes(body::<NewMessage>()).created()
-        }
-        Endpoint::WidgetMessagesList => spec("A conversation's messages, oldest first", page::<Message>()),
-        Endpoint::PluginGet => {
-            spec("Whether Vapi is connected (never the private key)", body::<PluginView>())
-        }
-        Endpoint::PluginPut => {
-            spec("Connect Vapi (admin; needs an active subscription)", body::<ConnectedPlugin>())
-                .takes(body::<VapiKeys>())
-        }
-        Endpoint::PluginDelete => spec("Disconnect Vapi (admin)", body::<PluginView>()),
-        Endpoint::VapiAssistants => {
-            spec("The org's Vapi assistants (a subset of fields)", page::<Assistant>())
-        }
-        Endpoint::VapiPhoneNumbers => {
-            spec("The org's Vapi phone numbers (no credentials)", page::<PhoneNumber>())
-        }
-        Endpoint::EventTicketCreate => {
-            spec("A single-use ticket for an EventSource", body::<Ticket>()).created()
-        }
-        Endpoint::Events => stream("Live updates for operators (JWT or `?ticket=`)"),
-        Endpoint::WidgetEvents => stream("Live updates for one end-user"),
-    }
-}
+use crate::widget::WidgetConfig;
 
 fn http_method(method: &Method) -> HttpMethod {
     match *method {
@@ -178,21 +43,6 @@ fn reference(name: &str) -> RefOr<Schema> {
 
 fn json(schema: RefOr<Schema>) -> Content {
     Content::new(Some(schema))
-}
-
-/// The statuses an operation may answer with an error body.
-fn error_statuses(access: Option<Access>, has_body: bool) -> Vec<ErrorCode> {
-    let mut codes = vec![ErrorCode::InvalidArgument, ErrorCode::NotFound];
-    match access {
-        Some(Access::Operator) => codes.extend([ErrorCode::Unauthenticated, ErrorCode::Forbidden]),
-        Some(Access::Contact) => codes.extend([ErrorCode::Unauthenticated, ErrorCode::Conflict]),
-        Some(Access::Anonymous) | None => {}
-    }
-    if has_body {
-        codes.push(ErrorCode::PayloadTooLarge);
-    }
-    codes.extend([ErrorCode::Internal, ErrorCode::Unavailable]);
-    codes
 }
 
 fn with_errors(mut op: OperationBuilder, codes: &[ErrorCode]) -> OperationBuilder {
@@ -220,15 +70,15 @@ fn path_params(path: &str) -> Vec<Parameter> {
         .collect()
 }
 
-fn public_operation(endpoint: Endpoint, path: &str, schemas: &mut Schemas) -> Operation {
-    let spec = describe(endpoint);
-    let access = endpoint.access();
+fn public_operation(endpoint: Endpoint, schemas: &mut Schemas) -> Operation {
+    let spec = endpoint.spec();
+    let access = spec.access;
     let mut op = OperationBuilder::new()
         .operation_id(Some(endpoint.name()))
         .summary(Some(spec.summary))
         .description(Some(format!("Also the NATS request `{}`.", subjects::public_pattern(endpoint))))
         .tag(if access == Access::Operator { "dashboard" } else { "widget" })
-        .parameters(Some(path_params(path)));
+        .parameters(Some(path_params(spec.path)));
     if spec.listing {
         op = op.parameters(Some(ListQuery::into_params(|| Some(ParameterIn::Query))));
     }
@@ -237,23 +87,22 @@ fn public_operation(endpoint: Endpoint, path: &str, schemas: &mut Schemas) -> Op
         Access::Contact => op.security(SecurityRequirement::new("contactSession", Vec::<String>::new())),
         Access::Anonymous => op,
     };
-    let has_body = spec.request.is_some();
-    if let Some(request) = spec.request {
-        let content = json(reference(&request.name));
+    if let Some(request) = &spec.request {
+        let content = json(reference(&(request.name)()));
         op = op.request_body(Some(
             RequestBodyBuilder::new()
                 .required(Some(Required::True))
                 .content("application/json", content)
                 .build(),
         ));
-        collect(schemas, &request);
+        collect(schemas, request);
     }
     let ok = match &spec.response {
         Some(response) => {
             collect(schemas, response);
             ResponseBuilder::new()
                 .description("success")
-                .content("application/json", json(reference(&response.name)))
+                .content("application/json", json(reference(&(response.name)())))
         }
         None => {
             let text = RefOr::T(Schema::Object(ObjectBuilder::new().schema_type(Type::String).build()));
@@ -262,11 +111,11 @@ fn public_operation(endpoint: Endpoint, path: &str, schemas: &mut Schemas) -> Op
                 .content("text/event-stream", Content::new(Some(text)))
         }
     };
-    with_errors(op.response(spec.status.to_string(), ok), &error_statuses(Some(access), has_body)).build()
+    with_errors(op.response(spec.status.to_string(), ok), &spec.error_codes()).build()
 }
 
 fn collect(schemas: &mut Schemas, body: &Body) {
-    schemas.push((body.name.to_string(), (body.schema)()));
+    schemas.push(((body.name)().into_owned(), (body.schema)()));
     (body.refs)(schemas);
 }
 
@@ -288,7 +137,11 @@ fn operations_routes(paths: &mut Paths, schemas: &mut Schemas) {
         .description(Some("A Clerk event, Svix-signed (`svix-id`, `svix-timestamp`, `svix-signature`)"))
         .content("application/json", json(RefOr::T(Schema::Object(ObjectBuilder::new().build()))))
         .build();
-    let entries: [(&str, HttpMethod, OperationBuilder); 7] = [
+    let vapi_event = RequestBodyBuilder::new()
+        .description(Some("A Vapi server message (`message.type` names it), with the org's webhook secret"))
+        .content("application/json", json(RefOr::T(Schema::Object(ObjectBuilder::new().build()))))
+        .build();
+    let entries: [(&str, HttpMethod, OperationBuilder); 8] = [
         (
             "/webhooks/clerk",
             HttpMethod::Post,
@@ -297,6 +150,23 @@ fn operations_routes(paths: &mut Paths, schemas: &mut Schemas) {
                     .request_body(Some(event))
                     .response("200", ok("Receipt")),
                 &[ErrorCode::InvalidArgument, ErrorCode::PayloadTooLarge, ErrorCode::Unavailable],
+            ),
+        ),
+        (
+            "/webhooks/vapi/{org}",
+            HttpMethod::Post,
+            with_errors(
+                op("vapi-webhook", "Store a Vapi server message durably (applied by the org's owner)")
+                    .security(SecurityRequirement::new("vapiSecret", Vec::<String>::new()))
+                    .parameters(Some(path_params("/webhooks/vapi/{org}")))
+                    .request_body(Some(vapi_event))
+                    .response("200", ok("Receipt")),
+                &[
+                    ErrorCode::InvalidArgument,
+                    ErrorCode::Unauthenticated,
+                    ErrorCode::PayloadTooLarge,
+                    ErrorCode::Unavailable,
+                ],
             ),
         ),
         ("/healthz", HttpMethod::Get, op("healthz", "Alive").response("200", ok("Probe"))),
@@ -352,6 +222,17 @@ fn operations_routes(paths: &mut Paths, schemas: &mut Schemas) {
     for (path, method, op) in entries {
         paths.add_path_operation(path, vec![method], op.build());
     }
+    // Every file a node can serve; `/demo` only with `--demo`.
+    for (path, _) in crate::widget::files(&WidgetConfig { demo: true, ..WidgetConfig::default() }) {
+        let file = ResponseBuilder::new().description("the file (`304` when `If-None-Match` holds its ETag)");
+        let op = OperationBuilder::new()
+            .operation_id(Some(format!("file{}", path.replace(['/', '.'], "-"))))
+            .summary(Some(format!("The widget's static file {path}")))
+            .tag("widget files")
+            .response("200", file.content("*/*", text()))
+            .response("304", ResponseBuilder::new().description("not modified"));
+        paths.add_path_operation(path, vec![HttpMethod::Get], op.build());
+    }
 }
 
 /// The whole document.
@@ -359,9 +240,9 @@ pub fn document() -> OpenApi {
     let mut schemas = Schemas::new();
     let mut paths = Paths::new();
     for endpoint in Endpoint::ALL {
-        let (method, path) = route(endpoint);
-        let op = public_operation(endpoint, path, &mut schemas);
-        paths.add_path_operation(path, vec![http_method(&method)], op);
+        let spec = endpoint.spec();
+        let op = public_operation(endpoint, &mut schemas);
+        paths.add_path_operation(spec.path, vec![http_method(&spec.method)], op);
     }
     operations_routes(&mut paths, &mut schemas);
     schemas.push((OrgId::name().into_owned(), OrgId::schema()));
@@ -380,6 +261,13 @@ pub fn document() -> OpenApi {
     );
     components
         .add_security_scheme("adminToken", SecurityScheme::Http(bearer("opaque", "ASSIST_ADMIN_TOKEN")));
+    components.add_security_scheme(
+        "vapiSecret",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-Vapi-Secret",
+            "The webhook secret shown once when Vapi was connected (or as a bearer token)",
+        ))),
+    );
     components.add_security_scheme(
         "contactSession",
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(

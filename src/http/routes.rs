@@ -6,10 +6,11 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::handler::Handler;
 use axum::http::HeaderValue;
 use axum::http::{HeaderMap, HeaderName, Method, Request, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{MethodFilter, get, on, post};
+use axum::routing::{MethodFilter, on};
 use axum::{Router, middleware};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
@@ -18,56 +19,20 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::TraceLayer;
 
 use super::limits::{self, Limiter, RateLimits};
-use super::table::route;
 use super::{Edge, ops};
+use crate::api::{Access, Endpoint, Served};
 use crate::bus::envelope::{REQUEST_ID, is_plain_request_id};
-use crate::bus::subjects::{Access, Endpoint};
 use crate::error::ApiError;
 use crate::ids::OrgId;
 use crate::widget::WidgetConfig;
 
-/// Every operation's route (see `table.rs`), the widget's pages, the probes, and the edge's layers.
+/// Every operation's route (declared in `crate::api`), the widget's files, the webhooks, the
+/// probes, and the edge's layers.
 pub fn router(edge: Edge, options: EdgeOptions) -> EdgeService {
     // Shared, not cloned: axum hands the state to every layer and handler of every request.
     let edge = Arc::new(edge);
     let request_id = HeaderName::from_static("x-request-id");
-    let (mut widget, mut dashboard) = (Router::new(), Router::new());
-    for endpoint in Endpoint::ALL {
-        let (method, path) = route(endpoint);
-        let filter = MethodFilter::try_from(method).expect("routes use standard methods");
-        let handler = match endpoint {
-            Endpoint::Events => get(super::sse::operator_events),
-            Endpoint::WidgetEvents => get(super::sse::widget_events),
-            Endpoint::WidgetSettings => get(widget_settings),
-            _ => on(filter, move |state, path, query, headers, body| {
-                forward(endpoint, state, path, query, headers, body)
-            }),
-        };
-        match endpoint.access() {
-            Access::Operator => dashboard = dashboard.route(path, handler),
-            Access::Contact | Access::Anonymous => widget = widget.route(path, handler),
-        }
-    }
-    let limiter = Limiter::new(options.widget_rate);
-    let widget = widget.layer(
-        ServiceBuilder::new()
-            .layer(widget_cors())
-            .layer(middleware::from_fn_with_state(limiter, limits::limit)),
-    );
-    let mut routes = Router::new()
-        .merge(widget)
-        .merge(dashboard.layer(dashboard_cors(&options.dashboard_origins)))
-        .route("/webhooks/clerk", post(super::webhooks::clerk))
-        .route("/webhooks/vapi/{org}", post(super::webhooks::vapi))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(openapi_json(super::openapi::document())))
-        .route("/docs", get(|| async { Html(DOCS_PAGE) }))
-        .merge(crate::widget::routes(&options.widget));
-    if edge.admin_token.is_some() {
-        routes = routes.route("/admin/tree", get(ops::admin_tree));
-    }
+    let routes = routes(&options, edge.admin_token.is_some()).router;
     let routes = routes
         .route_layer(middleware::from_fn_with_state(edge.clone(), ops::record))
         .fallback(not_found)
@@ -88,6 +53,76 @@ pub fn router(edge: Edge, options: EdgeOptions) -> EdgeService {
         .layer(DefaultBodyLimit::max(options.body_limit))
         .service(routes);
     BoxCloneSyncService::new(service)
+}
+
+/// Every route the edge serves, with its method, recorded as it is registered: the OpenAPI
+/// document must describe exactly these. `admin`: whether `/admin/*` is served.
+pub fn served_routes(options: &EdgeOptions, admin: bool) -> Vec<(Method, &'static str)> {
+    routes(options, admin).served
+}
+
+/// A router that records each route it registers.
+#[derive(Default)]
+struct Routes {
+    router: Router<Arc<Edge>>,
+    served: Vec<(Method, &'static str)>,
+}
+
+impl Routes {
+    fn add<H, T>(&mut self, method: Method, path: &'static str, handler: H)
+    where
+        H: Handler<T, Arc<Edge>>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("routes use standard methods");
+        self.router = std::mem::take(&mut self.router).route(path, on(filter, handler));
+        self.served.push((method, path));
+    }
+
+    fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.served.extend(other.served);
+        self
+    }
+}
+
+fn routes(options: &EdgeOptions, admin: bool) -> Routes {
+    let (mut widget, mut dashboard, mut rest) = (Routes::default(), Routes::default(), Routes::default());
+    for endpoint in Endpoint::ALL {
+        let spec = endpoint.spec();
+        let routes = if spec.access == Access::Operator { &mut dashboard } else { &mut widget };
+        match (spec.served, spec.access) {
+            (Served::Stream, Access::Operator) => {
+                routes.add(spec.method, spec.path, super::sse::operator_events)
+            }
+            (Served::Stream, _) => routes.add(spec.method, spec.path, super::sse::widget_events),
+            (Served::CachedPublicSettings, _) => routes.add(spec.method, spec.path, widget_settings),
+            (served, _) => routes.add(spec.method, spec.path, move |state, path, query, headers, body| {
+                forward(endpoint, served, state, path, query, headers, body)
+            }),
+        }
+    }
+    let limiter = Limiter::new(options.widget_rate);
+    widget.router = widget.router.layer(
+        ServiceBuilder::new()
+            .layer(widget_cors())
+            .layer(middleware::from_fn_with_state(limiter, limits::limit)),
+    );
+    dashboard.router = dashboard.router.layer(dashboard_cors(&options.dashboard_origins));
+    rest.add(Method::POST, "/webhooks/clerk", super::webhooks::clerk);
+    rest.add(Method::POST, "/webhooks/vapi/{org}", super::webhooks::vapi);
+    rest.add(Method::GET, "/healthz", ops::healthz);
+    rest.add(Method::GET, "/readyz", ops::readyz);
+    rest.add(Method::GET, "/metrics", ops::metrics);
+    rest.add(Method::GET, "/openapi.json", openapi_json(super::openapi::document()));
+    rest.add(Method::GET, "/docs", || async { Html(DOCS_PAGE) });
+    for (path, file) in crate::widget::files(&options.widget) {
+        rest.add(Method::GET, path, move |headers: HeaderMap| async move { file.answer(&headers) });
+    }
+    if admin {
+        rest.add(Method::GET, "/admin/tree", ops::admin_tree);
+    }
+    widget.merge(dashboard).merge(rest)
 }
 
 /// The edge as one service: the router inside the layers every request passes.
@@ -169,6 +204,7 @@ fn widget_cors() -> CorsLayer {
 
 async fn forward(
     endpoint: Endpoint,
+    served: Served,
     State(edge): State<Arc<Edge>>,
     Path(mut path): Path<HashMap<String, String>>,
     RawQuery(query): RawQuery,
@@ -176,8 +212,8 @@ async fn forward(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let org = path.remove("org").unwrap_or_default();
-    match endpoint {
-        Endpoint::SettingsPut | Endpoint::PluginPut | Endpoint::PluginDelete => {
+    match served {
+        Served::ChangesPublicSettings => {
             let response = edge.forward(endpoint, &org, path, query, &headers, body).await;
             // Before the answer: the caller's next widget read must see what it just wrote.
             if let Ok(org) = OrgId::parse(&org) {

@@ -120,7 +120,7 @@ async fn store_vapi(
     let presented = presented.ok_or_else(refused)?;
     let plugin = Plugins::new(edge.db.clone()).get(&org).await?;
     let expected = plugin.and_then(|p| p.webhook_secret_hash).ok_or_else(refused)?;
-    let hash = crate::actors::org::hash_webhook_secret(presented);
+    let hash = crate::crypto::hash_webhook_secret(presented);
     aws_lc_rs::constant_time::verify_slices_are_equal(hash.as_bytes(), expected.as_bytes())
         .map_err(|_| refused())?;
     let kind = vapi_type(&body)?;

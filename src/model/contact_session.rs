@@ -22,7 +22,13 @@ pub const REFRESH_BELOW_HOURS: i64 = 4;
 #[derive(Clone, Debug, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewContactSession {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
+    #[schema(min_length = 3, max_length = 254, pattern = r"^[^\s@]+@[^\s@.][^\s@]*\.[^\s@]*[^\s@.]$")]
     pub email: String,
     #[serde(default)]
     pub metadata: Metadata,
@@ -33,28 +39,39 @@ pub struct NewContactSession {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Metadata {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 512, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub user_agent: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 35, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub language: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 20)]
     pub languages: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub platform: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub vendor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 32, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub screen_resolution: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 32, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub viewport_size: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub timezone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = -840, maximum = 840)]
     pub timezone_offset: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cookie_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2048, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub referrer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2048, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub current_url: Option<String>,
 }
 

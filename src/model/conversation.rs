@@ -106,6 +106,11 @@ pub struct Message {
 #[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewMessage {
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub text: String,
 }
 
@@ -137,6 +142,7 @@ pub struct Page<T> {
 pub struct ListQuery {
     pub status: Option<Status>,
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
 }
 

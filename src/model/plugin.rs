@@ -11,7 +11,9 @@ use crate::error::ApiError;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VapiKeys {
+    #[schema(min_length = 8, max_length = 128, pattern = r"^[A-Za-z0-9_-]+$")]
     pub public_api_key: String,
+    #[schema(min_length = 8, max_length = 128, pattern = r"^[A-Za-z0-9_-]+$")]
     private_api_key: String,
 }
 

@@ -11,20 +11,36 @@ pub const MAX_SUGGESTIONS: usize = 3;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WidgetSettings {
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub welcome_message: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_-]+$")]
     pub assistant_id: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub voice: String,
     pub theme: Theme,
+    /// Each 1 to 100 characters on one line.
     #[serde(default)]
+    #[schema(max_items = 3)]
     pub suggestions: Vec<String>,
+    /// E.164.
     #[serde(default)]
+    #[schema(pattern = r"^\+[1-9][0-9]{6,14}$")]
     pub phone_number: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Theme {
+    #[schema(pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub primary_color: String,
     pub position: Position,
     pub mode: Mode,

@@ -18,6 +18,7 @@ use crate::actors::Tenants;
 use crate::actors::ingest::IngestStats;
 use crate::db::Repos;
 use crate::error::ErrorCode;
+use crate::vapi::VapiMetrics;
 
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
@@ -50,37 +51,6 @@ struct EndpointLabels {
 struct ErrorLabels {
     endpoint: String,
     code: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    endpoint: String,
-    outcome: String,
-}
-
-/// What the Vapi client records: calls by endpoint and outcome, and their latency (retries
-/// included). [`Default`] gives a set no registry exports, for a client built on its own.
-#[derive(Clone)]
-pub struct VapiMetrics {
-    calls: Family<OutcomeLabels, Counter>,
-    latency: Latencies<EndpointLabels>,
-}
-
-impl Default for VapiMetrics {
-    fn default() -> Self {
-        Self { calls: Family::default(), latency: Family::new_with_constructor(latency_histogram) }
-    }
-}
-
-impl VapiMetrics {
-    /// `outcome`: `ok`, `invalid_key`, `unavailable` or `unexpected`.
-    pub fn observe(&self, endpoint: &str, outcome: &str, elapsed: Duration) {
-        let (endpoint, outcome) = (endpoint.to_owned(), outcome.to_owned());
-        self.latency
-            .get_or_create(&EndpointLabels { endpoint: endpoint.clone() })
-            .observe(elapsed.as_secs_f64());
-        self.calls.get_or_create(&OutcomeLabels { endpoint, outcome }).inc();
-    }
 }
 
 /// One App's metrics; cheap to clone.
@@ -126,12 +96,7 @@ impl Default for Metrics {
             "Public NATS requests answered with an error, by endpoint and code",
             metrics.nats_errors.clone(),
         );
-        r.register("vapi_calls", "Calls to Vapi by endpoint and outcome", metrics.vapi.calls.clone());
-        r.register(
-            "vapi_call_duration_seconds",
-            "Latency of calls to Vapi, retries included",
-            metrics.vapi.latency.clone(),
-        );
+        metrics.vapi.register(r);
         *metrics.registry.lock().unwrap_or_else(PoisonError::into_inner) = registry;
         metrics
     }

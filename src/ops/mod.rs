@@ -12,5 +12,5 @@ pub mod node;
 mod render;
 pub mod tree;
 
+pub use crate::ids::NodeId;
 pub use metrics::Metrics;
-pub use node::NodeId;

@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 use utoipa::ToSchema;
 
-use super::node::{self, NodeId};
+use super::node;
 use crate::actors::ingest::{IngestCounts, IngestStats};
 use crate::actors::{OrgStatus, RootMsg, Tenants};
 use crate::bus::BusError;
 use crate::bus::subjects::{self, AdminTarget, AdminVerb};
+use crate::ids::NodeId;
 use crate::ids::OrgId;
 
 /// How long `assist tree` and `/admin/tree` wait for the nodes by default.

@@ -11,13 +11,13 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
+use super::VapiMetrics;
 use super::breaker::{Breaker, Health};
 use super::limits::OrgLimits;
 use super::types::{Assistant, PhoneNumber};
 use super::{VapiConfig, VapiError, retry};
 use crate::crypto::Secret;
 use crate::ids::OrgId;
-use crate::ops::metrics::VapiMetrics;
 
 /// Vapi's list endpoints have no cursor and cap `limit` at 1000, so this is everything an org
 /// can be shown in one list.

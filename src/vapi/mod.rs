@@ -11,12 +11,14 @@
 mod breaker;
 pub mod client;
 mod limits;
+mod metrics;
 mod retry;
 pub mod types;
 
 use std::time::Duration;
 
 pub use client::VapiClient;
+pub use metrics::VapiMetrics;
 pub use types::{Assistant, ModelSummary, PhoneNumber, VoiceSummary};
 
 use crate::error::{ApiError, ErrorCode};

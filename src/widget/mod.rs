@@ -7,7 +7,7 @@ mod demo;
 mod pages;
 
 pub use demo::{DEMO_ORG, demo_settings, demo_url, seed_demo};
-pub use pages::routes;
+pub use pages::{Asset, files};
 
 /// Vapi's web SDK as an ES module whose default export is the `Vapi` class.
 pub const DEFAULT_VAPI_WEB_SDK_URL: &str = "https://esm.sh/@vapi-ai/web@2";

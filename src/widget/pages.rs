@@ -1,12 +1,10 @@
-//! The widget's static files as routes. Each body is compiled in and answered with an ETag and
+//! The widget's static files. Each body is compiled in and answered with an ETag and
 //! `no-cache`: the embed script loads on every page view of every customer site, so browsers
 //! revalidate it cheaply (304) yet pick up a new version as soon as assist is upgraded.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
 use sha2::{Digest, Sha256};
 
 use super::WidgetConfig;
@@ -37,25 +35,27 @@ const WIDGET_FILES: [(&str, &str, &str); 6] = [
     ("/widget/widget.css", CSS, include_str!("../../static/widget/widget.css")),
 ];
 
-/// `/embed.js`, `/widget` and its files, and `/demo` when the demo is on.
-pub fn routes<S: Clone + Send + Sync + 'static>(config: &WidgetConfig) -> Router<S> {
+/// `/embed.js`, `/widget` and its files, and `/demo` when the demo is on, each answered to `GET`.
+pub fn files(config: &WidgetConfig) -> Vec<(&'static str, Asset)> {
     let index = include_str!("../../static/widget/index.html")
         .replace(SDK_URL_SLOT, &html_attribute(&config.vapi_web_sdk_url));
-    let mut router = Router::new()
-        .route("/embed.js", serve(Asset::new(JS, include_str!("../../static/embed.js"))))
-        .route("/widget", serve(Asset::new(HTML, index).with_policy(WIDGET_POLICY)));
+    let mut files = vec![
+        ("/embed.js", Asset::new(JS, include_str!("../../static/embed.js"))),
+        ("/widget", Asset::new(HTML, index).with_policy(WIDGET_POLICY)),
+    ];
     for (path, content_type, body) in WIDGET_FILES {
-        router = router.route(path, serve(Asset::new(content_type, body)));
+        files.push((path, Asset::new(content_type, body)));
     }
     if config.demo {
         let demo = Asset::new(HTML, include_str!("../../static/demo.html")).with_policy(DEMO_POLICY);
-        router = router.route("/demo", serve(demo));
+        files.push(("/demo", demo));
     }
-    router
+    files
 }
 
+/// One static file with its type and version tag.
 #[derive(Clone)]
-struct Asset {
+pub struct Asset {
     content_type: &'static str,
     body: Bytes,
     etag: HeaderValue,
@@ -76,7 +76,8 @@ impl Asset {
         Self { policy: Some(policy), ..self }
     }
 
-    fn answer(&self, request: &HeaderMap) -> Response {
+    /// The file, or `304` when the browser's copy is this version.
+    pub fn answer(&self, request: &HeaderMap) -> Response {
         let headers = [
             (header::CONTENT_TYPE, HeaderValue::from_static(self.content_type)),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
@@ -102,10 +103,6 @@ impl Asset {
         let ours = self.etag.to_str().unwrap_or_default();
         tags.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == ours || t == "*")
     }
-}
-
-fn serve<S: Clone + Send + Sync + 'static>(asset: Asset) -> MethodRouter<S> {
-    get(move |headers: HeaderMap| async move { asset.answer(&headers) })
 }
 
 /// Escapes a value for a double-quoted HTML attribute.

@@ -1,13 +1,11 @@
-//! Tenant isolation on every route. The routes come from the router's own table, so a new route
-//! is walked here automatically; `sample_body` matches every endpoint, so a new one does not
-//! compile until it says what a valid request body is.
+//! Tenant isolation on every route. The routes and their valid bodies come from the operations'
+//! declarations (`assist::api`), so a new operation is walked here automatically.
 
-use assist::bus::subjects::{Access, Endpoint};
-use assist::http::table::route;
+use assist::api::{Access, Endpoint};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Answer, TestApp, custom_settings, spawn_app};
+use crate::helpers::{Answer, TestApp, spawn_app};
 
 /// Two organizations, each with an end-user who has a conversation with a message, and a
 /// second end-user in org A with nothing.
@@ -39,45 +37,18 @@ async fn world() -> World {
 }
 
 fn sample_body(endpoint: Endpoint) -> Option<Value> {
-    match endpoint {
-        Endpoint::SettingsPut => Some(custom_settings()),
-        Endpoint::ConversationPatch => Some(json!({"status": "resolved"})),
-        Endpoint::MessagesCreate | Endpoint::WidgetMessagesCreate => Some(json!({"text": "hello"})),
-        Endpoint::SessionCreate => Some(json!({"name": "Mallory", "email": "m@example.com"})),
-        Endpoint::PluginPut => {
-            Some(json!({"publicApiKey": "pub-key-123456", "privateApiKey": "priv-key-123456"}))
-        }
-        Endpoint::OrgGet
-        | Endpoint::SettingsGet
-        | Endpoint::ConversationsList
-        | Endpoint::ConversationGet
-        | Endpoint::MessagesList
-        | Endpoint::ContactSessionGet
-        | Endpoint::EventTicketCreate
-        | Endpoint::Events
-        | Endpoint::WidgetEvents
-        | Endpoint::PluginGet
-        | Endpoint::PluginDelete
-        | Endpoint::VapiAssistants
-        | Endpoint::VapiPhoneNumbers
-        | Endpoint::WidgetSettings
-        | Endpoint::SessionCurrent
-        | Endpoint::WidgetConversationCreate
-        | Endpoint::WidgetConversationsList
-        | Endpoint::WidgetConversationGet
-        | Endpoint::WidgetMessagesList => None,
-    }
+    endpoint.spec().example.map(|example| serde_json::from_str(example).unwrap())
 }
 
 /// The route's path for `org`, with `{id}` filled by the kind of id the route takes.
 fn path(endpoint: Endpoint, org: &str, conversation: &str, session: &str) -> String {
-    let (_, template) = route(endpoint);
+    let template = endpoint.spec().path;
     let id = if endpoint == Endpoint::ContactSessionGet { session } else { conversation };
     template.replace("{org}", org).replace("{id}", id)
 }
 
 async fn call(w: &World, endpoint: Endpoint, path: &str, jwt: Option<&str>, session: Option<&str>) -> Answer {
-    let (method, _) = route(endpoint);
+    let method = endpoint.spec().method;
     let mut request =
         w.app.http.request(Method::from_bytes(method.as_str().as_bytes()).unwrap(), w.app.url(path));
     if let Some(jwt) = jwt {
@@ -110,7 +81,7 @@ async fn every_route_refuses_callers_without_the_right_credentials() {
         let own = path(endpoint, "org_a", &w.a_conversation, &w.a_session.0);
         let foreign_ids = path(endpoint, "org_a", &w.b_conversation, &w.b_session.0);
         let name = format!("{endpoint:?}");
-        match endpoint.access() {
+        match endpoint.spec().access {
             Access::Operator => {
                 let none = call(&w, endpoint, &own, None, None).await;
                 assert_eq!(none.status, StatusCode::UNAUTHORIZED, "{name} without a token");
@@ -118,7 +89,7 @@ async fn every_route_refuses_callers_without_the_right_credentials() {
                 assert_eq!(other_org.status, StatusCode::FORBIDDEN, "{name} with org B's token");
                 let widget_token = call(&w, endpoint, &own, None, Some(&w.a_session.1)).await;
                 assert_eq!(widget_token.status, StatusCode::UNAUTHORIZED, "{name} with a contact session");
-                if route(endpoint).1.contains("{id}") {
+                if endpoint.spec().path.contains("{id}") {
                     let answer = call(&w, endpoint, &foreign_ids, Some(&jwt_a), None).await;
                     assert_eq!(
                         answer.status,
@@ -136,7 +107,7 @@ async fn every_route_refuses_callers_without_the_right_credentials() {
                 assert_eq!(jwt.status, StatusCode::UNAUTHORIZED, "{name} with an operator token only");
                 let other_org = call(&w, endpoint, &own, None, Some(&w.b_session.1)).await;
                 assert_eq!(other_org.status, StatusCode::UNAUTHORIZED, "{name} with org B's session");
-                if route(endpoint).1.contains("{id}") {
+                if endpoint.spec().path.contains("{id}") {
                     let neighbour = call(&w, endpoint, &own, None, Some(&w.a_other_session.1)).await;
                     assert_eq!(
                         neighbour.status,

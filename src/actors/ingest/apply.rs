@@ -98,7 +98,7 @@ pub(super) async fn apply(
             let event = clerk::parse(body).map_err(Failure::Permanent)?;
             let kind = kind_of(&event);
             match event {
-                ClerkEvent::UserUpserted(user) => repos.directory().upsert_user(&user).await?,
+                ClerkEvent::UserUpserted(user) => repos.directory().upsert_user(&user.record()).await?,
                 ClerkEvent::UserDeleted { user_id } => repos.directory().delete_user(&user_id).await?,
                 ClerkEvent::Unknown { kind } => return Ok(Outcome::Unknown(kind)),
                 event => {

@@ -1,27 +1,20 @@
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use tracing::{Instrument, Span};
 
+use futures::future::BoxFuture;
+
 use super::sessions::PendingSession;
 use super::system::OrgChange;
-use super::tickets::Ticket;
-use crate::auth::Operator;
 use crate::bus::events::{Audience, EventPublisher};
 use crate::clock::Clock;
-use crate::crypto::{MasterKey, Secret};
+use crate::crypto::MasterKey;
 use crate::db::Repos;
 use crate::db::plugins::StoredPlugin;
 use crate::error::ApiError;
-use crate::faults::Fault;
-use crate::ids::{ContactSessionId, ConversationId, OrgId};
-use crate::model::contact_session::{
-    ContactSession, CreatedSession, CurrentSession, NewContactSession, SessionToken,
-};
-use crate::model::conversation::{
-    Conversation, ConversationDetail, ListQuery, Message, NewMessage, Page, Status,
-};
-use crate::model::organization::{Organization, OrganizationView};
-use crate::model::plugin::{ConnectedPlugin, PluginView};
-use crate::model::widget_settings::{PublicSettings, WidgetSettings};
+use crate::ids::OrgId;
+use crate::model::contact_session::{CreatedSession, NewContactSession};
+use crate::model::organization::Organization;
+use crate::model::widget_settings::WidgetSettings;
 use crate::webhooks::clerk::SubscriptionStatus;
 
 pub(crate) struct OrgActor;
@@ -84,55 +77,17 @@ impl From<OrgMsg> for OrgMail {
     }
 }
 
+/// Work an operation does inside the actor with the org's state (see `crate::api`); it
+/// answers its caller itself.
+pub(crate) type Job = Box<dyn for<'s> FnOnce(&'s mut OrgState) -> BoxFuture<'s, ()> + Send>;
+
 pub(crate) enum OrgMsg {
-    /// An operator reads the widget settings (the defaults until they are first saved).
-    GetSettings(Operator, Reply<WidgetSettings>),
-    /// An operator replaces the widget settings; answered after the write is committed.
-    PutSettings(Operator, WidgetSettings, Reply<WidgetSettings>),
-    /// An operator reads the organization with its subscription status and member count.
-    GetOrganization(Operator, Reply<OrganizationView>),
-    /// An operator lists conversations, newest first.
-    ListConversations(Operator, ListQuery, Reply<Page<Conversation>>),
-    /// An operator reads one conversation with its contact session.
-    GetConversation(Operator, ConversationId, Reply<ConversationDetail>),
-    /// An operator changes a conversation's status.
-    SetStatus(Operator, ConversationId, Status, Reply<Conversation>),
-    /// An operator replies in a conversation (escalating an unresolved one).
-    OperatorReply(Operator, ConversationId, NewMessage, Reply<Message>),
-    /// An operator reads a conversation's transcript.
-    ListMessages(Operator, ConversationId, Reply<Page<Message>>),
-    /// An operator reads one end-user session with its metadata.
-    GetContactSession(Operator, ContactSessionId, Reply<ContactSession>),
-    /// Whether Vapi is connected.
-    GetPlugin(Operator, Reply<PluginView>),
-    /// May this operator connect Vapi now (admin, active subscription)?
-    MayConnect(Operator, Reply<()>),
-    /// Store a Vapi key the gateway has checked; answers with the webhook secret, once.
-    Connect(Operator, String, Secret, Reply<ConnectedPlugin>),
-    /// Remove the Vapi connection and its sealed key.
-    Disconnect(Operator, Reply<PluginView>),
-    /// Is Vapi connected, so the gateway may be asked for this org's resources?
-    RequireVapi(Operator, Reply<()>),
-    /// An operator trades the JWT for a single-use stream ticket.
-    CreateTicket(Operator, Reply<Ticket>),
-    /// A stream presents a ticket.
-    RedeemTicket(String, Reply<()>),
-    /// The anonymous widget's view of the settings; `not_found` while the org is unknown.
-    WidgetSettings(Reply<PublicSettings>),
+    /// An operation, once a session batch being committed has settled.
+    Run(Job),
+    /// A read that runs beside a session batch being committed: it must not write.
+    Read(Job),
     /// The widget starts a contact session.
     CreateSession(NewContactSession, Reply<CreatedSession>),
-    /// The widget checks its session (and extends it when close to expiry).
-    CurrentSession(SessionToken, Reply<CurrentSession>),
-    /// The end-user starts a chat conversation.
-    StartConversation(SessionToken, Reply<Conversation>),
-    /// The end-user lists their own conversations.
-    MyConversations(SessionToken, ListQuery, Reply<Page<Conversation>>),
-    /// The end-user reads one of their own conversations.
-    MyConversation(SessionToken, ConversationId, Reply<Conversation>),
-    /// The end-user sends a message in one of their own conversations.
-    SendMessage(SessionToken, ConversationId, NewMessage, Reply<Message>),
-    /// The end-user reads the messages of one of their own conversations.
-    MyMessages(SessionToken, ConversationId, Reply<Page<Message>>),
     /// A change Clerk's webhooks reported (organization, membership, billing).
     Apply(OrgChange, Reply<()>),
     /// A local seed (`assist serve --demo`) records the organization and its widget settings.
@@ -220,68 +175,14 @@ async fn dispatch(
     msg: OrgMsg,
     state: &mut OrgState,
 ) -> Result<(), ActorProcessingErr> {
-    // Only session creation runs beside a batch being committed: anything else may write, and
-    // two transactions of one org would conflict on its fence record.
-    if !matches!(msg, OrgMsg::CreateSession(..) | OrgMsg::CommitSessions | OrgMsg::WidgetSettings(_)) {
+    // Only session creation and reads run beside a batch being committed: anything else may
+    // write, and two transactions of one org would conflict on its fence record.
+    if !matches!(msg, OrgMsg::CreateSession(..) | OrgMsg::CommitSessions | OrgMsg::Read(_)) {
         state.settle_sessions().await;
     }
     // A closed reply port only means the caller gave up; the work is done either way.
     match msg {
-        OrgMsg::GetSettings(op, reply) => {
-            let _ = reply.send(state.settings(&op).await);
-        }
-        OrgMsg::PutSettings(op, settings, reply) => {
-            let result = state.put_settings(&op, settings).await;
-            if crate::faults::fires(Fault::PanicAfterWrite, state.org.as_str()) {
-                panic!("injected fault: org actor {} panics after a committed write", state.org);
-            }
-            let _ = reply.send(result);
-        }
-        OrgMsg::GetOrganization(op, reply) => {
-            let _ = reply.send(state.organization_view(&op).await);
-        }
-        OrgMsg::ListConversations(op, query, reply) => {
-            let _ = reply.send(state.list_conversations(&op, &query).await);
-        }
-        OrgMsg::GetConversation(op, id, reply) => {
-            let _ = reply.send(state.conversation_detail(&op, &id).await);
-        }
-        OrgMsg::SetStatus(op, id, status, reply) => {
-            let _ = reply.send(state.set_status(&op, &id, status).await);
-        }
-        OrgMsg::OperatorReply(op, id, message, reply) => {
-            let _ = reply.send(state.operator_reply(&op, &id, message).await);
-        }
-        OrgMsg::ListMessages(op, id, reply) => {
-            let _ = reply.send(state.operator_messages(&op, &id).await);
-        }
-        OrgMsg::GetContactSession(op, id, reply) => {
-            let _ = reply.send(state.contact_session(&op, &id).await);
-        }
-        OrgMsg::GetPlugin(op, reply) => {
-            let _ = reply.send(state.get_plugin(&op).await);
-        }
-        OrgMsg::MayConnect(op, reply) => {
-            let _ = reply.send(state.may_connect(&op).await);
-        }
-        OrgMsg::Connect(op, public, private, reply) => {
-            let _ = reply.send(state.connect(&op, public, private).await);
-        }
-        OrgMsg::Disconnect(op, reply) => {
-            let _ = reply.send(state.disconnect(&op).await);
-        }
-        OrgMsg::RequireVapi(op, reply) => {
-            let _ = reply.send(state.require_vapi(&op).await);
-        }
-        OrgMsg::CreateTicket(op, reply) => {
-            let _ = reply.send(state.create_ticket(&op).await);
-        }
-        OrgMsg::RedeemTicket(ticket, reply) => {
-            let _ = reply.send(state.redeem_ticket(&ticket));
-        }
-        OrgMsg::WidgetSettings(reply) => {
-            let _ = reply.send(state.public_settings());
-        }
+        OrgMsg::Run(job) | OrgMsg::Read(job) => job(state).await,
         OrgMsg::CreateSession(new, reply) => {
             if state.queue_session(new, reply) {
                 myself.send_message(OrgMsg::CommitSessions.into())?;
@@ -290,24 +191,6 @@ async fn dispatch(
         OrgMsg::CommitSessions => state.commit_sessions(&myself),
         // The batch that sent this was settled above, like before every message but three.
         OrgMsg::SessionsCommitted => state.commit_sessions(&myself),
-        OrgMsg::CurrentSession(token, reply) => {
-            let _ = reply.send(state.current_session(&token).await);
-        }
-        OrgMsg::StartConversation(token, reply) => {
-            let _ = reply.send(state.start_conversation(&token).await);
-        }
-        OrgMsg::MyConversations(token, query, reply) => {
-            let _ = reply.send(state.my_conversations(&token, &query).await);
-        }
-        OrgMsg::MyConversation(token, id, reply) => {
-            let _ = reply.send(state.my_conversation(&token, &id).await);
-        }
-        OrgMsg::SendMessage(token, id, message, reply) => {
-            let _ = reply.send(state.send_message(&token, &id, message).await);
-        }
-        OrgMsg::MyMessages(token, id, reply) => {
-            let _ = reply.send(state.my_messages(&token, &id).await);
-        }
         OrgMsg::Apply(change, reply) => {
             let _ = reply.send(state.apply(change).await);
         }

@@ -60,7 +60,7 @@ impl OrgState {
         Ok(Page { items, next_cursor: None })
     }
 
-    pub(super) async fn list_conversations(
+    pub(crate) async fn list_conversations(
         &mut self,
         operator: &Operator,
         query: &ListQuery,
@@ -74,7 +74,7 @@ impl OrgState {
             .await?)
     }
 
-    pub(super) async fn conversation_detail(
+    pub(crate) async fn conversation_detail(
         &mut self,
         operator: &Operator,
         id: &ConversationId,
@@ -88,7 +88,7 @@ impl OrgState {
         Ok(ConversationDetail { conversation, contact_session })
     }
 
-    pub(super) async fn set_status(
+    pub(crate) async fn set_status(
         &mut self,
         operator: &Operator,
         id: &ConversationId,
@@ -104,7 +104,7 @@ impl OrgState {
     }
 
     /// An operator stepping in is an escalation: an unresolved conversation becomes escalated.
-    pub(super) async fn operator_reply(
+    pub(crate) async fn operator_reply(
         &mut self,
         operator: &Operator,
         id: &ConversationId,
@@ -122,7 +122,7 @@ impl OrgState {
         Ok(sent)
     }
 
-    pub(super) async fn operator_messages(
+    pub(crate) async fn operator_messages(
         &mut self,
         operator: &Operator,
         id: &ConversationId,
@@ -132,7 +132,7 @@ impl OrgState {
         self.transcript(&conversation).await
     }
 
-    pub(super) async fn start_conversation(
+    pub(crate) async fn start_conversation(
         &mut self,
         token: &SessionToken,
     ) -> Result<Conversation, ApiError> {
@@ -149,7 +149,7 @@ impl OrgState {
         Ok(conversation)
     }
 
-    pub(super) async fn my_conversations(
+    pub(crate) async fn my_conversations(
         &mut self,
         token: &SessionToken,
         query: &ListQuery,
@@ -163,7 +163,7 @@ impl OrgState {
             .await?)
     }
 
-    pub(super) async fn my_conversation(
+    pub(crate) async fn my_conversation(
         &mut self,
         token: &SessionToken,
         id: &ConversationId,
@@ -172,7 +172,7 @@ impl OrgState {
     }
 
     /// A resolved conversation is closed: the end-user starts a new one instead.
-    pub(super) async fn send_message(
+    pub(crate) async fn send_message(
         &mut self,
         token: &SessionToken,
         id: &ConversationId,
@@ -188,7 +188,7 @@ impl OrgState {
         self.append(&conversation, Role::User, message.text).await
     }
 
-    pub(super) async fn my_messages(
+    pub(crate) async fn my_messages(
         &mut self,
         token: &SessionToken,
         id: &ConversationId,

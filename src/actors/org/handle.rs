@@ -1,29 +1,25 @@
+use futures::FutureExt;
+use futures::future::BoxFuture;
+
+use super::actor::Job;
+pub(crate) use super::actor::OrgState;
+use super::{OrgChange, OrgMsg};
 use crate::actors::Tenants;
-use crate::auth::Operator;
-use crate::crypto::Secret;
 use crate::error::ApiError;
-use crate::ids::{ContactSessionId, ConversationId, OrgId};
-use crate::model::contact_session::{
-    ContactSession, CreatedSession, CurrentSession, NewContactSession, SessionToken,
-};
-use crate::model::conversation::{
-    Conversation, ConversationDetail, ListQuery, Message, NewMessage, Page, Status,
-};
-use crate::model::organization::OrganizationView;
-use crate::model::plugin::{ConnectedPlugin, PluginView};
-use crate::model::widget_settings::{PublicSettings, WidgetSettings};
+use crate::ids::OrgId;
+use crate::model::contact_session::{CreatedSession, NewContactSession};
+use crate::model::widget_settings::WidgetSettings;
 
-use super::OrgMsg;
-
-/// One organization's operations. Every call is routed to the org's actor (activating it when
-/// needed) and bounded by the tenants' call timeout. Inputs arrive validated.
+/// One organization's actor, as callers reach it. Every call is routed to the org's actor
+/// (activating it when needed) and bounded by the tenants' call timeout. Inputs arrive
+/// validated.
 pub struct Org<'a> {
     pub(crate) tenants: &'a Tenants,
     pub(crate) id: &'a OrgId,
 }
 
 /// What a caller who proves nothing about the org hears when nobody made it known.
-enum Refusal {
+pub enum Refusal {
     NotFound,
     /// No session token of an unknown org can be valid.
     Session,
@@ -34,7 +30,7 @@ enum Refusal {
 impl Org<'_> {
     /// Refuses callers of an org nobody made known before any actor starts for it: looking up
     /// a made-up org must write nothing.
-    async fn gate(&self, refusal: Refusal) -> Result<(), ApiError> {
+    pub async fn gate(&self, refusal: Refusal) -> Result<(), ApiError> {
         if self.tenants.is_known(self.id).await? {
             return Ok(());
         }
@@ -47,104 +43,33 @@ impl Org<'_> {
         })
     }
 
-    pub async fn settings(&self, op: &Operator) -> Result<WidgetSettings, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::GetSettings(op.clone(), r)).await
+    /// Runs `work` inside the org's actor, once a session batch being committed has settled
+    /// (`work` may write), and answers with its result. `work` is cloned because the actor
+    /// may stop between lookup and send, and the call is then sent again.
+    pub(crate) async fn run<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: for<'s> FnOnce(&'s mut OrgState) -> BoxFuture<'s, Result<T, ApiError>> + Clone + Send + 'static,
+    {
+        self.tenants.ask(self.id, |reply| OrgMsg::Run(answering(work.clone(), reply))).await
     }
 
-    pub async fn put_settings(
-        &self,
-        op: &Operator,
-        settings: WidgetSettings,
-    ) -> Result<WidgetSettings, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::PutSettings(op.clone(), settings.clone(), r)).await
+    /// Like [`Org::run`], but beside a session batch being committed: `work` must not write.
+    pub(crate) async fn read<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: for<'s> FnOnce(&'s mut OrgState) -> BoxFuture<'s, Result<T, ApiError>> + Clone + Send + 'static,
+    {
+        self.tenants.ask(self.id, |reply| OrgMsg::Read(answering(work.clone(), reply))).await
     }
 
-    pub async fn organization(&self, op: &Operator) -> Result<OrganizationView, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::GetOrganization(op.clone(), r)).await
-    }
-
-    pub async fn conversations(
-        &self,
-        op: &Operator,
-        query: ListQuery,
-    ) -> Result<Page<Conversation>, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::ListConversations(op.clone(), query.clone(), r)).await
-    }
-
-    pub async fn conversation(
-        &self,
-        op: &Operator,
-        id: ConversationId,
-    ) -> Result<ConversationDetail, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::GetConversation(op.clone(), id.clone(), r)).await
-    }
-
-    pub async fn set_status(
-        &self,
-        op: &Operator,
-        id: ConversationId,
-        status: Status,
-    ) -> Result<Conversation, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::SetStatus(op.clone(), id.clone(), status, r)).await
-    }
-
-    pub async fn reply(
-        &self,
-        op: &Operator,
-        id: ConversationId,
-        message: NewMessage,
-    ) -> Result<Message, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::OperatorReply(op.clone(), id.clone(), message.clone(), r)).await
-    }
-
-    pub async fn messages(&self, op: &Operator, id: ConversationId) -> Result<Page<Message>, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::ListMessages(op.clone(), id.clone(), r)).await
-    }
-
-    pub async fn contact_session(
-        &self,
-        op: &Operator,
-        id: ContactSessionId,
-    ) -> Result<ContactSession, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::GetContactSession(op.clone(), id.clone(), r)).await
-    }
-
-    pub async fn plugin(&self, op: &Operator) -> Result<PluginView, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::GetPlugin(op.clone(), r)).await
-    }
-
-    pub async fn may_connect(&self, op: &Operator) -> Result<(), ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::MayConnect(op.clone(), r)).await
-    }
-
-    pub async fn connect(
-        &self,
-        op: &Operator,
-        public: String,
-        private: Secret,
-    ) -> Result<ConnectedPlugin, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::Connect(op.clone(), public.clone(), private.clone(), r)).await
-    }
-
-    pub async fn disconnect(&self, op: &Operator) -> Result<PluginView, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::Disconnect(op.clone(), r)).await
-    }
-
-    pub async fn require_vapi(&self, op: &Operator) -> Result<(), ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::RequireVapi(op.clone(), r)).await
-    }
-
-    pub async fn create_ticket(&self, op: &Operator) -> Result<super::Ticket, ApiError> {
-        self.tenants.ask(self.id, |r| OrgMsg::CreateTicket(op.clone(), r)).await
-    }
-
-    pub async fn redeem_ticket(&self, ticket: String) -> Result<(), ApiError> {
-        self.gate(Refusal::Ticket).await?;
-        self.tenants.ask(self.id, |r| OrgMsg::RedeemTicket(ticket.clone(), r)).await
+    /// Sessions are committed in batches by the actor itself (see `sessions.rs`).
+    pub async fn create_session(&self, new: NewContactSession) -> Result<CreatedSession, ApiError> {
+        self.tenants.ask(self.id, |r| OrgMsg::CreateSession(new.clone(), r)).await
     }
 
     /// Applies a Clerk change; used by system ingest.
-    pub async fn apply(&self, change: super::OrgChange) -> Result<(), ApiError> {
+    pub async fn apply(&self, change: OrgChange) -> Result<(), ApiError> {
         self.tenants.ask(self.id, |r| OrgMsg::Apply(change.clone(), r)).await
     }
 
@@ -153,63 +78,26 @@ impl Org<'_> {
     pub async fn seed(&self, settings: WidgetSettings) -> Result<(), ApiError> {
         self.tenants.ask(self.id, |r| OrgMsg::Seed(settings.clone(), r)).await
     }
+}
 
-    pub async fn widget_settings(&self) -> Result<PublicSettings, ApiError> {
-        self.gate(Refusal::NotFound).await?;
-        self.tenants.ask(self.id, OrgMsg::WidgetSettings).await
-    }
+/// `work` as a job that sends its result to the caller.
+fn answering<T, F>(work: F, reply: super::actor::Reply<T>) -> Job
+where
+    T: Send + 'static,
+    F: for<'s> FnOnce(&'s mut OrgState) -> BoxFuture<'s, Result<T, ApiError>> + Send + 'static,
+{
+    job(move |state| {
+        async move {
+            // A closed reply port only means the caller gave up; the work is done either way.
+            let _ = reply.send(work(state).await);
+        }
+        .boxed()
+    })
+}
 
-    pub async fn create_session(&self, new: NewContactSession) -> Result<CreatedSession, ApiError> {
-        self.gate(Refusal::NotFound).await?;
-        self.tenants.ask(self.id, |r| OrgMsg::CreateSession(new.clone(), r)).await
-    }
-
-    pub async fn current_session(&self, token: SessionToken) -> Result<CurrentSession, ApiError> {
-        self.gate(Refusal::Session).await?;
-        self.tenants.ask(self.id, |r| OrgMsg::CurrentSession(token.clone(), r)).await
-    }
-
-    pub async fn start_conversation(&self, token: SessionToken) -> Result<Conversation, ApiError> {
-        self.gate(Refusal::Session).await?;
-        self.tenants.ask(self.id, |r| OrgMsg::StartConversation(token.clone(), r)).await
-    }
-
-    pub async fn my_conversations(
-        &self,
-        token: SessionToken,
-        query: ListQuery,
-    ) -> Result<Page<Conversation>, ApiError> {
-        self.gate(Refusal::Session).await?;
-        self.tenants.ask(self.id, |r| OrgMsg::MyConversations(token.clone(), query.clone(), r)).await
-    }
-
-    pub async fn my_conversation(
-        &self,
-        token: SessionToken,
-        id: ConversationId,
-    ) -> Result<Conversation, ApiError> {
-        self.gate(Refusal::Session).await?;
-        self.tenants.ask(self.id, |r| OrgMsg::MyConversation(token.clone(), id.clone(), r)).await
-    }
-
-    pub async fn send_message(
-        &self,
-        token: SessionToken,
-        id: ConversationId,
-        message: NewMessage,
-    ) -> Result<Message, ApiError> {
-        self.gate(Refusal::Session).await?;
-        self.tenants
-            .ask(self.id, |r| OrgMsg::SendMessage(token.clone(), id.clone(), message.clone(), r))
-            .await
-    }
-
-    pub async fn my_messages(
-        &self,
-        token: SessionToken,
-        id: ConversationId,
-    ) -> Result<Page<Message>, ApiError> {
-        self.gate(Refusal::Session).await?;
-        self.tenants.ask(self.id, |r| OrgMsg::MyMessages(token.clone(), id.clone(), r)).await
-    }
+fn job<F>(work: F) -> Job
+where
+    F: for<'s> FnOnce(&'s mut OrgState) -> BoxFuture<'s, ()> + Send + 'static,
+{
+    Box::new(work)
 }

@@ -13,7 +13,7 @@ mod tickets;
 mod voice;
 
 pub(crate) use actor::{OrgActor, OrgArgs, OrgMail, OrgMsg};
-pub use handle::Org;
-pub(crate) use plugin::{hash as hash_webhook_secret, key_context};
+pub use handle::{Org, Refusal};
+pub(crate) use plugin::key_context;
 pub use system::OrgChange;
 pub use tickets::Ticket;

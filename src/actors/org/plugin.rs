@@ -3,7 +3,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 
 use super::actor::OrgState;
 use crate::auth::Operator;
@@ -30,13 +29,13 @@ impl OrgState {
         }
     }
 
-    pub(super) async fn get_plugin(&mut self, operator: &Operator) -> Result<PluginView, ApiError> {
+    pub(crate) async fn get_plugin(&mut self, operator: &Operator) -> Result<PluginView, ApiError> {
         self.first_sight(operator).await?;
         Ok(self.plugin_view())
     }
 
     /// Connecting is an admin's decision and a paid feature.
-    pub(super) async fn may_connect(&mut self, operator: &Operator) -> Result<(), ApiError> {
+    pub(crate) async fn may_connect(&mut self, operator: &Operator) -> Result<(), ApiError> {
         self.first_sight(operator).await?;
         if !operator.is_admin() {
             return Err(ApiError::forbidden("only an organization admin may change the Vapi connection"));
@@ -51,7 +50,7 @@ impl OrgState {
     }
 
     /// Stores a key the gateway has already checked with Vapi.
-    pub(super) async fn connect(
+    pub(crate) async fn connect(
         &mut self,
         operator: &Operator,
         public_api_key: String,
@@ -64,7 +63,7 @@ impl OrgState {
             private_api_key_sealed: self
                 .master_key
                 .seal(private_api_key.expose().as_bytes(), &key_context(&self.org)),
-            webhook_secret_hash: Some(hash(&secret)),
+            webhook_secret_hash: Some(crate::crypto::hash_webhook_secret(&secret)),
             connected_at: self.clock.now(),
         };
         self.repos.plugins().put(&self.org, &stored).await?;
@@ -75,7 +74,7 @@ impl OrgState {
         Ok(ConnectedPlugin { plugin: self.plugin_view(), webhook_secret: secret })
     }
 
-    pub(super) async fn disconnect(&mut self, operator: &Operator) -> Result<PluginView, ApiError> {
+    pub(crate) async fn disconnect(&mut self, operator: &Operator) -> Result<PluginView, ApiError> {
         self.first_sight(operator).await?;
         if !operator.is_admin() {
             return Err(ApiError::forbidden("only an organization admin may change the Vapi connection"));
@@ -89,7 +88,7 @@ impl OrgState {
     }
 
     /// Listing Vapi resources needs a connected plugin; any member may look.
-    pub(super) async fn require_vapi(&mut self, operator: &Operator) -> Result<(), ApiError> {
+    pub(crate) async fn require_vapi(&mut self, operator: &Operator) -> Result<(), ApiError> {
         self.first_sight(operator).await?;
         match self.plugin {
             Some(_) => Ok(()),
@@ -103,9 +102,4 @@ impl OrgState {
         let assistant = assistant_id?;
         self.subscription_active.then(|| (plugin.public_api_key.clone(), assistant.clone()))
     }
-}
-
-/// Webhook secrets are random 256-bit values, so a plain SHA-256 is enough to store them.
-pub(crate) fn hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

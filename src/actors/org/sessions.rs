@@ -122,7 +122,7 @@ impl OrgState {
         Ok(session)
     }
 
-    pub(super) async fn current_session(&mut self, token: &SessionToken) -> Result<CurrentSession, ApiError> {
+    pub(crate) async fn current_session(&mut self, token: &SessionToken) -> Result<CurrentSession, ApiError> {
         let session = self.authenticate(token).await?;
         Ok(CurrentSession {
             contact_session_id: session.id,
@@ -132,7 +132,7 @@ impl OrgState {
         })
     }
 
-    pub(super) async fn contact_session(
+    pub(crate) async fn contact_session(
         &mut self,
         operator: &Operator,
         id: &ContactSessionId,

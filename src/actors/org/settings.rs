@@ -29,12 +29,12 @@ impl OrgState {
         self.settings.as_deref().cloned().unwrap_or_default()
     }
 
-    pub(super) async fn settings(&mut self, operator: &Operator) -> Result<WidgetSettings, ApiError> {
+    pub(crate) async fn settings(&mut self, operator: &Operator) -> Result<WidgetSettings, ApiError> {
         self.first_sight(operator).await?;
         Ok(self.settings_or_default())
     }
 
-    pub(super) async fn put_settings(
+    pub(crate) async fn put_settings(
         &mut self,
         operator: &Operator,
         settings: WidgetSettings,
@@ -47,7 +47,7 @@ impl OrgState {
         Ok(settings)
     }
 
-    pub(super) fn public_settings(&self) -> Result<PublicSettings, ApiError> {
+    pub(crate) fn public_settings(&self) -> Result<PublicSettings, ApiError> {
         self.require_known()?;
         let settings = self.settings_or_default();
         let mut public = PublicSettings::new(self.org.clone(), &settings);
@@ -59,7 +59,7 @@ impl OrgState {
         Ok(public)
     }
 
-    pub(super) async fn organization_view(
+    pub(crate) async fn organization_view(
         &mut self,
         operator: &Operator,
     ) -> Result<OrganizationView, ApiError> {

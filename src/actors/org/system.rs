@@ -26,7 +26,8 @@ impl OrgState {
                 if org.id != self.org {
                     return Err(ApiError::invalid("data.id", format!("the event is not about {}", self.org)));
                 }
-                self.organization = self.repos.organizations().upsert_from_clerk(&org).await?.map(Box::new);
+                self.organization =
+                    self.repos.organizations().upsert_from_clerk(&org.record()).await?.map(Box::new);
                 if let Some(organization) = &self.organization {
                     self.emit("organization", "updated", Audience::Operators, organization).await;
                 }
@@ -43,14 +44,15 @@ impl OrgState {
                 .await;
             }
             OrgChange::Membership(membership) => {
-                self.repos.directory().upsert_membership(&membership).await?
+                self.repos.directory().upsert_membership(&membership.record()).await?
             }
             OrgChange::MembershipDeleted(membership) => {
-                self.repos.directory().delete_membership(&membership).await?
+                self.repos.directory().delete_membership(&membership.record()).await?
             }
             OrgChange::Voice(event) => self.apply_voice(event).await?,
             OrgChange::Subscription(subscription) => {
-                let recorded = self.repos.directory().upsert_subscription(&self.org, &subscription).await?;
+                let recorded =
+                    self.repos.directory().upsert_subscription(&self.org, &subscription.record()).await?;
                 self.subscription_active = SubscriptionStatus::pays(recorded.newest.as_deref());
                 let status = serde_json::json!({"id": subscription.id, "status": recorded.status});
                 self.emit("subscription", "updated", Audience::Operators, &status).await;

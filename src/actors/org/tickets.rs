@@ -25,7 +25,7 @@ pub struct Ticket {
 }
 
 impl OrgState {
-    pub(super) async fn create_ticket(&mut self, operator: &Operator) -> Result<Ticket, ApiError> {
+    pub(crate) async fn create_ticket(&mut self, operator: &Operator) -> Result<Ticket, ApiError> {
         self.first_sight(operator).await?;
         let now = self.clock.now();
         self.tickets.retain(|(_, expires)| *expires > now);
@@ -41,7 +41,7 @@ impl OrgState {
     }
 
     /// Single use: a ticket is gone once redeemed, valid or not.
-    pub(super) fn redeem_ticket(&mut self, ticket: &str) -> Result<(), ApiError> {
+    pub(crate) fn redeem_ticket(&mut self, ticket: &str) -> Result<(), ApiError> {
         let refused = || ApiError::unauthenticated(TICKET_REFUSED);
         let at = self.tickets.iter().position(|(t, _)| t == ticket).ok_or_else(refused)?;
         let (_, expires) = self.tickets.remove(at);

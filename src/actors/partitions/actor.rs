@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::{BUCKET, Ownership, PartitionsConfig};
 use crate::actors::Tenants;
 use crate::bus::{BusService, PartitionServer};
-use crate::ops::NodeId;
+use crate::ids::NodeId;
 
 pub(crate) struct PartitionsArgs {
     pub js: jetstream::Context,

@@ -2,7 +2,7 @@
 //!
 //! | family   | pattern                                        | publishers              | listeners      |
 //! |----------|------------------------------------------------|-------------------------|----------------|
-//! | public   | `assist.v1.public.<org>.<resource>.<verb>`     | the edge, other services | the node owning the org's partition (see [`partition`]), which calls the org actor |
+//! | public   | `assist.v1.public.<org>.<resource>.<verb>`     | the edge, other services | the node owning the org's partition (see [`partition`]), which runs the operation ([`crate::api`]) |
 //! | owner    | `assist.v1.owner.<org>.<verb>`                 | system ingest, start-up probe | the node owning the org's partition |
 //! | private  | `assist.v1.private.<org>.vapi.<verb>`          | backend processes only (closed to outside users by the bundled permissions) | the Vapi gateway (queue group) |
 //! | system   | `assist.v1.system.<source>.<event...>`         | the edge's webhook routes, into JetStream | system ingest (durable consumer) |
@@ -11,8 +11,8 @@
 //! | events   | `assist.v1.events.<org>.<resource>.<change>`   | org actors, after each commit (into JetStream) | one subscription per node's edge, fanned out to its SSE streams; other services |
 
 use crate::error::ApiError;
+use crate::ids::NodeId;
 use crate::ids::OrgId;
-use crate::ops::NodeId;
 
 mod partition;
 pub use partition::{
@@ -95,8 +95,7 @@ pub fn parse_private_vapi(subject: &str) -> Result<(OrgId, VapiVerb), ApiError> 
     Ok((OrgId::parse(org)?, verb))
 }
 const ADMIN_PREFIX: &str = "assist.v1.admin";
-/// The node token that addresses every node at once; no node id may be it.
-pub const ALL_NODES: &str = "all";
+pub use crate::ids::ALL_NODES;
 
 /// Where a system event comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -147,167 +146,42 @@ pub fn parse_system(subject: &str) -> Result<Source, ApiError> {
     }
 }
 
-/// Who may call an operation, and how they prove it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// A Clerk session JWT whose active org is the subject's org (`Authorization`).
-    Operator,
-    /// A contact session token of the subject's org (`X-Contact-Session`).
-    Contact,
-    /// Anyone: the widget before it has a session.
-    Anonymous,
+/// A public operation as the bus sees it: the last two tokens of its subject. The list of
+/// operations lives above the bus ([`crate::api`]), which implements this for its `Endpoint`.
+pub trait PublicOperation: Copy + 'static {
+    /// Every operation, so a subject's tokens can be read back into one.
+    const ALL: &'static [Self];
+
+    /// `(resource, verb)`, e.g. `("settings", "get")`.
+    fn tokens(self) -> (&'static str, &'static str);
 }
 
-/// One public operation: a `(resource, verb)` pair under an org.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    /// The organization with its subscription status and member count.
-    OrgGet,
-    /// Operator reads the widget settings.
-    SettingsGet,
-    /// Operator replaces the widget settings.
-    SettingsPut,
-    /// Operator lists conversations (`status`, `cursor`, `limit` in `Assist-Params`).
-    ConversationsList,
-    /// Operator reads one conversation with its contact session (`id`).
-    ConversationGet,
-    /// Operator changes a conversation's status (`id`).
-    ConversationPatch,
-    /// Operator reads a transcript (`id` of the conversation).
-    MessagesList,
-    /// Operator replies (`id` of the conversation).
-    MessagesCreate,
-    /// Operator reads one end-user session (`id`).
-    ContactSessionGet,
-    /// Whether Vapi is connected, with the public key (never the private one).
-    PluginGet,
-    /// An admin connects Vapi: the private key is checked with Vapi, then sealed.
-    PluginPut,
-    /// An admin disconnects Vapi, deleting the stored secret.
-    PluginDelete,
-    /// The org's Vapi assistants, as a documented subset of fields.
-    VapiAssistants,
-    /// The org's Vapi phone numbers, without provider credentials.
-    VapiPhoneNumbers,
-    /// An operator trades the JWT for a single-use stream ticket.
-    EventTicketCreate,
-    /// Authorizes an operator's event stream (JWT, or `ticket` in `Assist-Params`).
-    Events,
-    /// The embedded widget reads what it needs to render.
-    WidgetSettings,
-    /// The widget starts a contact session.
-    SessionCreate,
-    /// The widget validates (and refreshes) its contact session.
-    SessionCurrent,
-    /// The end-user starts a conversation.
-    WidgetConversationCreate,
-    /// The end-user lists their conversations.
-    WidgetConversationsList,
-    /// The end-user reads one of their conversations (`id`).
-    WidgetConversationGet,
-    /// The end-user sends a message (`id` of the conversation).
-    WidgetMessagesCreate,
-    /// The end-user reads the messages of one of their conversations (`id`).
-    WidgetMessagesList,
-    /// Authorizes an end-user's event stream; answers with their contact session id.
-    WidgetEvents,
-}
-
-impl Endpoint {
-    pub const ALL: [Endpoint; 25] = [
-        Self::OrgGet,
-        Self::SettingsGet,
-        Self::SettingsPut,
-        Self::ConversationsList,
-        Self::ConversationGet,
-        Self::ConversationPatch,
-        Self::MessagesList,
-        Self::MessagesCreate,
-        Self::ContactSessionGet,
-        Self::PluginGet,
-        Self::PluginPut,
-        Self::PluginDelete,
-        Self::VapiAssistants,
-        Self::VapiPhoneNumbers,
-        Self::EventTicketCreate,
-        Self::Events,
-        Self::WidgetSettings,
-        Self::SessionCreate,
-        Self::SessionCurrent,
-        Self::WidgetConversationCreate,
-        Self::WidgetConversationsList,
-        Self::WidgetConversationGet,
-        Self::WidgetMessagesCreate,
-        Self::WidgetMessagesList,
-        Self::WidgetEvents,
-    ];
+/// No public operation at all: for readers of partitioned subjects that take owner requests
+/// only (the start-up probe).
+impl PublicOperation for std::convert::Infallible {
+    const ALL: &'static [Self] = &[];
 
     fn tokens(self) -> (&'static str, &'static str) {
-        match self {
-            Self::OrgGet => ("org", "get"),
-            Self::SettingsGet => ("settings", "get"),
-            Self::SettingsPut => ("settings", "put"),
-            Self::ConversationsList => ("conversations", "list"),
-            Self::ConversationGet => ("conversations", "get"),
-            Self::ConversationPatch => ("conversations", "patch"),
-            Self::MessagesList => ("messages", "list"),
-            Self::MessagesCreate => ("messages", "create"),
-            Self::ContactSessionGet => ("contact-sessions", "get"),
-            Self::PluginGet => ("plugin-vapi", "get"),
-            Self::PluginPut => ("plugin-vapi", "put"),
-            Self::PluginDelete => ("plugin-vapi", "delete"),
-            Self::VapiAssistants => ("vapi-assistants", "list"),
-            Self::VapiPhoneNumbers => ("vapi-phone-numbers", "list"),
-            Self::EventTicketCreate => ("event-tickets", "create"),
-            Self::Events => ("events", "authorize"),
-            Self::WidgetEvents => ("widget-events", "authorize"),
-            Self::WidgetSettings => ("widget", "settings"),
-            Self::SessionCreate => ("widget-sessions", "create"),
-            Self::SessionCurrent => ("widget-sessions", "current"),
-            Self::WidgetConversationCreate => ("widget-conversations", "create"),
-            Self::WidgetConversationsList => ("widget-conversations", "list"),
-            Self::WidgetConversationGet => ("widget-conversations", "get"),
-            Self::WidgetMessagesCreate => ("widget-messages", "create"),
-            Self::WidgetMessagesList => ("widget-messages", "list"),
-        }
-    }
-
-    pub fn access(self) -> Access {
-        match self {
-            Self::WidgetSettings | Self::SessionCreate => Access::Anonymous,
-            Self::SessionCurrent
-            | Self::WidgetConversationCreate
-            | Self::WidgetConversationsList
-            | Self::WidgetConversationGet
-            | Self::WidgetMessagesCreate
-            | Self::WidgetMessagesList
-            | Self::WidgetEvents => Access::Contact,
-            _ => Access::Operator,
-        }
-    }
-
-    /// The operation's name in logs and metrics (`settings-get`).
-    pub fn name(self) -> String {
-        let (resource, verb) = self.tokens();
-        format!("{resource}-{verb}")
+        match self {}
     }
 }
 
 /// `assist.v1.public.<org>.<resource>.<verb>`: published by the edge and by other services with
-/// the caller's credentials in headers; served by the bus service.
-pub fn public(org: &OrgId, endpoint: Endpoint) -> String {
-    let (resource, verb) = endpoint.tokens();
+/// the caller's credentials in headers; served by the node owning the org's partition.
+pub fn public(org: &OrgId, operation: impl PublicOperation) -> String {
+    let (resource, verb) = operation.tokens();
     format!("{PUBLIC_PREFIX}.{org}.{resource}.{verb}")
 }
 
 /// `assist.v1.public.<org>.<resource>.<verb>` with the org left as a placeholder, for documents.
-pub fn public_pattern(endpoint: Endpoint) -> String {
-    let (resource, verb) = endpoint.tokens();
+pub fn public_pattern(operation: impl PublicOperation) -> String {
+    let (resource, verb) = operation.tokens();
     format!("{PUBLIC_PREFIX}.<org>.{resource}.{verb}")
 }
 
-/// Parses a public subject, refusing extra or missing tokens and invalid org ids.
-pub fn parse_public(subject: &str) -> Result<(OrgId, Endpoint), ApiError> {
+/// Parses a public subject, refusing extra or missing tokens, invalid org ids and operations
+/// that do not exist.
+pub fn parse_public<O: PublicOperation>(subject: &str) -> Result<(OrgId, O), ApiError> {
     let rest = subject
         .strip_prefix(PUBLIC_PREFIX)
         .and_then(|rest| rest.strip_prefix('.'))
@@ -316,7 +190,7 @@ pub fn parse_public(subject: &str) -> Result<(OrgId, Endpoint), ApiError> {
 }
 
 /// `<org>.<resource>.<verb>` of a public `subject` (or of its partitioned form).
-fn parse_public_rest(rest: &str, subject: &str) -> Result<(OrgId, Endpoint), ApiError> {
+fn parse_public_rest<O: PublicOperation>(rest: &str, subject: &str) -> Result<(OrgId, O), ApiError> {
     let tokens: Vec<&str> = rest.split('.').collect();
     let [org, resource, verb] = tokens[..] else {
         return Err(ApiError::invalid(
@@ -325,11 +199,12 @@ fn parse_public_rest(rest: &str, subject: &str) -> Result<(OrgId, Endpoint), Api
         ));
     };
     let org = OrgId::parse(org)?;
-    let endpoint = Endpoint::ALL
-        .into_iter()
-        .find(|e| e.tokens() == (resource, verb))
+    let operation = O::ALL
+        .iter()
+        .copied()
+        .find(|o| o.tokens() == (resource, verb))
         .ok_or_else(|| ApiError::not_found(format!("no public operation {resource}.{verb}")))?;
-    Ok((org, endpoint))
+    Ok((org, operation))
 }
 
 /// An operations request a node answers.

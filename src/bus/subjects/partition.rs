@@ -10,7 +10,7 @@
 //!
 //! `p` is [`partition_of`]: the same hash nats-server's `{{partition(n,1)}}` computes.
 
-use super::{Endpoint, parse_public_rest};
+use super::{PublicOperation, parse_public_rest};
 use crate::error::ApiError;
 use crate::ids::OrgId;
 
@@ -72,12 +72,12 @@ pub fn probe_delivery(org: &OrgId) -> String {
 
 /// A request as a partition's holder receives it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Routed {
-    Public(OrgId, Endpoint),
+pub enum Routed<O> {
+    Public(OrgId, O),
     Owner(OrgId, OwnerVerb),
 }
 
-impl Routed {
+impl<O> Routed<O> {
     pub fn org(&self) -> &OrgId {
         match self {
             Self::Public(org, _) | Self::Owner(org, _) => org,
@@ -86,7 +86,7 @@ impl Routed {
 }
 
 /// `(partition, request)` of a subject delivered on a partition inbox.
-pub fn parse_partitioned(subject: &str) -> Result<(u16, Routed), ApiError> {
+pub fn parse_partitioned<O: PublicOperation>(subject: &str) -> Result<(u16, Routed<O>), ApiError> {
     let bad = || ApiError::invalid("subject", format!("not a partitioned subject: {subject}"));
     let rest = subject.strip_prefix(PARTITION_PREFIX).and_then(|r| r.strip_prefix('.')).ok_or_else(bad)?;
     let (partition, rest) = rest.split_once('.').ok_or_else(bad)?;

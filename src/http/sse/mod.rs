@@ -26,7 +26,7 @@ use futures::StreamExt;
 
 use self::feed::Feed;
 use super::Edge;
-use crate::bus::subjects::Endpoint;
+use crate::api::Endpoint;
 use crate::error::ApiError;
 use crate::ids::{ContactSessionId, OrgId};
 

@@ -8,6 +8,8 @@
 
 mod wire;
 
+use crate::db::directory::{MembershipRecord, SubscriptionRecord, UserRecord};
+use crate::db::organizations::OrganizationRecord;
 use crate::error::ApiError;
 use crate::ids::OrgId;
 
@@ -59,14 +61,6 @@ pub struct ClerkOrganization {
     pub updated_at: Option<i64>,
 }
 
-#[cfg(test)]
-impl ClerkOrganization {
-    /// Clerk's organization `id` named `name`, as of `updated_at`.
-    pub(crate) fn named(id: &OrgId, name: &str, updated_at: Option<i64>) -> Self {
-        Self { id: id.clone(), name: name.into(), slug: None, members_count: None, updated_at }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClerkMembership {
     /// `orgmem_…`.
@@ -93,6 +87,55 @@ pub struct ClerkSubscription {
     pub event_kind: String,
     /// Clerk's time of this version (ms; an item event's is the item's), as for organizations.
     pub updated_at: Option<i64>,
+}
+
+/// What assist records of each object: the database speaks in its own rows.
+impl ClerkUser {
+    pub fn record(&self) -> UserRecord {
+        UserRecord {
+            id: self.id.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            email: self.primary_email.clone(),
+            image_url: self.image_url.clone(),
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+impl ClerkOrganization {
+    pub fn record(&self) -> OrganizationRecord {
+        OrganizationRecord {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            slug: self.slug.clone(),
+            members_count: self.members_count,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+impl ClerkMembership {
+    pub fn record(&self) -> MembershipRecord {
+        MembershipRecord {
+            id: self.id.clone(),
+            org: self.org.clone(),
+            user_id: self.user_id.clone(),
+            role: self.role.clone(),
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+impl ClerkSubscription {
+    pub fn record(&self) -> SubscriptionRecord {
+        SubscriptionRecord {
+            id: self.id.clone(),
+            status: self.status.as_str().to_owned(),
+            plans: self.plans.clone(),
+            updated_at: self.updated_at,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

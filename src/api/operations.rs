@@ -1,0 +1,214 @@
+//! Every public operation, each declared once: its variant, its handler, and its [`Operation`]
+//! (route, subject tokens, access, bodies, the errors it may answer). Adding an operation means
+//! a declaration here, its handler, and its tests; the routes, subjects, OpenAPI document and
+//! isolation tests pick it up from here.
+
+use axum::http::Method;
+
+use super::call::Call;
+use super::spec::Access::{Anonymous, Contact, Operator};
+use super::spec::{Operation, Served, body, op, page};
+use super::{dashboard, widget};
+use crate::actors::org::Ticket;
+use crate::bus::envelope::Reply;
+use crate::error::ApiError;
+use crate::error::ErrorCode::{Conflict, PaymentRequired};
+use crate::model::contact_session::{ContactSession, CreatedSession, CurrentSession, NewContactSession};
+use crate::model::conversation::{Conversation, ConversationDetail, Message, NewMessage, StatusChange};
+use crate::model::organization::OrganizationView;
+use crate::model::plugin::{ConnectedPlugin, PluginView, VapiKeys};
+use crate::model::widget_settings::{PublicSettings, WidgetSettings};
+use crate::vapi::{Assistant, PhoneNumber};
+
+const GET: Method = Method::GET;
+const POST: Method = Method::POST;
+const PUT: Method = Method::PUT;
+const PATCH: Method = Method::PATCH;
+const DELETE: Method = Method::DELETE;
+
+/// `Endpoint` with its `ALL` list, its declarations (`spec`), and `handle`, which calls each
+/// operation's handler: all from the one list below.
+macro_rules! operations {
+    ($($(#[doc = $doc:literal])* $name:ident => $handler:path, $spec:expr;)*) => {
+        /// One public operation: a `(resource, verb)` pair under an org.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Endpoint {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl Endpoint {
+            pub const ALL: [Endpoint; [$(stringify!($name)),*].len()] = [$(Self::$name),*];
+
+            /// The operation's declaration.
+            pub fn spec(self) -> Operation {
+                match self {
+                    $(Self::$name => $spec,)*
+                }
+            }
+        }
+
+        pub(super) async fn handle(endpoint: Endpoint, call: Call<'_>) -> Result<Reply, ApiError> {
+            match endpoint {
+                $(Endpoint::$name => $handler(call).await,)*
+            }
+        }
+    };
+}
+
+const SETTINGS: &str = r##"{
+    "welcomeMessage": "Welcome to Acme! Ask us anything.",
+    "assistantId": null,
+    "voice": "nova",
+    "theme": {"primaryColor": "#ff5500", "position": "bottom-left", "mode": "dark"},
+    "suggestions": ["Pricing", "Book a demo"],
+    "phoneNumber": "+14155550123"
+}"##;
+const MESSAGE: &str = r#"{"text": "hello"}"#;
+const VAPI_KEYS: &str = r#"{"publicApiKey": "pub-key-123456", "privateApiKey": "priv-key-123456"}"#;
+
+operations! {
+    /// The organization with its subscription status and member count.
+    OrgGet => dashboard::org_get,
+        op(GET, "/v1/orgs/{org}", ("org", "get"), Operator)
+            .summary("The organization, its subscription status and member count")
+            .answers(body::<OrganizationView>());
+    /// Operator reads the widget settings.
+    SettingsGet => dashboard::settings_get,
+        op(GET, "/v1/orgs/{org}/widget-settings", ("settings", "get"), Operator)
+            .summary("Read the widget settings")
+            .answers(body::<WidgetSettings>());
+    /// Operator replaces the widget settings.
+    SettingsPut => dashboard::settings_put,
+        op(PUT, "/v1/orgs/{org}/widget-settings", ("settings", "put"), Operator)
+            .summary("Replace the widget settings")
+            .takes(body::<WidgetSettings>(), SETTINGS)
+            .answers(body::<WidgetSettings>())
+            .served(Served::ChangesPublicSettings);
+    /// Operator lists conversations (`status`, `cursor`, `limit` in `Assist-Params`).
+    ConversationsList => dashboard::conversations_list,
+        op(GET, "/v1/orgs/{org}/conversations", ("conversations", "list"), Operator)
+            .summary("Conversations, newest first")
+            .answers(page::<Conversation>())
+            .listing();
+    /// Operator reads one conversation with its contact session (`id`).
+    ConversationGet => dashboard::conversation_get,
+        op(GET, "/v1/orgs/{org}/conversations/{id}", ("conversations", "get"), Operator)
+            .summary("One conversation with its contact session")
+            .answers(body::<ConversationDetail>());
+    /// Operator changes a conversation's status (`id`).
+    ConversationPatch => dashboard::conversation_patch,
+        op(PATCH, "/v1/orgs/{org}/conversations/{id}", ("conversations", "patch"), Operator)
+            .summary("Change a conversation's status")
+            .takes(body::<StatusChange>(), r#"{"status": "resolved"}"#)
+            .answers(body::<Conversation>());
+    /// Operator reads a transcript (`id` of the conversation).
+    MessagesList => dashboard::messages_list,
+        op(GET, "/v1/orgs/{org}/conversations/{id}/messages", ("messages", "list"), Operator)
+            .summary("A conversation's transcript, oldest first")
+            .answers(page::<Message>());
+    /// Operator replies (`id` of the conversation).
+    MessagesCreate => dashboard::messages_create,
+        op(POST, "/v1/orgs/{org}/conversations/{id}/messages", ("messages", "create"), Operator)
+            .summary("Reply as an operator")
+            .takes(body::<NewMessage>(), MESSAGE)
+            .answers(body::<Message>())
+            .created();
+    /// Operator reads one end-user session (`id`).
+    ContactSessionGet => dashboard::contact_session_get,
+        op(GET, "/v1/orgs/{org}/contact-sessions/{id}", ("contact-sessions", "get"), Operator)
+            .summary("One end-user session with its browser metadata")
+            .answers(body::<ContactSession>());
+    /// Whether Vapi is connected, with the public key (never the private one).
+    PluginGet => dashboard::plugin_get,
+        op(GET, "/v1/orgs/{org}/plugins/vapi", ("plugin-vapi", "get"), Operator)
+            .summary("Whether Vapi is connected (never the private key)")
+            .answers(body::<PluginView>());
+    /// An admin connects Vapi: the private key is checked with Vapi, then sealed.
+    PluginPut => dashboard::plugin_put,
+        op(PUT, "/v1/orgs/{org}/plugins/vapi", ("plugin-vapi", "put"), Operator)
+            .summary("Connect Vapi (admin; needs an active subscription)")
+            .takes(body::<VapiKeys>(), VAPI_KEYS)
+            .answers(body::<ConnectedPlugin>())
+            .may_answer(&[PaymentRequired])
+            .served(Served::ChangesPublicSettings);
+    /// An admin disconnects Vapi, deleting the stored secret.
+    PluginDelete => dashboard::plugin_delete,
+        op(DELETE, "/v1/orgs/{org}/plugins/vapi", ("plugin-vapi", "delete"), Operator)
+            .summary("Disconnect Vapi (admin)")
+            .answers(body::<PluginView>())
+            .served(Served::ChangesPublicSettings);
+    /// The org's Vapi assistants, as a documented subset of fields.
+    VapiAssistants => dashboard::vapi_assistants,
+        op(GET, "/v1/orgs/{org}/vapi/assistants", ("vapi-assistants", "list"), Operator)
+            .summary("The org's Vapi assistants (a subset of fields)")
+            .answers(page::<Assistant>());
+    /// The org's Vapi phone numbers, without provider credentials.
+    VapiPhoneNumbers => dashboard::vapi_phone_numbers,
+        op(GET, "/v1/orgs/{org}/vapi/phone-numbers", ("vapi-phone-numbers", "list"), Operator)
+            .summary("The org's Vapi phone numbers (no credentials)")
+            .answers(page::<PhoneNumber>());
+    /// An operator trades the JWT for a single-use stream ticket.
+    EventTicketCreate => dashboard::event_ticket_create,
+        op(POST, "/v1/orgs/{org}/events/tickets", ("event-tickets", "create"), Operator)
+            .summary("A single-use ticket for an EventSource")
+            .answers(body::<Ticket>())
+            .created();
+    /// Authorizes an operator's event stream (JWT, or `ticket` in `Assist-Params`).
+    Events => dashboard::events,
+        op(GET, "/v1/orgs/{org}/events", ("events", "authorize"), Operator)
+            .summary("Live updates for operators (JWT or `?ticket=`)")
+            .served(Served::Stream);
+    /// The embedded widget reads what it needs to render.
+    WidgetSettings => widget::settings,
+        op(GET, "/v1/widget/{org}/settings", ("widget", "settings"), Anonymous)
+            .summary("What the widget renders")
+            .answers(body::<PublicSettings>())
+            .served(Served::CachedPublicSettings);
+    /// The widget starts a contact session.
+    SessionCreate => widget::session_create,
+        op(POST, "/v1/widget/{org}/sessions", ("widget-sessions", "create"), Anonymous)
+            .summary("Start a contact session")
+            .takes(body::<NewContactSession>(), r#"{"name": "Mallory", "email": "m@example.com"}"#)
+            .answers(body::<CreatedSession>())
+            .created();
+    /// The widget validates (and refreshes) its contact session.
+    SessionCurrent => widget::session_current,
+        op(GET, "/v1/widget/{org}/sessions/current", ("widget-sessions", "current"), Contact)
+            .summary("Validate (and extend) the contact session")
+            .answers(body::<CurrentSession>());
+    /// The end-user starts a conversation.
+    WidgetConversationCreate => widget::conversation_create,
+        op(POST, "/v1/widget/{org}/conversations", ("widget-conversations", "create"), Contact)
+            .summary("Start a chat conversation")
+            .answers(body::<Conversation>())
+            .created();
+    /// The end-user lists their conversations.
+    WidgetConversationsList => widget::conversations_list,
+        op(GET, "/v1/widget/{org}/conversations", ("widget-conversations", "list"), Contact)
+            .summary("The end-user's own conversations")
+            .answers(page::<Conversation>())
+            .listing();
+    /// The end-user reads one of their conversations (`id`).
+    WidgetConversationGet => widget::conversation_get,
+        op(GET, "/v1/widget/{org}/conversations/{id}", ("widget-conversations", "get"), Contact)
+            .summary("One of the end-user's conversations")
+            .answers(body::<Conversation>());
+    /// The end-user sends a message (`id` of the conversation).
+    WidgetMessagesCreate => widget::messages_create,
+        op(POST, "/v1/widget/{org}/conversations/{id}/messages", ("widget-messages", "create"), Contact)
+            .summary("Send a message")
+            .takes(body::<NewMessage>(), MESSAGE)
+            .answers(body::<Message>())
+            .created()
+            .may_answer(&[Conflict]);
+    /// The end-user reads the messages of one of their conversations (`id`).
+    WidgetMessagesList => widget::messages_list,
+        op(GET, "/v1/widget/{org}/conversations/{id}/messages", ("widget-messages", "list"), Contact)
+            .summary("A conversation's messages, oldest first")
+            .answers(page::<Message>());
+    /// Authorizes an end-user's event stream; answers with their contact session id.
+    WidgetEvents => widget::events,
+        op(GET, "/v1/widget/{org}/events", ("widget-events", "authorize"), Contact)
+            .summary("Live updates for one end-user")
+            .served(Served::Stream);
+}
