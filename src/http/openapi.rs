@@ -288,7 +288,7 @@ fn operations_routes(paths: &mut Paths, schemas: &mut Schemas) {
         .description(Some("A Clerk event, Svix-signed (`svix-id`, `svix-timestamp`, `svix-signature`)"))
         .content("application/json", json(RefOr::T(Schema::Object(ObjectBuilder::new().build()))))
         .build();
-    let entries: [(&str, HttpMethod, OperationBuilder); 7] = [
+    let entries: [(&str, HttpMethod, OperationBuilder); 9] = [
         (
             "/webhooks/clerk",
             HttpMethod::Post,
@@ -347,6 +347,20 @@ fn operations_routes(paths: &mut Paths, schemas: &mut Schemas) {
             HttpMethod::Get,
             op("docs", "A page to browse this document")
                 .response("200", ResponseBuilder::new().description("HTML").content("text/html", text())),
+        ),
+        (
+            "/docs/docs.js",
+            HttpMethod::Get,
+            op("docs-script", "The script of the docs page").response(
+                "200",
+                ResponseBuilder::new().description("JavaScript").content("text/javascript", text()),
+            ),
+        ),
+        (
+            "/docs/docs.css",
+            HttpMethod::Get,
+            op("docs-styles", "The stylesheet of the docs page")
+                .response("200", ResponseBuilder::new().description("CSS").content("text/css", text())),
         ),
     ];
     for (path, method, op) in entries {

@@ -63,7 +63,9 @@ pub fn router(edge: Edge, options: EdgeOptions) -> EdgeService {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(openapi_json(super::openapi::document())))
-        .route("/docs", get(|| async { Html(DOCS_PAGE) }))
+        .route("/docs", get(docs_page))
+        .route("/docs/docs.js", get(|| async { ([(header::CONTENT_TYPE, DOCS_JS.0)], DOCS_JS.1) }))
+        .route("/docs/docs.css", get(|| async { ([(header::CONTENT_TYPE, DOCS_CSS.0)], DOCS_CSS.1) }))
         .merge(crate::widget::routes(&options.widget));
     if edge.admin_token.is_some() {
         routes = routes.route("/admin/tree", get(ops::admin_tree));
@@ -139,8 +141,18 @@ fn dashboard_cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// A self-contained page that renders `/openapi.json` (no CDN, so it works offline).
+/// `/docs`: a page whose script and styles come from assist itself (no CDN, so it works offline)
+/// and render `/openapi.json`.
 const DOCS_PAGE: &str = include_str!("docs.html");
+const DOCS_JS: (&str, &str) = ("text/javascript; charset=utf-8", include_str!("docs.js"));
+const DOCS_CSS: (&str, &str) = ("text/css; charset=utf-8", include_str!("docs.css"));
+/// The docs page may run only its own script and styles and fetch only from assist.
+const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+async fn docs_page() -> Response {
+    ([(header::CONTENT_SECURITY_POLICY, DOCS_POLICY)], Html(DOCS_PAGE)).into_response()
+}
 
 /// The document is built once per router; every request gets the same bytes.
 fn openapi_json(document: utoipa::openapi::OpenApi) -> impl Fn() -> std::future::Ready<Response> + Clone {

@@ -286,3 +286,18 @@ pub fn custom_settings() -> Value {
         "phoneNumber": "+14155550123"
     })
 }
+
+/// Straight to the terminal, past the test harness's capture: a skip must be seen.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Whether `var` opts out of a group of tests (set, and not `0`); says so when it does.
+pub fn opted_out(var: &str, tests: &str) -> bool {
+    let skip = std::env::var_os(var).is_some_and(|v| !v.is_empty() && v != "0");
+    if skip {
+        say(&format!("SKIPPED {tests} ({var}=1)"));
+    }
+    skip
+}
