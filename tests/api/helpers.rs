@@ -275,6 +275,15 @@ pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bo
     check()
 }
 
+/// Moves tokio's clock, which timers, the Vapi breaker and the actors' LRU stamps read, forward
+/// by `by` at once instead of waiting it out. Tests run on a current-thread runtime, which may
+/// pause its clock.
+pub async fn advance_time(by: Duration) {
+    tokio::time::pause();
+    tokio::time::advance(by).await;
+    tokio::time::resume();
+}
+
 /// Valid settings different from the defaults.
 pub fn custom_settings() -> Value {
     serde_json::json!({
