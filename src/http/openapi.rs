@@ -141,7 +141,7 @@ fn operations_routes(paths: &mut Paths, schemas: &mut Schemas) {
         .description(Some("A Vapi server message (`message.type` names it), with the org's webhook secret"))
         .content("application/json", json(RefOr::T(Schema::Object(ObjectBuilder::new().build()))))
         .build();
-    let entries: [(&str, HttpMethod, OperationBuilder); 8] = [
+    let entries: [(&str, HttpMethod, OperationBuilder); 10] = [
         (
             "/webhooks/clerk",
             HttpMethod::Post,
@@ -217,6 +217,20 @@ fn operations_routes(paths: &mut Paths, schemas: &mut Schemas) {
             HttpMethod::Get,
             op("docs", "A page to browse this document")
                 .response("200", ResponseBuilder::new().description("HTML").content("text/html", text())),
+        ),
+        (
+            "/docs/docs.js",
+            HttpMethod::Get,
+            op("docs-script", "The script of the docs page").response(
+                "200",
+                ResponseBuilder::new().description("JavaScript").content("text/javascript", text()),
+            ),
+        ),
+        (
+            "/docs/docs.css",
+            HttpMethod::Get,
+            op("docs-styles", "The stylesheet of the docs page")
+                .response("200", ResponseBuilder::new().description("CSS").content("text/css", text())),
         ),
     ];
     for (path, method, op) in entries {

@@ -115,7 +115,9 @@ fn routes(options: &EdgeOptions, admin: bool) -> Routes {
     rest.add(Method::GET, "/readyz", ops::readyz);
     rest.add(Method::GET, "/metrics", ops::metrics);
     rest.add(Method::GET, "/openapi.json", openapi_json(super::openapi::document()));
-    rest.add(Method::GET, "/docs", || async { Html(DOCS_PAGE) });
+    rest.add(Method::GET, "/docs", docs_page);
+    rest.add(Method::GET, "/docs/docs.js", || async { ([(header::CONTENT_TYPE, DOCS_JS.0)], DOCS_JS.1) });
+    rest.add(Method::GET, "/docs/docs.css", || async { ([(header::CONTENT_TYPE, DOCS_CSS.0)], DOCS_CSS.1) });
     for (path, file) in crate::widget::files(&options.widget) {
         rest.add(Method::GET, path, move |headers: HeaderMap| async move { file.answer(&headers) });
     }
@@ -175,8 +177,18 @@ fn dashboard_cors(origins: &[String]) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-/// A self-contained page that renders `/openapi.json` (no CDN, so it works offline).
+/// `/docs`: a page whose script and styles come from assist itself (no CDN, so it works offline)
+/// and render `/openapi.json`.
 const DOCS_PAGE: &str = include_str!("docs.html");
+const DOCS_JS: (&str, &str) = ("text/javascript; charset=utf-8", include_str!("docs.js"));
+const DOCS_CSS: (&str, &str) = ("text/css; charset=utf-8", include_str!("docs.css"));
+/// The docs page may run only its own script and styles and fetch only from assist.
+const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+async fn docs_page() -> Response {
+    ([(header::CONTENT_SECURITY_POLICY, DOCS_POLICY)], Html(DOCS_PAGE)).into_response()
+}
 
 /// The document is built once per router; every request gets the same bytes.
 fn openapi_json(document: utoipa::openapi::OpenApi) -> impl Fn() -> std::future::Ready<Response> + Clone {

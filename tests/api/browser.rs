@@ -1,9 +1,8 @@
-//! The widget in a real browser: headless Chromium (Debian's package) driven by Playwright
-//! (`tests/browser/widget.mjs`) on a host page served from another origin, against the real
-//! app. `scripts/test` installs both; where they are missing the test says so and is skipped,
-//! so a machine without a browser never fails the suite.
+//! The widget and the API docs in a real browser: headless Chromium (Debian's package) driven
+//! by Playwright (`tests/browser/*.mjs`) against the real app, the widget on a host page served
+//! from another origin. `scripts/test` installs both. Where they are missing the tests fail
+//! saying what is missing; `ASSIST_SKIP_BROWSER=1` skips them, and says so.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,19 +14,17 @@ use axum::routing::get;
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{opted_out, say, spawn_app, spawn_app_with};
 
 const ORG: &str = "org_browser";
 const WELCOME: &str = "Welcome to Acme! Ask us anything.";
 const PHONE: &str = "+14155550123";
 const NODE_TIMEOUT: Duration = Duration::from_secs(180);
+const SKIP: &str = "ASSIST_SKIP_BROWSER";
 
 #[tokio::test]
 async fn the_widget_works_in_a_real_browser_on_a_customer_site() {
-    let chromium = match browser_tools() {
-        Ok(chromium) => chromium,
-        Err(missing) => return say(&format!("SKIPPED browser test: {missing}; scripts/test installs it")),
-    };
+    let Some(chromium) = browser_tools() else { return };
     let host = HostSite::bind().await;
     let app = spawn_app_with(|config| {
         config.widget.vapi_web_sdk_url = format!("{}/fake-vapi.mjs", host.url());
@@ -45,39 +42,38 @@ async fn the_widget_works_in_a_real_browser_on_a_customer_site() {
     let saved = app.put(&format!("/v1/orgs/{ORG}/widget-settings"), Some(&token), &settings).await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     let host_url = host.serve(&assist_url);
-    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
 
-    let run = tokio::process::Command::new("node")
-        .arg("tests/browser/widget.mjs")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("ASSIST_URL", &assist_url)
-        .env("HOST_URL", &host_url)
-        .env("ORG", ORG)
-        .env("OPERATOR_TOKEN", &token)
-        .env("WELCOME", WELCOME)
-        .env("PRIMARY_RGB", "rgb(255, 85, 0)")
-        .env("PHONE", PHONE)
-        .env("SCREENSHOTS", &screenshots)
-        .env("CHROMIUM", &chromium)
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(NODE_TIMEOUT, run)
-        .await
-        .expect("the browser test finishes within 3 minutes")
-        .expect("node starts");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the browser test failed (its output is above)");
-    for line in stdout.lines().filter(|l| l.starts_with("SKIPPED") || l.starts_with("screenshot")) {
-        say(&format!("browser test: {line}"));
-    }
+    run_script(
+        "tests/browser/widget.mjs",
+        &chromium,
+        &[
+            ("ASSIST_URL", assist_url.as_str()),
+            ("HOST_URL", &host_url),
+            ("ORG", ORG),
+            ("OPERATOR_TOKEN", &token),
+            ("WELCOME", WELCOME),
+            ("PRIMARY_RGB", "rgb(255, 85, 0)"),
+            ("PHONE", PHONE),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_docs_page_lists_every_operation_in_a_real_browser() {
+    let Some(chromium) = browser_tools() else { return };
+    let app = spawn_app().await;
+    let assist_url = format!("http://{}", app.addr);
+
+    run_script("tests/browser/docs.mjs", &chromium, &[("ASSIST_URL", assist_url.as_str())]).await;
 }
 
 #[tokio::test]
 async fn the_widget_parses_an_event_stream_however_it_is_cut_into_chunks() {
-    if !node_works() {
-        return say("SKIPPED sse parser test: node is not installed");
+    if opted_out(SKIP, "sse parser test") {
+        return;
     }
+    assert!(node_works(), "the sse parser test needs node (Debian package `nodejs`); {SKIP}=1 skips it");
     let output = tokio::process::Command::new("node")
         .arg("tests/browser/sse-parser.mjs")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -89,31 +85,54 @@ async fn the_widget_parses_an_event_stream_however_it_is_cut_into_chunks() {
     assert!(output.status.success(), "{printed}");
 }
 
+/// Runs a Playwright script with `env`, Chromium and a screenshots directory; fails the test
+/// when the script does, and prints its screenshots' paths past the harness's capture.
+async fn run_script(script: &str, chromium: &Path, env: &[(&str, &str)]) {
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    let run = tokio::process::Command::new("node")
+        .arg(script)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .envs(env.iter().copied())
+        .env("SCREENSHOTS", &screenshots)
+        .env("CHROMIUM", chromium)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(NODE_TIMEOUT, run)
+        .await
+        .unwrap_or_else(|_| panic!("{script} finishes within {NODE_TIMEOUT:?}"))
+        .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{script} failed (its output is above)");
+    for line in stdout.lines().filter(|l| l.starts_with("SKIPPED") || l.starts_with("screenshot")) {
+        say(&format!("{script}: {line}"));
+    }
+}
+
 fn node_works() -> bool {
     std::process::Command::new("node").arg("--version").output().is_ok_and(|out| out.status.success())
 }
 
-/// Chromium, node and playwright-core, or what is missing.
-fn browser_tools() -> Result<PathBuf, String> {
+/// Chromium, once node and playwright-core are there too; `None` when opted out. Anything
+/// missing fails the test, naming it.
+fn browser_tools() -> Option<PathBuf> {
+    if opted_out(SKIP, "browser test") {
+        return None;
+    }
     let chromium =
         PathBuf::from(std::env::var("ASSIST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
-    if !chromium.exists() {
-        return Err(format!("no Chromium at {} (Debian package `chromium`)", chromium.display()));
-    }
-    if !node_works() {
-        return Err("node is not installed".into());
-    }
     let playwright =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/playwright-core/package.json");
-    if !playwright.exists() {
-        return Err("playwright-core is not installed in tests/browser (npm ci there)".into());
-    }
-    Ok(chromium)
-}
-
-/// Straight to the terminal, past the test harness's capture: a skip must be seen.
-fn say(line: &str) {
-    let _ = writeln!(std::io::stderr(), "{line}");
+    let missing = if !chromium.exists() {
+        format!("no Chromium at {} (Debian package `chromium`, or ASSIST_CHROMIUM)", chromium.display())
+    } else if !node_works() {
+        "node is not installed (Debian package `nodejs`)".to_owned()
+    } else if !playwright.exists() {
+        "playwright-core is not installed in tests/browser (`npm ci` there)".to_owned()
+    } else {
+        return Some(chromium);
+    };
+    panic!("the browser test cannot run: {missing}. scripts/test installs it; {SKIP}=1 skips it");
 }
 
 /// The customer's site: a page embedding the widget, and a stand-in for Vapi's SDK (a CDN's

@@ -1,8 +1,10 @@
 //! Several `assist serve` processes against one nats-server and one SurrealDB server: the
 //! set-up of the scale-out tests. The SurrealDB server is the official one, built from the
-//! crates.io package `surrealdb-server` (`tools/surreal`, see docs/tests.md); without it the tests
-//! that need it say so and skip, so the default test run stays inside CI's time.
+//! crates.io package `surrealdb-server` (`tools/surreal`) once per machine by
+//! `scripts/ensure-surreal`, which `scripts/test` runs. Without it these tests fail, naming what
+//! is missing; `ASSIST_SKIP_SCALE_OUT=1` skips them, and says so.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,23 +14,45 @@ use tokio::process::{Child, Command};
 
 use crate::fakes::clerk::FakeClerk;
 use crate::fakes::vapi::FakeVapi;
-use crate::helpers::WEBHOOK_SECRET;
+use crate::helpers::{WEBHOOK_SECRET, opted_out};
 use crate::process::spawn_assist;
 
 pub const ADMIN: &str = "cluster-admin-token";
 /// One master key for every node: a secret sealed by one must open on another.
 const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const SKIP: &str = "ASSIST_SKIP_SCALE_OUT";
 
-/// `surreal` from `ASSIST_SURREAL_BIN` or `PATH`, if installed.
-pub fn surreal_binary() -> Option<std::path::PathBuf> {
-    if let Some(path) = std::env::var_os("ASSIST_SURREAL_BIN") {
-        return Some(path.into());
+/// How the nodes reach the SurrealDB server.
+#[derive(Clone, Copy, Debug)]
+pub enum DbAuth {
+    /// A server started `--unauthenticated`.
+    None,
+    /// A server with a root user the nodes sign in as (`ws://user:password@host:port`), as in
+    /// production.
+    Root,
+}
+
+/// `surreal` from `ASSIST_SURREAL_BIN` or `PATH`; `None` when the scale-out tests are opted out.
+/// Missing, it fails the test.
+fn surreal_binary() -> Option<PathBuf> {
+    if opted_out(SKIP, "scale-out test") {
+        return None;
     }
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| std::path::Path::new(dir).join("surreal"))
-        .find(|path| path.is_file())
+    if let Some(path) = std::env::var_os("ASSIST_SURREAL_BIN") {
+        let path = PathBuf::from(path);
+        assert!(path.is_file(), "ASSIST_SURREAL_BIN={} is not a file", path.display());
+        return Some(path);
+    }
+    let on_path = std::env::var_os("PATH").and_then(|dirs| {
+        std::env::split_paths(&dirs).map(|dir| dir.join("surreal")).find(|path| path.is_file())
+    });
+    Some(on_path.unwrap_or_else(|| {
+        panic!(
+            "the scale-out tests need the SurrealDB server: no `surreal` on PATH and \
+             ASSIST_SURREAL_BIN is unset. `scripts/test` builds it once (`scripts/ensure-surreal` \
+             prints its path); {SKIP}=1 skips these tests"
+        )
+    }))
 }
 
 pub struct Node {
@@ -49,42 +73,19 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// `None` (after saying why) when the SurrealDB server is not installed.
-    pub async fn start(nodes: usize) -> Option<Cluster> {
-        let Some(surreal) = surreal_binary() else {
-            eprintln!(
-                "SKIPPED: the scale-out tests need the SurrealDB server (`surreal` on PATH or \
-                 ASSIST_SURREAL_BIN); install it with `cargo install --locked --path tools/surreal`"
-            );
-            return None;
-        };
+    /// `None` (after saying so) when the scale-out tests are opted out.
+    pub async fn start(nodes: usize, auth: DbAuth) -> Option<Cluster> {
+        let surreal = surreal_binary()?;
         let dir = tempfile::tempdir().unwrap();
         let nats = NatsServer::start(&dir.path().join("nats"), Credentials::random(), None).await.unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let surreal_log = std::fs::File::create(dir.path().join("surreal.log")).unwrap();
-        let surreal = Command::new(surreal)
-            .args(["start", "--bind", &format!("127.0.0.1:{port}"), "--unauthenticated", "memory"])
-            .stdout(surreal_log.try_clone().unwrap())
-            .stderr(surreal_log)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("the surreal binary runs");
-        // Unauthenticated: a debug-built server spends about a second on each sign-in (argon2),
-        // and under the whole suite's load that made node start-ups flaky. Ready once it says
-        // so, not when the port opens.
-        let log = dir.path().join("surreal.log");
-        let up = crate::helpers::eventually(Duration::from_secs(30), || {
-            std::fs::read_to_string(&log).is_ok_and(|text| text.contains("Started web server"))
-        })
-        .await;
-        assert!(up, "the SurrealDB server did not start on port {port}");
+        let (surreal, db_url) = start_surreal(&surreal, dir.path(), auth).await;
         let mut cluster = Cluster {
             dir,
             nats,
             clerk: FakeClerk::start().await,
             vapi: FakeVapi::start().await,
             _surreal: surreal,
-            db_url: format!("ws://127.0.0.1:{port}"),
+            db_url,
             nodes: Vec::new(),
             http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap(),
         };
@@ -173,4 +174,52 @@ pub fn ownership(tree: &Value) -> Vec<(String, Vec<u64>, Vec<String>)> {
             )
         })
         .collect()
+}
+
+/// Starts the SurrealDB server in memory; the child and the URL the nodes use. The server
+/// cannot be told to pick its own port and report it, so a port is picked here; when another
+/// process takes it first, the server exits and another port is tried.
+async fn start_surreal(binary: &Path, dir: &Path, auth: DbAuth) -> (Child, String) {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap();
+    let password = format!("{:032x}", rand::random::<u128>());
+    let log = dir.join("surreal.log");
+    for _ in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = Command::new(binary);
+        command.args(["start", "--bind", &format!("127.0.0.1:{port}")]);
+        let url = match auth {
+            DbAuth::None => {
+                command.arg("--unauthenticated");
+                format!("ws://127.0.0.1:{port}")
+            }
+            DbAuth::Root => {
+                command.args(["--user", "root", "--pass", &password]);
+                format!("ws://root:{password}@127.0.0.1:{port}")
+            }
+        };
+        let output = std::fs::File::create(&log).unwrap();
+        let mut child = command
+            .arg("memory")
+            .stdout(output.try_clone().unwrap())
+            .stderr(output)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the surreal binary runs");
+        // Ready once it says so (`/ready`), not when the port opens: it listens before its
+        // start-up work is done.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            let ready = http.get(format!("http://127.0.0.1:{port}/ready")).send().await;
+            if ready.is_ok_and(|answer| answer.status().is_success()) {
+                return (child, url);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(text.contains("in use"), "the SurrealDB server did not become ready on port {port}:\n{text}");
+    }
+    panic!("the SurrealDB server found no free port in 5 tries");
 }

@@ -275,6 +275,15 @@ pub async fn eventually(within: Duration, mut check: impl FnMut() -> bool) -> bo
     check()
 }
 
+/// Moves tokio's clock, which timers, the Vapi breaker and the actors' LRU stamps read, forward
+/// by `by` at once instead of waiting it out. Tests run on a current-thread runtime, which may
+/// pause its clock.
+pub async fn advance_time(by: Duration) {
+    tokio::time::pause();
+    tokio::time::advance(by).await;
+    tokio::time::resume();
+}
+
 /// Valid settings different from the defaults.
 pub fn custom_settings() -> Value {
     serde_json::json!({
@@ -285,4 +294,19 @@ pub fn custom_settings() -> Value {
         "suggestions": ["Pricing", "Book a demo"],
         "phoneNumber": "+14155550123"
     })
+}
+
+/// Straight to the terminal, past the test harness's capture: a skip must be seen.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Whether `var` opts out of a group of tests (set, and not `0`); says so when it does.
+pub fn opted_out(var: &str, tests: &str) -> bool {
+    let skip = std::env::var_os(var).is_some_and(|v| !v.is_empty() && v != "0");
+    if skip {
+        say(&format!("SKIPPED {tests} ({var}=1)"));
+    }
+    skip
 }

@@ -1,5 +1,13 @@
 //! The one integration-test binary: every module starts the real app through `helpers`.
 
+// Some tests arm faults (`src/faults.rs`), which exist only with the feature; without it the
+// whole binary refuses to build rather than dropping those tests.
+#[cfg(not(feature = "fault-injection"))]
+compile_error!(
+    "the integration tests need `--features fault-injection`: run ./scripts/test \
+     (or cargo test --features fault-injection)"
+);
+
 mod actors;
 mod auth;
 mod browser;

@@ -111,16 +111,26 @@ async fn every_schema_reference_resolves() {
 }
 
 #[tokio::test]
-async fn docs_is_a_self_contained_page_over_the_document() {
+async fn docs_is_a_page_of_assists_own_files_over_the_document() {
     let app = spawn_app().await;
 
     let page = app.http.get(app.url("/docs")).send().await.unwrap();
 
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("script-src 'self'") && policy.contains("connect-src 'self'"), "{policy}");
+    assert!(!policy.contains("unsafe"), "no inline script or style is allowed: {policy}");
     let html = page.text().await.unwrap();
-    assert!(html.contains(r#"fetch("/openapi.json")"#), "{html}");
-    assert!(!html.contains("<script src="), "no script from elsewhere: the page works offline");
+    assert!(html.contains(r#"<script src="/docs/docs.js""#), "{html}");
+    assert!(!html.contains("<script>") && !html.contains("<style"), "nothing inline: {html}");
+    for (path, content_type) in [("/docs/docs.js", "text/javascript"), ("/docs/docs.css", "text/css")] {
+        let file = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(file.status(), StatusCode::OK, "{path}");
+        assert!(file.headers()["content-type"].to_str().unwrap().starts_with(content_type), "{path}");
+    }
+    let script = app.http.get(app.url("/docs/docs.js")).send().await.unwrap().text().await.unwrap();
+    assert!(script.contains(r#"fetch("/openapi.json")"#), "the script renders the document");
 }
 
 /// A generated client validates as the server does: the limits `validate()` enforces, and every

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::cluster::{Cluster, ownership};
+use crate::cluster::{Cluster, DbAuth, ownership};
 
 const PARTITIONS: u64 = 16;
 /// The handover bound of the issue (the default lease TTL is 5 s).
@@ -67,7 +67,16 @@ async fn create_session(cluster: &Cluster, base: &str, org: &str, name: &str) ->
 
 #[tokio::test]
 async fn orgs_spread_over_nodes_a_joiner_gets_a_share_and_a_dead_node_is_replaced() {
-    let Some(mut cluster) = Cluster::start(2).await else { return };
+    spread_join_and_replace(DbAuth::None).await;
+}
+
+#[tokio::test]
+async fn signed_in_to_the_database_orgs_spread_a_joiner_gets_a_share_and_a_dead_node_is_replaced() {
+    spread_join_and_replace(DbAuth::Root).await;
+}
+
+async fn spread_join_and_replace(auth: DbAuth) {
+    let Some(mut cluster) = Cluster::start(2, auth).await else { return };
     let owned =
         settle(&cluster, 0, |o| o.len() == 2 && exactly_once(o) && o.iter().all(|(_, h, _)| h.len() == 8))
             .await;
@@ -167,22 +176,31 @@ async fn orgs_spread_over_nodes_a_joiner_gets_a_share_and_a_dead_node_is_replace
 #[tokio::test]
 async fn a_nats_that_does_not_partition_org_subjects_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut plain = tokio::process::Command::new("nats-server")
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+    // nats-server picks its port (`-p -1`) and writes it to a ports file once it listens.
+    let binary = std::env::var("ASSIST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+    let mut plain = tokio::process::Command::new(binary)
+        .args(["-a", "127.0.0.1", "-p", "-1", "-js", "--ports_file_dir"])
         .arg(dir.path())
+        .arg("-sd")
+        .arg(dir.path().join("js"))
         .kill_on_drop(true)
         .spawn()
         .expect("nats-server runs");
+    let ports_file = dir.path().join(format!("nats-server_{}.ports", plain.id().unwrap()));
+    let mut url = None;
     let listening = crate::helpers::eventually(Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        let ports: Option<Value> =
+            std::fs::read(&ports_file).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        url = ports.and_then(|ports| ports["nats"][0].as_str().map(str::to_owned));
+        url.is_some()
     })
     .await;
-    assert!(listening);
+    assert!(listening, "nats-server reported no client URL");
+    let url = url.unwrap();
 
     let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_assist"))
         .env("ASSIST_HTTP_ADDR", "127.0.0.1:0")
-        .env("ASSIST_NATS_URL", format!("nats://127.0.0.1:{port}"))
+        .env("ASSIST_NATS_URL", &url)
         .env("ASSIST_DB", "mem://")
         .env("ASSIST_DATA_DIR", dir.path().join("data"))
         .output();
@@ -195,7 +213,16 @@ async fn a_nats_that_does_not_partition_org_subjects_is_refused_at_start() {
 
 #[tokio::test]
 async fn a_frozen_node_wakes_up_without_its_orgs_and_writes_nothing() {
-    let Some(cluster) = Cluster::start(2).await else { return };
+    frozen_node_wakes_up(DbAuth::None).await;
+}
+
+#[tokio::test]
+async fn signed_in_to_the_database_a_frozen_node_wakes_up_without_its_orgs_and_writes_nothing() {
+    frozen_node_wakes_up(DbAuth::Root).await;
+}
+
+async fn frozen_node_wakes_up(auth: DbAuth) {
+    let Some(cluster) = Cluster::start(2, auth).await else { return };
     let owned =
         settle(&cluster, 0, |o| o.len() == 2 && exactly_once(o) && o.iter().all(|(_, h, _)| h.len() == 8))
             .await;
@@ -256,7 +283,16 @@ async fn a_frozen_node_wakes_up_without_its_orgs_and_writes_nothing() {
 /// reaches the copy on the others by the change feed, well before a copy expires unconfirmed.
 #[tokio::test]
 async fn a_settings_change_through_one_node_reaches_the_widget_on_every_node() {
-    let Some(cluster) = Cluster::start(2).await else { return };
+    settings_change_reaches_every_node(DbAuth::None).await;
+}
+
+#[tokio::test]
+async fn signed_in_to_the_database_a_settings_change_reaches_the_widget_on_every_node() {
+    settings_change_reaches_every_node(DbAuth::Root).await;
+}
+
+async fn settings_change_reaches_every_node(auth: DbAuth) {
+    let Some(cluster) = Cluster::start(2, auth).await else { return };
     settle(&cluster, 0, |o| o.len() == 2 && exactly_once(o)).await;
     let (org, token) = ("org_copies", cluster.token("org_copies"));
     let widget = |node: usize| {

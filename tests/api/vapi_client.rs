@@ -10,6 +10,7 @@ use assist::vapi::{Assistant, ModelSummary, PhoneNumber, VapiClient, VapiConfig,
 use tokio::time::Instant;
 
 use crate::fakes::vapi::{FakeVapi, sample_assistant, sample_twilio_number};
+use crate::helpers::advance_time;
 use crate::logs::Capture;
 
 const KEY: &str = "vapi-private-5b2c0d7e-9f41-4a8e-b1c3-never-in-logs";
@@ -180,9 +181,11 @@ async fn a_slow_vapi_times_out_as_unavailable() {
 
 #[tokio::test]
 async fn an_unreachable_vapi_is_unavailable() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    // Bound but not listening: connections are refused, and no other process can take the port
+    // while the test holds it.
+    let closed = tokio::net::TcpSocket::new_v4().expect("a socket");
+    closed.bind("127.0.0.1:0".parse().unwrap()).expect("a free port");
     let base_url = format!("http://{}", closed.local_addr().expect("its address"));
-    drop(closed);
     let (_fake, client) = vapi_with(|config| config.base_url = base_url).await;
 
     let err = client.assistants(&org("org_a"), &key()).await.unwrap_err();
@@ -210,17 +213,20 @@ async fn the_breaker_opens_after_consecutive_failures_and_answers_without_callin
 
 #[tokio::test]
 async fn the_breaker_closes_again_after_a_successful_trial_once_the_cooldown_is_over() {
+    const COOLDOWN: Duration = Duration::from_secs(30);
     let (fake, client) = vapi_with(|config| {
         config.max_attempts = 1;
         config.breaker_failures = 2;
-        config.breaker_cooldown = Duration::from_millis(300);
+        config.breaker_cooldown = COOLDOWN;
     })
     .await;
     fake.fail_next(2, 500);
     for _ in 0..2 {
         client.assistants(&org("org_a"), &key()).await.unwrap_err();
     }
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    let refused = client.assistants(&org("org_a"), &key()).await.unwrap_err();
+    assert!(matches!(refused, VapiError::Unavailable(_)), "open during the cooldown: {refused:?}");
+    advance_time(COOLDOWN).await;
 
     client.assistants(&org("org_a"), &key()).await.expect("the trial call goes through");
     client.assistants(&org("org_a"), &key()).await.expect("the breaker is closed");
