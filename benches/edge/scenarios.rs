@@ -542,13 +542,9 @@ pub(crate) async fn orchestrate() {
     for n in &notes {
         table.push_str(&format!("\n- {n}"));
     }
-    table.push_str("\n\n<details><summary>raw runs</summary>\n\n```\n");
-    for l in &ctx.log {
-        table.push_str(l);
-        table.push('\n');
-    }
-    table.push_str("```\n\n</details>\n");
-    println!("\n{table}");
+    table.push('\n');
+    // The raw runs go to the terminal only: BENCHMARKS.md keeps the table, git keeps its history.
+    println!("\nraw runs:\n{}\n\n{table}", ctx.log.join("\n"));
     write_benchmarks_md(&table);
     let _ = std::io::stdout().flush();
 }
