@@ -12,6 +12,7 @@ pub mod messages;
 pub mod organizations;
 pub mod plugins;
 mod schema;
+mod transaction;
 pub mod webhook_events;
 pub mod widget_settings;
 
