@@ -146,4 +146,14 @@ mod tests {
             assert_eq!(code.as_str(), name);
         }
     }
+
+    #[test]
+    fn a_chain_names_every_cause_in_order() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+
+        let err = Outer(std::io::Error::other("inner"));
+        assert_eq!(Chain(&err).to_string(), "outer: inner");
+    }
 }
