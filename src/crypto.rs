@@ -14,7 +14,7 @@ use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Chain};
 
 const KEY_LEN: usize = 32;
 const ENV_NAME: &str = "ASSIST_MASTER_KEY";
@@ -45,7 +45,8 @@ pub enum CryptoError {
 
 impl From<CryptoError> for ApiError {
     fn from(err: CryptoError) -> Self {
-        ApiError::internal(&err)
+        tracing::error!(cause = %Chain(&err), "internal error");
+        ApiError::internal()
     }
 }
 

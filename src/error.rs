@@ -55,7 +55,7 @@ impl std::fmt::Display for ErrorCode {
 }
 
 /// What a caller is told: a stable code and a message that names the offending field. Internal
-/// causes never reach it; they are logged where they happen (see [`ApiError::internal`]).
+/// causes never reach it; they are logged where they are known (see [`Chain`]).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, utoipa::ToSchema)]
 #[error("{code}: {message}")]
 pub struct ApiError {
@@ -99,22 +99,31 @@ impl ApiError {
         Self::new(ErrorCode::Unavailable, message)
     }
 
-    /// Logs the cause chain here, once, and gives the caller nothing of it.
-    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
-        let mut chain = cause.to_string();
-        let mut source = cause.source();
-        while let Some(inner) = source {
-            chain.push_str(": ");
-            chain.push_str(&inner.to_string());
-            source = inner.source();
-        }
-        tracing::error!(cause = %chain, "internal error");
+    /// `internal`, shown generically. The cause is logged where it is known, with [`Chain`],
+    /// so this constructor stays free of side effects.
+    pub fn internal() -> Self {
         Self::new(ErrorCode::Internal, "internal error; it has been logged")
     }
 
     /// The HTTP error body: `{"error": {"code", "message"}}`.
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!(ErrorBody { error: self.clone() })
+    }
+}
+
+/// An error and its sources, `outer: inner: innermost`: the one log line an internal error
+/// gets, written where its cause is known.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(inner) = source {
+            write!(f, ": {inner}")?;
+            source = inner.source();
+        }
+        Ok(())
     }
 }
 
@@ -136,5 +145,15 @@ mod tests {
             assert_eq!(serde_json::to_value(code).unwrap(), name);
             assert_eq!(code.as_str(), name);
         }
+    }
+
+    #[test]
+    fn a_chain_names_every_cause_in_order() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+
+        let err = Outer(std::io::Error::other("inner"));
+        assert_eq!(Chain(&err).to_string(), "outer: inner");
     }
 }

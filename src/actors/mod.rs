@@ -19,7 +19,10 @@ mod root;
 pub mod tenants;
 pub(crate) mod vapi;
 
+use std::collections::VecDeque;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 pub(crate) use root::{Child, Root, RootMsg};
 pub use tenants::{OrgStatus, TenantCounts, Tenants};
@@ -52,5 +55,23 @@ impl Default for ActorConfig {
             restart_window: Duration::from_secs(60),
             session_sweep: Duration::from_secs(10 * 60),
         }
+    }
+}
+
+/// The recent failures of what a supervisor restarts (root's children, tenants' orgs): past a
+/// bound within the window, restarting again would only loop.
+#[derive(Debug, Default)]
+pub(crate) struct RestartWindow(VecDeque<Instant>);
+
+impl RestartWindow {
+    /// Records a failure at `now` and forgets those older than `window`: how many remain.
+    pub(crate) fn record(&mut self, now: Instant, window: Duration) -> usize {
+        self.0.retain(|at| now.duration_since(*at) < window);
+        self.0.push_back(now);
+        self.0.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }

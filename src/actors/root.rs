@@ -1,9 +1,10 @@
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::time::Instant;
 
+use super::RestartWindow;
 use super::ingest::{IngestActor, IngestArgs};
 use super::vapi::{GatewayArgs, VapiGateway};
 
@@ -59,9 +60,16 @@ pub(crate) struct IngestStatus {
 }
 
 pub(crate) struct RootState {
-    children: HashMap<ActorId, (Child, ActorCell)>,
-    failures: VecDeque<Instant>,
-    restarts: HashMap<&'static str, u32>,
+    children: HashMap<ActorId, Supervised>,
+    /// Every child's failures together: several children failing is a node-level fault too.
+    failures: RestartWindow,
+}
+
+/// A running child, and how often it was restarted before this run.
+struct Supervised {
+    child: Child,
+    cell: ActorCell,
+    restarts: u32,
 }
 
 /// More restarts than this within the window mean something is wrong beyond one child.
@@ -74,7 +82,7 @@ impl Actor for Root {
     type Arguments = ();
 
     async fn pre_start(&self, _: ActorRef<RootMsg>, _: ()) -> Result<RootState, ActorProcessingErr> {
-        Ok(RootState { children: HashMap::new(), failures: VecDeque::new(), restarts: HashMap::new() })
+        Ok(RootState { children: HashMap::new(), failures: RestartWindow::default() })
     }
 
     async fn handle(
@@ -87,18 +95,18 @@ impl Actor for Root {
             RootMsg::Start(child, reply) => {
                 let started = child.spawn(&myself).await;
                 if let Ok(cell) = &started {
-                    state.children.insert(cell.get_id(), (child, cell.clone()));
+                    state
+                        .children
+                        .insert(cell.get_id(), Supervised { child, cell: cell.clone(), restarts: 0 });
                 }
                 let _ = reply.send(started.map(drop));
             }
             RootMsg::Ingest(reply) => {
-                let cell = state
-                    .children
-                    .values()
-                    .find(|(c, _)| matches!(c, Child::Ingest(_)))
-                    .map(|(_, cell)| cell);
-                let restarts = state.restarts.get("system-ingest").copied().unwrap_or(0);
-                let _ = reply.send(IngestStatus { status: cell.map(ActorCell::get_status), restarts });
+                let ingest = state.children.values().find(|s| matches!(s.child, Child::Ingest(_)));
+                let _ = reply.send(IngestStatus {
+                    status: ingest.map(|s| s.cell.get_status()),
+                    restarts: ingest.map_or(0, |s| s.restarts),
+                });
             }
         }
         Ok(())
@@ -111,24 +119,20 @@ impl Actor for Root {
         state: &mut RootState,
     ) -> Result<(), ActorProcessingErr> {
         let SupervisionEvent::ActorFailed(failed, err) = event else { return Ok(()) };
-        let Some((child, _)) = state.children.remove(&failed.get_id()) else {
+        let Some(Supervised { child, restarts, .. }) = state.children.remove(&failed.get_id()) else {
             tracing::error!(child = %failed.get_id(), error = %err, "a root child failed; stopping the node");
             myself.stop(Some(format!("child failed: {err}")));
             return Ok(());
         };
-        let now = Instant::now();
-        state.failures.retain(|at| now.duration_since(*at) < WINDOW);
-        state.failures.push_back(now);
-        if state.failures.len() > MAX_RESTARTS {
+        if state.failures.record(Instant::now(), WINDOW) > MAX_RESTARTS {
             tracing::error!(child = child.name(), error = %err, "children keep failing; stopping the node");
             myself.stop(Some(format!("{} keeps failing", child.name())));
             return Ok(());
         }
         tracing::warn!(child = child.name(), error = %err, "child failed; restarting it");
-        *state.restarts.entry(child.name()).or_default() += 1;
         match child.spawn(&myself).await {
             Ok(cell) => {
-                state.children.insert(cell.get_id(), (child, cell));
+                state.children.insert(cell.get_id(), Supervised { child, cell, restarts: restarts + 1 });
             }
             Err(cause) => {
                 tracing::error!(%cause, "a child could not restart; stopping the node");

@@ -14,7 +14,7 @@ use crate::bus::envelope::{self, Reply};
 use crate::bus::subjects::{self, VapiVerb};
 use crate::crypto::{MasterKey, Secret};
 use crate::db::Repos;
-use crate::error::ApiError;
+use crate::error::{ApiError, Chain};
 use crate::ids::OrgId;
 use crate::vapi::VapiClient;
 
@@ -139,6 +139,9 @@ async fn stored_key(args: &GatewayArgs, org: &OrgId) -> Result<Secret, ApiError>
     let plugin = args.repos.plugins().get(org).await?;
     let plugin = plugin.ok_or_else(|| ApiError::not_found("Vapi is not connected for this organization"))?;
     let key = args.master_key.open(&plugin.private_api_key_sealed, &key_context(org))?;
-    let key = String::from_utf8(key).map_err(|e| ApiError::internal(&e))?;
+    let key = String::from_utf8(key).map_err(|e| {
+        tracing::error!(cause = %Chain(&e), "internal error");
+        ApiError::internal()
+    })?;
     Ok(Secret::new(key))
 }

@@ -10,7 +10,7 @@ use crate::actors::org::Refusal;
 use crate::actors::vapi::CheckKey;
 use crate::bus::envelope::{self, Reply};
 use crate::bus::subjects::VapiVerb;
-use crate::error::ApiError;
+use crate::error::{ApiError, Chain};
 use crate::faults::Fault;
 use crate::ids::{ContactSessionId, ConversationId};
 use crate::model::conversation::{ListQuery, NewMessage, StatusChange};
@@ -109,7 +109,10 @@ pub(super) async fn plugin_put(call: Call<'_>) -> Result<Reply, ApiError> {
     let keys: VapiKeys = call.json()?;
     keys.validate()?;
     let check = CheckKey { private_api_key: keys.private().expose().to_owned() };
-    let check = serde_json::to_vec(&check).map_err(|e| ApiError::internal(&e))?;
+    let check = serde_json::to_vec(&check).map_err(|e| {
+        tracing::error!(cause = %Chain(&e), "internal error");
+        ApiError::internal()
+    })?;
     call.vapi(VapiVerb::CheckKey, check.into()).await?;
     let (public, private) = (keys.public_api_key.clone(), keys.private());
     Reply::json(

@@ -11,7 +11,7 @@ use async_nats::HeaderMap;
 use async_nats::service::{NATS_SERVICE_ERROR, NATS_SERVICE_ERROR_CODE};
 use bytes::Bytes;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, Chain, ErrorCode};
 
 pub const AUTHORIZATION: &str = "Authorization";
 pub const CONTACT_SESSION: &str = "X-Contact-Session";
@@ -39,7 +39,10 @@ impl Reply {
     }
 
     pub fn json_with_status(status: u16, value: &impl serde::Serialize) -> Result<Self, ApiError> {
-        let body = serde_json::to_vec(value).map_err(|e| ApiError::internal(&e))?;
+        let body = serde_json::to_vec(value).map_err(|e| {
+            tracing::error!(cause = %Chain(&e), "internal error");
+            ApiError::internal()
+        })?;
         Ok(Self { status, body: body.into() })
     }
 

@@ -3,6 +3,7 @@
 
 use surrealdb::types::RecordId;
 
+use super::transaction::Transaction;
 use super::{Db, DbError};
 use crate::ids::OrgId;
 
@@ -73,17 +74,16 @@ impl Directory {
 
     /// Removes the user and every membership they had, and remembers that the user is gone.
     pub async fn delete_user(&self, user_id: &str) -> Result<(), DbError> {
-        self.db
-            .client()
-            .query(
-                "BEGIN; DELETE $rid; DELETE memberships WHERE user = $user; \
-                 UPSERT $gone SET kind = 'user' RETURN NONE; COMMIT;",
-            )
-            .bind(("rid", RecordId::new("users", user_id)))
-            .bind(("gone", gone(user_id)))
-            .bind(("user", user_id.to_owned()))
-            .await?
-            .check()?;
+        // Unguarded: users belong to no org, so no fence applies.
+        Transaction::new(
+            "DELETE $rid; DELETE memberships WHERE user = $user; UPSERT $gone SET kind = 'user' RETURN NONE",
+        )
+        .query(self.db.client())
+        .bind(("rid", RecordId::new("users", user_id)))
+        .bind(("gone", gone(user_id)))
+        .bind(("user", user_id.to_owned()))
+        .await?
+        .check()?;
         Ok(())
     }
 

@@ -17,11 +17,13 @@ use surrealdb::engine::any::Any;
 use surrealdb::method::Query;
 use surrealdb::types::{RecordId, SurrealValue};
 
-use super::{Db, DbError};
+use super::Db;
+use super::transaction::Transaction;
 use crate::ids::OrgId;
 
 const TABLE: &str = "fences";
-/// What the check throws; recognised in the transaction's errors.
+/// What a refusing check throws: the only `THROW` in assist's statements, so a thrown error
+/// in a transaction means it was fenced (see [`Db::commit`]).
 const FENCED: &str = "assist:fenced";
 
 /// Appended to every fenced write transaction: rewrites the fence, refusing from inside the
@@ -104,7 +106,7 @@ impl Db {
     /// `statements` as one transaction that ends by making each of `fences` its org's current
     /// one: activating actors read their rows in the transaction that makes them the owners
     /// ([`Repos::activate`](super::Repos::activate)). Run it with [`Db::commit`]; it fails with
-    /// [`DbError::Fenced`] when a newer owner raised any of them. `None` when two of `fences`
+    /// [`DbError::Fenced`](super::DbError::Fenced) when a newer owner raised any of them. `None` when two of `fences`
     /// are one org's: they cannot be raised in one transaction.
     pub(crate) fn raising_each<'a>(
         &self,
@@ -124,22 +126,22 @@ impl Db {
             });
         }
         if raised.is_empty() {
-            return Some(self.inner.query(format!("BEGIN; {statements}; COMMIT;")));
+            return Some(Transaction::new(statements).query(&self.inner));
         }
         let fences: Vec<RecordId> = raised.iter().map(|raise| raise.id.clone()).collect();
-        let query = self.inner.query(format!("BEGIN; {statements}; {RAISE}; COMMIT;"));
+        let query = Transaction::new(statements).guarded(RAISE).query(&self.inner);
         Some(query.bind(("fences", fences)).bind(("tokens", tokens)).bind(("raises", raised)))
     }
 
     /// `statements` as one transaction, with the fence check last when this connection has
-    /// a fence. Run it with [`Db::commit`], whose [`Written`] counts from the first of
+    /// a fence. Run it with [`Db::commit`], whose [`Written`](super::transaction::Written) counts from the first of
     /// `statements` (the `BEGIN` takes a result slot of its own).
     pub(crate) fn write(&self, statements: &str) -> Query<'_, Any> {
         match &self.fence {
-            None => self.inner.query(format!("BEGIN; {statements}; COMMIT;")),
-            Some(fence) => self
-                .inner
-                .query(format!("BEGIN; {statements}; {CHECK}; COMMIT;"))
+            None => Transaction::new(statements).query(&self.inner),
+            Some(fence) => Transaction::new(statements)
+                .guarded(CHECK)
+                .query(&self.inner)
                 .bind(("fence", fence.record()))
                 .bind(("fence_token", fence.token())),
         }
@@ -168,12 +170,12 @@ impl Db {
             }
         }
         if tokens.is_empty() {
-            return self.inner.query(format!("BEGIN; {statements}; COMMIT;"));
+            return Transaction::new(statements).query(&self.inner);
         }
         match check {
             Check::Locked => {
-                let mut query =
-                    self.inner.query(format!("BEGIN; {statements}; {}; COMMIT;", locked_check(tokens.len())));
+                let check = locked_check(tokens.len());
+                let mut query = Transaction::new(statements).guarded(check).query(&self.inner);
                 for (i, org) in tokens.keys().enumerate() {
                     query = query.bind((format!("fence{i}"), RecordId::new(TABLE, org.as_str())));
                 }
@@ -182,29 +184,9 @@ impl Db {
             Check::Written => {
                 let fences: Vec<RecordId> =
                     tokens.keys().map(|org| RecordId::new(TABLE, org.as_str())).collect();
-                let query = self.inner.query(format!("BEGIN; {statements}; {CHECK_EACH}; COMMIT;"));
+                let query = Transaction::new(statements).guarded(CHECK_EACH).query(&self.inner);
                 query.bind(("fences", fences)).bind(("fence_tokens", tokens))
             }
-        }
-    }
-
-    /// Runs a write and turns a failed transaction into one error: fenced, conflicting, or the
-    /// first error of its statements.
-    pub(crate) async fn commit(&self, query: Query<'_, Any>) -> Result<Written, DbError> {
-        let mut response = query.await?;
-        let mut errors: Vec<(usize, surrealdb::Error)> = response.take_errors().into_iter().collect();
-        errors.sort_by_key(|(index, _)| *index);
-        let said =
-            |needle: &str| errors.iter().any(|(_, e)| e.to_string().to_ascii_lowercase().contains(needle));
-        if said(FENCED) {
-            return Err(DbError::Fenced);
-        }
-        if said("conflict") {
-            return Err(DbError::Conflict);
-        }
-        match errors.into_iter().next() {
-            Some((_, first)) => Err(DbError::Surreal(first)),
-            None => Ok(Written(response)),
         }
     }
 }
@@ -244,26 +226,13 @@ pub(crate) async fn stored_field<T: surrealdb::types::SurrealValue>(
     read.bind(("rid", RecordId::new(table, id))).await.unwrap().take(0).unwrap()
 }
 
-/// The results of a committed write transaction.
-pub(crate) struct Written(surrealdb::IndexedResults);
-
-impl Written {
-    /// The result of the `index`th of the statements given to [`Db::write`].
-    pub(crate) fn take<R>(&mut self, index: usize) -> Result<R, DbError>
-    where
-        R: surrealdb::types::SurrealValue,
-        usize: surrealdb::opt::QueryResult<R>,
-    {
-        Ok(self.0.take(index + 1)?)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use surrealdb::engine::any::Any;
     use surrealdb::method::Transaction;
 
-    use super::{Db, DbError, Fence};
+    use super::{Db, Fence};
+    use crate::db::DbError;
     use crate::db::Repos;
     use crate::ids::{ContactSessionId, OrgId};
     use crate::model::contact_session::ContactSession;

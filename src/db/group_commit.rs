@@ -20,7 +20,8 @@ use surrealdb::types::SurrealValue;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
-use super::fence::{Check, Written};
+use super::fence::Check;
+use super::transaction::Written;
 use super::{Db, DbError};
 
 /// Transactions in flight at once: while one commits (much of it waiting on the disk), the

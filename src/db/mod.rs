@@ -12,6 +12,7 @@ pub mod messages;
 pub mod organizations;
 pub mod plugins;
 mod schema;
+mod transaction;
 pub mod webhook_events;
 pub mod widget_settings;
 
@@ -29,7 +30,7 @@ use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
 use surrealdb::types::RecordId;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Chain};
 use crate::ids::OrgId;
 
 const NAMESPACE: &str = "assist";
@@ -60,7 +61,10 @@ impl From<DbError> for ApiError {
         match err {
             // Rolled back whole: sending the request again is safe, and reaches the new owner.
             DbError::Fenced | DbError::Conflict => ApiError::unprocessed(format!("{err}; retry")),
-            err => ApiError::internal(&err),
+            err => {
+                tracing::error!(cause = %Chain(&err), "internal error");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ use super::tree::{Local, TreeRequest};
 use crate::bus::BusError;
 use crate::bus::envelope;
 use crate::bus::subjects::{self, AdminVerb};
-use crate::error::ApiError;
+use crate::error::{ApiError, Chain};
 
 pub struct AdminService {
     task: JoinHandle<()>,
@@ -60,5 +60,8 @@ async fn tree(local: &Local, body: &[u8]) -> Result<Bytes, ApiError> {
         crate::model::decode(body)?
     };
     let report = local.report(request.org.as_ref()).await;
-    serde_json::to_vec(&report).map(Bytes::from).map_err(|e| ApiError::internal(&e))
+    serde_json::to_vec(&report).map(Bytes::from).map_err(|e| {
+        tracing::error!(cause = %Chain(&e), "internal error");
+        ApiError::internal()
+    })
 }

@@ -21,7 +21,7 @@ pub use client::VapiClient;
 pub use metrics::VapiMetrics;
 pub use types::{Assistant, ModelSummary, PhoneNumber, VoiceSummary};
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, Chain, ErrorCode};
 
 #[derive(Clone, Debug)]
 pub struct VapiConfig {
@@ -77,7 +77,10 @@ impl From<VapiError> for ApiError {
             VapiError::Unavailable(_) => {
                 ApiError::new(ErrorCode::Unavailable, "Vapi is unavailable; retry later")
             }
-            VapiError::Unexpected(_) => ApiError::internal(&err),
+            VapiError::Unexpected(_) => {
+                tracing::error!(cause = %Chain(&err), "internal error");
+                ApiError::internal()
+            }
         }
     }
 }

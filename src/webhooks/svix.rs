@@ -7,7 +7,7 @@ use aws_lc_rs::{constant_time, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, Chain, ErrorCode};
 
 /// The delivery id: stable across Svix's retries, so it is the idempotency key.
 pub const ID_HEADER: &str = "svix-id";
@@ -49,7 +49,10 @@ impl From<WebhookError> for ApiError {
     /// it is logged and shown generically.
     fn from(err: WebhookError) -> Self {
         match err {
-            WebhookError::Secret(_) => ApiError::internal(&err),
+            WebhookError::Secret(_) => {
+                tracing::error!(cause = %Chain(&err), "internal error");
+                ApiError::internal()
+            }
             other => ApiError::new(ErrorCode::InvalidArgument, other.to_string()),
         }
     }

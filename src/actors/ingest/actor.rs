@@ -8,25 +8,12 @@ use futures::{FutureExt, StreamExt};
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 use tokio::task::JoinHandle;
 
-use super::apply::Owners;
 use super::turn::{LaneDone, Turns};
-use super::{IngestStats, MAX_DELIVER};
+use super::{IngestArgs, MAX_DELIVER};
 use crate::bus::subjects::{self, Source};
 use crate::bus::system::{CONSUMER, STREAM};
-use crate::db::Repos;
 
 pub(crate) struct IngestActor;
-
-#[derive(Clone)]
-pub(crate) struct IngestArgs {
-    pub js: jetstream::Context,
-    /// Org-scoped effects go to the org's owner, on this node or another.
-    pub owners: Owners,
-    pub repos: Repos,
-    pub stats: Arc<IngestStats>,
-    /// How long a delivered event may go unacknowledged before JetStream delivers it again.
-    pub ack_wait: Duration,
-}
 
 pub(crate) struct IngestState {
     turns: Arc<Turns>,

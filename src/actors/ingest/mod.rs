@@ -7,14 +7,31 @@ mod actor;
 mod apply;
 mod turn;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-pub(crate) use actor::{IngestActor, IngestArgs};
+pub(crate) use actor::IngestActor;
 pub(crate) use apply::{Owners, apply_owned};
+use async_nats::jetstream;
 use serde::{Deserialize, Serialize};
+
+use crate::db::Repos;
 
 /// How many deliveries an event gets before it is dead-lettered.
 pub const MAX_DELIVER: i64 = 5;
+
+/// What the ingest actor starts from; its turns share it.
+#[derive(Clone)]
+pub(crate) struct IngestArgs {
+    pub js: jetstream::Context,
+    /// Org-scoped effects go to the org's owner, on this node or another.
+    pub owners: Owners,
+    pub repos: Repos,
+    pub stats: Arc<IngestStats>,
+    /// How long a delivered event may go unacknowledged before JetStream delivers it again.
+    pub ack_wait: Duration,
+}
 
 /// Counters for operators (and the metrics endpoint).
 #[derive(Debug, Default)]

@@ -12,10 +12,8 @@ use futures::future::Shared;
 use ractor::ActorProcessingErr;
 use tokio::sync::oneshot;
 
-use super::IngestStats;
-use super::MAX_DELIVER;
-use super::actor::IngestArgs;
 use super::apply::{Failure, Outcome, apply, lane};
+use super::{IngestArgs, IngestStats, MAX_DELIVER};
 use crate::bus::subjects::{self, Source};
 use crate::bus::system::{EVENT_ID, ORG};
 use crate::db::webhook_events;

@@ -1,7 +1,7 @@
 //! The org actor's conversation operations, for operators and for end-users (who only ever
 //! see their own).
 
-use super::actor::OrgState;
+use super::state::OrgState;
 use crate::auth::Operator;
 use crate::bus::events::Audience;
 use crate::db::conversations::Filter;

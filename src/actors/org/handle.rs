@@ -1,9 +1,10 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use super::actor::Job;
-pub(crate) use super::actor::OrgState;
-use super::{OrgChange, OrgMsg};
+use super::mail::{Job, OrgMsg};
+pub(crate) use super::state::OrgState;
+use super::state::Reply;
+use super::system::OrgChange;
 use crate::actors::Tenants;
 use crate::error::ApiError;
 use crate::ids::OrgId;
@@ -81,7 +82,7 @@ impl Org<'_> {
 }
 
 /// `work` as a job that sends its result to the caller.
-fn answering<T, F>(work: F, reply: super::actor::Reply<T>) -> Job
+fn answering<T, F>(work: F, reply: Reply<T>) -> Job
 where
     T: Send + 'static,
     F: for<'s> FnOnce(&'s mut OrgState) -> BoxFuture<'s, Result<T, ApiError>> + Send + 'static,

@@ -4,16 +4,19 @@
 mod actor;
 mod conversations;
 mod handle;
+mod mail;
 mod plugin;
 mod seed;
 mod sessions;
 mod settings;
+mod state;
 mod system;
 mod tickets;
 mod voice;
 
-pub(crate) use actor::{OrgActor, OrgArgs, OrgMail, OrgMsg};
+pub(crate) use actor::{OrgActor, OrgArgs};
 pub use handle::{Org, Refusal};
+pub(crate) use mail::{OrgMail, OrgMsg};
 pub(crate) use plugin::key_context;
 pub use system::OrgChange;
 pub use tickets::Ticket;

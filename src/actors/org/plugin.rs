@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::actor::OrgState;
+use super::state::OrgState;
 use crate::auth::Operator;
 use crate::bus::events::Audience;
 use crate::crypto::Secret;

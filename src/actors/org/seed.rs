@@ -1,7 +1,7 @@
 //! Seeding an organization locally, for `assist serve --demo`: the org actor stays the only
 //! writer, so a seed is ordered with every other request to the same organization.
 
-use super::actor::OrgState;
+use super::state::OrgState;
 use crate::error::ApiError;
 use crate::model::widget_settings::WidgetSettings;
 

@@ -4,7 +4,8 @@ use chrono::Duration;
 
 use ractor::ActorRef;
 
-use super::actor::{OrgMail, OrgMsg, OrgState, Reply};
+use super::mail::{OrgMail, OrgMsg};
+use super::state::{OrgState, PendingSession, Reply};
 use crate::auth::Operator;
 use crate::db::contact_sessions::ContactSessions;
 use crate::error::ApiError;
@@ -16,14 +17,6 @@ use crate::model::contact_session::{
 
 /// Sessions committed together at most; a larger queue is committed in several transactions.
 const MAX_BATCH: usize = 256;
-
-/// A session waiting for its batch's commit, with the answer its caller gets then.
-pub(crate) struct PendingSession {
-    session: ContactSession,
-    token_hash: String,
-    created: CreatedSession,
-    reply: Reply<CreatedSession>,
-}
 
 /// One transaction for the batch, then every caller gets its answer.
 async fn commit(sessions: &ContactSessions, org: &OrgId, batch: Vec<PendingSession>) {

@@ -1,6 +1,6 @@
 //! The org actor's organization and widget-settings operations.
 
-use super::actor::OrgState;
+use super::state::OrgState;
 use crate::auth::Operator;
 use crate::error::ApiError;
 use crate::model::organization::OrganizationView;

@@ -1,7 +1,7 @@
 //! What Clerk's webhooks change in an organization, applied by its actor like any other write.
 //! Every change is idempotent: ingest may deliver an event more than once.
 
-use super::actor::OrgState;
+use super::state::OrgState;
 use crate::bus::events::Audience;
 use crate::error::ApiError;
 use crate::webhooks::clerk::{ClerkMembership, ClerkOrganization, ClerkSubscription, SubscriptionStatus};

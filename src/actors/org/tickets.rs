@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::actor::OrgState;
+use super::state::OrgState;
 use crate::auth::Operator;
 use crate::error::ApiError;
 

@@ -7,8 +7,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use super::actor::OrgState;
 use super::conversations::audience;
+use super::state::OrgState;
 use crate::error::ApiError;
 use crate::ids::{ContactSessionId, ConversationId, MessageId};
 use crate::model::conversation::{Channel, Conversation, Message, Role};

@@ -1,9 +1,10 @@
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use tokio::time::Instant;
 
+use super::lifecycle::{Lifecycles, Phase, Waiter};
 use super::table::Table;
 use super::unknown::UnknownOrgs;
 use super::{OrgStatus, TenantStats, Tenants};
@@ -30,8 +31,6 @@ pub(crate) struct TenantsArgs {
     ownership: Ownership,
 }
 
-type Waiter = RpcReplyPort<Result<(), ApiError>>;
-
 pub(crate) struct TenantsState {
     table: Arc<Table>,
     stats: Arc<TenantStats>,
@@ -42,16 +41,10 @@ pub(crate) struct TenantsState {
     events: EventPublisher,
     /// The partitions this node holds: an org outside them is not activated here.
     ownership: Ownership,
+    /// Each org's phase, recent failures and restarts.
+    orgs: Lifecycles,
     /// Which org each live child actor serves, to read supervision events.
     by_actor: HashMap<ActorId, OrgId>,
-    /// Callers waiting for an org to be (re)activated.
-    waiters: HashMap<OrgId, Vec<Waiter>>,
-    starting: HashSet<OrgId>,
-    /// Passivated: out of the table, not yet terminated. No replacement starts before it ends.
-    stopping: HashSet<OrgId>,
-    failures: HashMap<OrgId, VecDeque<Instant>>,
-    restarts: HashMap<OrgId, u32>,
-    suspended_until: HashMap<OrgId, Instant>,
 }
 
 pub(crate) enum TenantsMsg {
@@ -128,13 +121,8 @@ impl Actor for TenantsActor {
             master_key: args.master_key,
             events: args.events,
             ownership: args.ownership,
+            orgs: Lifecycles::default(),
             by_actor: HashMap::new(),
-            waiters: HashMap::new(),
-            starting: HashSet::new(),
-            stopping: HashSet::new(),
-            failures: HashMap::new(),
-            restarts: HashMap::new(),
-            suspended_until: HashMap::new(),
         })
     }
 
@@ -196,33 +184,35 @@ impl TenantsState {
             let _ = waiter.send(Err(elsewhere(&org)));
             return;
         }
-        if let Some(until) = self.suspended_until.get(&org) {
-            if Instant::now() < *until {
+        let tenant = self.orgs.tenant(&org);
+        if let Phase::Suspended(until) = tenant.phase {
+            if Instant::now() < until {
                 let _ = waiter.send(Err(ApiError::unavailable(format!(
                     "organization {org} failed repeatedly and is suspended; retry in {} s",
                     until.saturating_duration_since(Instant::now()).as_secs().max(1)
                 ))));
                 return;
             }
-            self.suspended_until.remove(&org);
-            self.failures.remove(&org);
+            tenant.phase = Phase::Idle;
+            tenant.failures = Default::default();
         }
-        self.waiters.entry(org.clone()).or_default().push(waiter);
-        if !self.starting.contains(&org) && !self.stopping.contains(&org) {
-            self.spawn(myself, org);
+        match &mut tenant.phase {
+            Phase::Starting(waiters) | Phase::Stopping(waiters) => waiters.push(waiter),
+            _ => self.spawn(myself, org, vec![waiter]),
         }
     }
 
     /// Loads the org in a task of its own, so one slow database read never holds up the
     /// activation of other orgs.
-    fn spawn(&mut self, myself: &ActorRef<TenantsMsg>, org: OrgId) {
+    fn spawn(&mut self, myself: &ActorRef<TenantsMsg>, org: OrgId, waiters: Vec<Waiter>) {
         let Some(token) = self.ownership.token(&org) else {
-            for waiter in self.waiters.remove(&org).unwrap_or_default() {
+            for waiter in waiters {
                 let _ = waiter.send(Err(elsewhere(&org)));
             }
+            self.orgs.enter(&org, Phase::Idle);
             return;
         };
-        self.starting.insert(org.clone());
+        self.orgs.enter(&org, Phase::Starting(waiters));
         let args = OrgArgs {
             org: org.clone(),
             repos: self.repos.fenced(Fence { org: org.clone(), token }),
@@ -241,12 +231,15 @@ impl TenantsState {
     }
 
     fn started(&mut self, org: OrgId, result: Result<ActorRef<OrgMail>, String>) {
-        self.starting.remove(&org);
+        let waiters = match self.orgs.enter(&org, Phase::Idle) {
+            Phase::Starting(waiters) => waiters,
+            _ => Vec::new(),
+        };
         let answer = match result {
             // The partition moved while the actor was loading: it must not serve here.
             Ok(actor) if self.ownership.token(&org).is_none() => {
                 self.by_actor.insert(actor.get_id(), org.clone());
-                self.stopping.insert(org.clone());
+                self.orgs.enter(&org, Phase::Stopping(Vec::new()));
                 actor.stop(Some("partition left".into()));
                 Err(elsewhere(&org))
             }
@@ -254,6 +247,7 @@ impl TenantsState {
                 TenantStats::bump(&self.stats.activated);
                 self.by_actor.insert(actor.get_id(), org.clone());
                 self.table.insert(org.clone(), actor);
+                self.orgs.enter(&org, Phase::Active);
                 self.evict_beyond_limit(&org);
                 Ok(())
             }
@@ -262,7 +256,7 @@ impl TenantsState {
                 Err(ApiError::unprocessed(format!("organization {org} could not be loaded; retry")))
             }
         };
-        for waiter in self.waiters.remove(&org).unwrap_or_default() {
+        for waiter in waiters {
             let _ = waiter.send(answer.clone());
         }
     }
@@ -314,7 +308,7 @@ impl TenantsState {
         for (org, entry) in removed {
             tracing::debug!(%org, "passivating org actor");
             TenantStats::bump(&self.stats.passivated);
-            self.stopping.insert(org);
+            self.orgs.enter(&org, Phase::Stopping(Vec::new()));
             // Queued behind every request routed before the removal above.
             let _ = entry.actor.send_message(OrgMsg::Passivate.into());
         }
@@ -332,23 +326,27 @@ impl TenantsState {
         });
     }
 
-    /// Takes the org out of the table if `cell` is still the actor serving it.
-    fn forget(&mut self, cell: &ActorCell) -> Option<OrgId> {
+    /// Takes the org out of the table if `cell` is still the actor serving it, and out of its
+    /// running or stopping phase: the callers waiting for a replacement are returned.
+    fn forget(&mut self, cell: &ActorCell) -> Option<(OrgId, Vec<Waiter>)> {
         let org = self.by_actor.remove(&cell.get_id())?;
         let mut orgs = self.table.write();
         if orgs.get(&org).is_some_and(|entry| entry.actor.get_id() == cell.get_id()) {
             orgs.remove(&org);
         }
         drop(orgs);
-        self.stopping.remove(&org);
-        Some(org)
+        let waiters = match self.orgs.enter(&org, Phase::Idle) {
+            Phase::Stopping(waiters) => waiters,
+            _ => Vec::new(),
+        };
+        Some((org, waiters))
     }
 
     fn terminated(&mut self, myself: &ActorRef<TenantsMsg>, cell: &ActorCell, reason: Option<String>) {
-        let Some(org) = self.forget(cell) else { return };
+        let Some((org, waiters)) = self.forget(cell) else { return };
         tracing::debug!(%org, ?reason, "org actor stopped");
-        if self.waiters.contains_key(&org) && !self.starting.contains(&org) {
-            self.spawn(myself, org);
+        if !waiters.is_empty() {
+            self.spawn(myself, org, waiters);
         }
     }
 
@@ -356,34 +354,30 @@ impl TenantsState {
     /// more than `max_restarts` times within `restart_window`: then the org is suspended for a
     /// window and reported, instead of crash-looping.
     fn failed(&mut self, myself: &ActorRef<TenantsMsg>, cell: &ActorCell, cause: &str) {
-        let Some(org) = self.forget(cell) else { return };
+        let Some((org, waiters)) = self.forget(cell) else { return };
         TenantStats::bump(&self.stats.failed);
         let now = Instant::now();
         let window = self.config.restart_window;
-        let failures = self.failures.entry(org.clone()).or_default();
-        failures.retain(|at| now.duration_since(*at) < window);
-        failures.push_back(now);
-        if failures.len() > self.config.max_restarts {
-            tracing::error!(%org, cause, failures = failures.len(), "org actor keeps failing; suspended");
-            self.suspended_until.insert(org.clone(), now + window);
-            for waiter in self.waiters.remove(&org).unwrap_or_default() {
+        let tenant = self.orgs.tenant(&org);
+        let failures = tenant.failures.record(now, window);
+        if failures > self.config.max_restarts {
+            tracing::error!(%org, cause, failures, "org actor keeps failing; suspended");
+            tenant.phase = Phase::Suspended(now + window);
+            for waiter in waiters {
                 let _ = waiter.send(Err(ApiError::unavailable(format!(
                     "organization {org} failed repeatedly and is suspended"
                 ))));
             }
             return;
         }
-        *self.restarts.entry(org.clone()).or_default() += 1;
+        tenant.restarts += 1;
         TenantStats::bump(&self.stats.restarted);
         tracing::warn!(%org, cause, "org actor failed; restarting it from the database");
-        if !self.starting.contains(&org) {
-            self.spawn(myself, org);
-        }
+        self.spawn(myself, org, waiters);
     }
 
     fn statuses(&self) -> Vec<OrgStatus> {
         let now = self.table.now_ms();
-        let restarts = |org: &OrgId| self.restarts.get(org).copied().unwrap_or(0);
         let mut out: Vec<OrgStatus> = self
             .table
             .read()
@@ -392,33 +386,12 @@ impl TenantsState {
                 org: org.clone(),
                 status: "active".into(),
                 mailbox: Some(entry.pending()),
-                restarts: restarts(org),
+                restarts: self.orgs.restarts(org),
                 uptime_ms: Some(now.saturating_sub(entry.started_ms)),
                 idle_ms: Some(now.saturating_sub(entry.last_used_ms())),
             })
             .collect();
-        let others = [("starting", &self.starting), ("stopping", &self.stopping)];
-        for (status, orgs) in others {
-            out.extend(orgs.iter().map(|org| OrgStatus {
-                org: org.clone(),
-                status: status.into(),
-                mailbox: None,
-                restarts: restarts(org),
-                uptime_ms: None,
-                idle_ms: None,
-            }));
-        }
-        let now = Instant::now();
-        out.extend(self.suspended_until.iter().filter(|(_, until)| now < **until).map(|(org, _)| {
-            OrgStatus {
-                org: org.clone(),
-                status: "suspended".into(),
-                mailbox: None,
-                restarts: restarts(org),
-                uptime_ms: None,
-                idle_ms: None,
-            }
-        }));
+        out.extend(self.orgs.statuses(Instant::now()));
         out.sort_by(|a, b| a.org.cmp(&b.org));
         out
     }

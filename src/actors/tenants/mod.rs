@@ -9,6 +9,7 @@
 
 mod actor;
 mod handle;
+mod lifecycle;
 mod table;
 mod unknown;
 
