@@ -104,10 +104,12 @@ pub(super) async fn plugin_get(call: Call<'_>) -> Result<Reply, ApiError> {
 /// The key is checked with Vapi (by the gateway, outside the actor) before it is stored.
 pub(super) async fn plugin_put(call: Call<'_>) -> Result<Reply, ApiError> {
     let op = call.operator().await?;
-    let asking = op.clone();
-    call.at().run(move |org| async move { org.may_connect(&asking).await }.boxed()).await?;
+    // The body is checked first: a malformed request is refused as such (400) whatever the
+    // org's role or subscription, as the document says.
     let keys: VapiKeys = call.json()?;
     keys.validate()?;
+    let asking = op.clone();
+    call.at().run(move |org| async move { org.may_connect(&asking).await }.boxed()).await?;
     let check = CheckKey { private_api_key: keys.private().expose().to_owned() };
     let check = serde_json::to_vec(&check).map_err(|e| {
         tracing::error!(cause = %Chain(&e), "internal error");

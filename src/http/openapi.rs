@@ -12,8 +12,8 @@ use utoipa::openapi::security::{
     ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{
-    Components, Content, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required,
-    ResponseBuilder, Schema, Type,
+    Components, Content, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Paths, Ref,
+    RefOr, Required, ResponseBuilder, Schema, Type,
 };
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
@@ -22,9 +22,10 @@ use super::webhooks::Receipt;
 use crate::api::{Access, Body, Endpoint, Schemas, body};
 use crate::bus::subjects;
 use crate::error::{ErrorBody, ErrorCode};
-use crate::ids::OrgId;
+use crate::ids::{ContactSessionId, ConversationId, OrgId};
 use crate::model::conversation::ListQuery;
 use crate::ops::tree::Tree;
+use crate::webhooks::svix;
 use crate::widget::WidgetConfig;
 
 fn http_method(method: &Method) -> HttpMethod {
@@ -55,11 +56,21 @@ fn with_errors(mut op: OperationBuilder, codes: &[ErrorCode]) -> OperationBuilde
     op
 }
 
+/// `{id}` is the id of the collection it follows, with the form [`ids`](crate::ids) checks, so
+/// a client knows a malformed id is refused (400), not merely unknown (404).
 fn path_params(path: &str) -> Vec<Parameter> {
-    path.split('/')
-        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
-        .map(|name| {
-            let schema = if name == "org" { reference(&OrgId::name()) } else { String::schema() };
+    let segments: Vec<&str> = path.split('/').collect();
+    segments
+        .iter()
+        .enumerate()
+        .filter_map(|(i, segment)| Some((i, segment.strip_prefix('{')?.strip_suffix('}')?)))
+        .map(|(i, name)| {
+            let schema = match (name, i.checked_sub(1).map(|before| segments[before])) {
+                ("org", _) => reference(&OrgId::name()),
+                ("id", Some("contact-sessions")) => reference(&ContactSessionId::name()),
+                ("id", Some("conversations")) => reference(&ConversationId::name()),
+                _ => String::schema(),
+            };
             ParameterBuilder::new()
                 .name(name)
                 .parameter_in(ParameterIn::Path)
@@ -88,7 +99,10 @@ fn public_operation(endpoint: Endpoint, schemas: &mut Schemas) -> Operation {
         Access::Anonymous => op,
     };
     if let Some(request) = &spec.request {
-        let content = json(reference(&(request.name)()));
+        // The declared valid body: a client's sample, and the fuzzer's first request.
+        let example = spec.example.and_then(|example| serde_json::from_str(example).ok());
+        let content =
+            ContentBuilder::new().schema(Some(reference(&(request.name)()))).example(example).build();
         op = op.request_body(Some(
             RequestBodyBuilder::new()
                 .required(Some(Required::True))
@@ -119,6 +133,25 @@ fn collect(schemas: &mut Schemas, body: &Body) {
     (body.refs)(schemas);
 }
 
+/// The Svix headers a Clerk delivery must carry; a missing one or a signature that does not
+/// verify is refused with 400, naming the header.
+fn svix_headers() -> Vec<Parameter> {
+    let header = |name: &str, what: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::True)
+            .description(Some(what))
+            .schema(Some(String::schema()))
+            .build()
+    };
+    vec![
+        header(svix::ID_HEADER, "The delivery id"),
+        header(svix::TIMESTAMP_HEADER, "Unix seconds at which the delivery was signed"),
+        header(svix::SIGNATURE_HEADER, "Space-separated `v1,<base64>` signatures"),
+    ]
+}
+
 /// The routes outside the table: webhooks and operations.
 fn operations_routes(paths: &mut Paths, schemas: &mut Schemas) {
     let text = || {
@@ -147,6 +180,7 @@ fn operations_routes(paths: &mut Paths, schemas: &mut Schemas) {
             HttpMethod::Post,
             with_errors(
                 op("clerk-webhook", "Store a Clerk event durably (applied by system ingest)")
+                    .parameters(Some(svix_headers()))
                     .request_body(Some(event))
                     .response("200", ok("Receipt")),
                 &[ErrorCode::InvalidArgument, ErrorCode::PayloadTooLarge, ErrorCode::Unavailable],
@@ -260,6 +294,8 @@ pub fn document() -> OpenApi {
     }
     operations_routes(&mut paths, &mut schemas);
     schemas.push((OrgId::name().into_owned(), OrgId::schema()));
+    schemas.push((ContactSessionId::name().into_owned(), ContactSessionId::schema()));
+    schemas.push((ConversationId::name().into_owned(), ConversationId::schema()));
     let mut components = Components::new();
     components.schemas.extend(schemas);
     let bearer = |format: &str, what: &str| {

@@ -19,16 +19,23 @@ pub const LIFETIME_HOURS: i64 = 24;
 /// An active session with less than this left is extended.
 pub const REFRESH_BELOW_HOURS: i64 = 4;
 
+const MAX_LANGUAGES: usize = 20;
+
 #[derive(Clone, Debug, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewContactSession {
     #[schema(
         min_length = 1,
         max_length = 100,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub name: String,
-    #[schema(min_length = 3, max_length = 254, pattern = r"^[^\s@]+@[^\s@.][^\s@]*\.[^\s@]*[^\s@.]$")]
+    /// Whitespace is a control character or any Unicode `White_Space`, as `check_email` refuses.
+    #[schema(
+        min_length = 3,
+        max_length = 254,
+        pattern = r"^[^@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+@[^@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\.[^@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$"
+    )]
     pub email: String,
     #[serde(default)]
     pub metadata: Metadata,
@@ -45,7 +52,7 @@ pub struct Metadata {
     #[schema(max_length = 35, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub language: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(max_items = 20)]
+    #[schema(schema_with = languages_schema)]
     pub languages: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
@@ -63,6 +70,7 @@ pub struct Metadata {
     #[schema(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     pub timezone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "whole_number")]
     #[schema(minimum = -840, maximum = 840)]
     pub timezone_offset: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,7 +110,7 @@ impl Metadata {
             }
         }
         if let Some(languages) = &self.languages {
-            if languages.len() > 20 {
+            if languages.len() > MAX_LANGUAGES {
                 return Err(ApiError::invalid("metadata.languages", "at most 20 languages"));
             }
             for (i, language) in languages.iter().enumerate() {
@@ -115,6 +123,22 @@ impl Metadata {
             return Err(ApiError::invalid("metadata.timezoneOffset", "must be minutes between -840 and 840"));
         }
         Ok(())
+    }
+}
+
+/// `metadata.languages`: up to 20, each a line of 1 to 35 characters.
+fn languages_schema() -> utoipa::openapi::Array {
+    text::lines_schema(MAX_LANGUAGES, 35, true)
+}
+
+/// An integer as JSON Schema counts them: `-300.0` is `-300`, so what the document's `integer`
+/// accepts is accepted here; a fraction or anything beyond `i32` is refused.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else { return Ok(None) };
+    let whole = number.as_i64().or_else(|| number.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64));
+    match whole.and_then(|n| i32::try_from(n).ok()) {
+        Some(n) => Ok(Some(n)),
+        None => Err(serde::de::Error::custom(format!("invalid value: {number}, expected a whole number"))),
     }
 }
 
@@ -231,6 +255,40 @@ mod tests {
                 SessionToken::parse(bad).err().unwrap().code,
                 crate::error::ErrorCode::Unauthenticated
             );
+        }
+    }
+
+    #[test]
+    fn a_whole_number_written_with_a_fraction_is_an_integer() {
+        let offset = |json: &str| {
+            serde_json::from_str::<Metadata>(&format!(r#"{{"timezoneOffset": {json}}}"#))
+                .map(|m| m.timezone_offset)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(offset("-384.0"), Ok(Some(-384)));
+        assert_eq!(offset("60"), Ok(Some(60)));
+        assert_eq!(offset("null"), Ok(None));
+        for bad in ["1.5", "1e20", "\"60\"", "4294967296"] {
+            assert!(offset(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The documented pattern accepts exactly what `check_email` does, for every character
+    /// below U+3100 in each part of an address.
+    #[test]
+    fn the_email_pattern_accepts_exactly_what_the_server_does() {
+        let schema = serde_json::to_value(<NewContactSession as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["properties"]["name"]["pattern"], text::LINE_PATTERN, "the name is a line");
+        let pattern = regex::Regex::new(schema["properties"]["email"]["pattern"].as_str().unwrap()).unwrap();
+        for c in (0..0x3100).filter_map(char::from_u32) {
+            for email in
+                [format!("a{c}@b.co"), format!("a@{c}b.co"), format!("a@b{c}.co"), format!("a@b.c{c}")]
+            {
+                assert_eq!(pattern.is_match(&email), check_email(&email).is_ok(), "{email:?}");
+            }
+        }
+        for email in ["a@b.c", "a@.b.c", "a@b.c.", "a@bc", "a@b@c.d", "@b.c", "a@b..c"] {
+            assert_eq!(pattern.is_match(email), check_email(email).is_ok(), "{email:?}");
         }
     }
 

@@ -109,7 +109,7 @@ pub struct NewMessage {
     #[schema(
         min_length = 1,
         max_length = 4000,
-        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
     )]
     pub text: String,
 }
@@ -141,6 +141,8 @@ pub struct Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub status: Option<Status>,
+    /// A `nextCursor` this API returned (base64url); any other is refused.
+    #[param(min_length = 1, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,

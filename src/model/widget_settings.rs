@@ -14,7 +14,7 @@ pub struct WidgetSettings {
     #[schema(
         min_length = 1,
         max_length = 500,
-        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
     )]
     pub welcome_message: String,
     #[serde(default)]
@@ -23,13 +23,13 @@ pub struct WidgetSettings {
     #[schema(
         min_length = 1,
         max_length = 64,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     pub voice: String,
     pub theme: Theme,
     /// Each 1 to 100 characters on one line.
     #[serde(default)]
-    #[schema(max_items = 3)]
+    #[schema(schema_with = suggestions_schema)]
     pub suggestions: Vec<String>,
     /// E.164.
     #[serde(default)]
@@ -107,6 +107,11 @@ impl WidgetSettings {
         }
         Ok(())
     }
+}
+
+/// `suggestions`: up to three, each a line of 1 to 100 characters.
+fn suggestions_schema() -> utoipa::openapi::Array {
+    text::lines_schema(MAX_SUGGESTIONS, 100, false)
 }
 
 /// `#rgb` or `#rrggbb`, the forms a CSS colour input produces.

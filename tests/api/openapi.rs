@@ -67,6 +67,8 @@ async fn operations_carry_their_bodies_parameters_security_and_errors() {
         put["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/WidgetSettings"
     );
+    let example = &put["requestBody"]["content"]["application/json"]["example"];
+    assert_eq!(example["theme"]["position"], "bottom-left", "the declared valid body: {put}");
     assert_eq!(put["security"][0]["clerkSession"], serde_json::json!([]));
     for status in ["400", "401", "403", "404", "413", "500", "503"] {
         let error = &put["responses"][status]["content"]["application/json"]["schema"]["$ref"];
@@ -147,8 +149,36 @@ async fn the_document_states_the_limits_and_statuses_the_server_enforces() {
     assert_eq!(schemas["WidgetSettings"]["properties"]["suggestions"]["maxItems"], 3);
     assert!(schemas["Theme"]["properties"]["primaryColor"]["pattern"].is_string());
     let list = &doc["paths"]["/v1/orgs/{org}/conversations"]["get"]["parameters"];
-    let limit = list.as_array().unwrap().iter().find(|p| p["name"] == "limit").unwrap();
+    let param = |name: &str| list.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap().clone();
+    let limit = param("limit");
     assert_eq!((&limit["schema"]["minimum"], &limit["schema"]["maximum"]), (&1.into(), &100.into()));
+    assert!(param("cursor")["schema"]["pattern"].is_string());
+
+    // Each item of a list is bounded like the field it stands for.
+    let suggestion = &schemas["WidgetSettings"]["properties"]["suggestions"]["items"];
+    assert_eq!((&suggestion["minLength"], &suggestion["maxLength"]), (&1.into(), &100.into()));
+    let languages = &schemas["Metadata"]["properties"]["languages"];
+    assert_eq!(languages["maxItems"], 20);
+    assert_eq!(languages["items"]["maxLength"], 35);
+    assert!(languages["items"]["pattern"].is_string());
+
+    // The patterns are JSON Schema's (ECMA-262): control characters and blank texts are out.
+    let email = schemas["NewContactSession"]["properties"]["email"]["pattern"].as_str().unwrap();
+    assert!(email.contains(r"\u0000-\u0020") && !email.contains(r"\s"), "{email}");
+    let message = schemas["NewMessage"]["properties"]["text"]["pattern"].as_str().unwrap();
+    assert!(!message.contains(r"\s"), "{message}");
+
+    // A malformed id is refused (400), so the path says what an id looks like.
+    let id = |method: &str, path: &str| {
+        let params = doc["paths"][path][method]["parameters"].as_array().unwrap().clone();
+        params.into_iter().find(|p| p["name"] == "id").unwrap()["schema"]["$ref"].clone()
+    };
+    assert_eq!(id("get", "/v1/orgs/{org}/contact-sessions/{id}"), "#/components/schemas/ContactSessionId");
+    assert_eq!(id("patch", "/v1/orgs/{org}/conversations/{id}"), "#/components/schemas/ConversationId");
+    assert_eq!(schemas["ConversationId"]["pattern"], "^[A-Za-z0-9_-]+$");
+    let clerk: Vec<Value> = doc["paths"]["/webhooks/clerk"]["post"]["parameters"].as_array().unwrap().clone();
+    let headers: Vec<&str> = clerk.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(headers, ["svix-id", "svix-timestamp", "svix-signature"]);
 
     let responses = |method: &str, path: &str| doc["paths"][path][method]["responses"].clone();
     assert!(responses("put", "/v1/orgs/{org}/plugins/vapi")["402"].is_object(), "an inactive subscription");

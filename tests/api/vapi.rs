@@ -69,6 +69,21 @@ async fn connecting_needs_an_active_subscription() {
     assert_eq!(app.vapi.requests(), 0, "Vapi was not asked");
 }
 
+/// Found by `scripts/fuzz`: a request without keys was answered 402 before its body was read.
+#[tokio::test]
+async fn a_malformed_body_is_refused_as_such_before_the_subscription_is_asked() {
+    let app = spawn_app().await;
+    let token = app.token("org_acme");
+
+    let keyless = app.send(Method::PUT, "/v1/orgs/org_acme/plugins/vapi", Some(&token), None).await;
+    let bad_key =
+        app.put("/v1/orgs/org_acme/plugins/vapi", Some(&token), &json!({"publicApiKey": "x"})).await;
+
+    assert_eq!(keyless.status, StatusCode::BAD_REQUEST, "{}", keyless.body);
+    assert_eq!(bad_key.status, StatusCode::BAD_REQUEST, "{}", bad_key.body);
+    assert_eq!(app.vapi.requests(), 0, "Vapi was not asked");
+}
+
 #[tokio::test]
 async fn only_an_admin_may_connect_or_disconnect() {
     let app = spawn_app().await;
