@@ -40,6 +40,10 @@ pub(crate) async fn orchestrate() {
             // would answer 429 to nearly everything and measure the limiter.
             .env("ASSIST_WIDGET_RATE_PER_CLIENT", "10000000")
             .env("ASSIST_WIDGET_RATE_PER_ORG", "10000000")
+            // Likewise the connection and stream caps: the fan-out holds every stream of one
+            // org from one address.
+            .env("ASSIST_MAX_CONNECTIONS_PER_CLIENT", "100000")
+            .env("ASSIST_OPERATOR_STREAMS_PER_ORG", "100000")
             .env("ASSIST_LOG", std::env::var("BENCH_ASSIST_LOG").unwrap_or_else(|_| "warn".into()))
             .env_remove("ASSIST_NATS_URL");
         match &limit {
