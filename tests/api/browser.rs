@@ -1,7 +1,7 @@
 //! The widget and the API docs in a real browser: headless Chromium (Debian's package) driven
 //! by Playwright (`tests/browser/*.mjs`) against the real app, the widget on a host page served
 //! from another origin. `scripts/test` installs both. Where they are missing the tests fail
-//! saying what is missing; `ASSIST_SKIP_BROWSER=1` skips them, and says so.
+//! saying what is missing; `ASSIST_SKIP_BROWSER=1 scripts/test` leaves them out of the run and says so.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,17 +14,18 @@ use axum::routing::get;
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use crate::helpers::{opted_out, say, spawn_app, spawn_app_with};
+use crate::helpers::{say, spawn_app, spawn_app_with};
 
 const ORG: &str = "org_browser";
 const WELCOME: &str = "Welcome to Acme! Ask us anything.";
 const PHONE: &str = "+14155550123";
 const NODE_TIMEOUT: Duration = Duration::from_secs(180);
-const SKIP: &str = "ASSIST_SKIP_BROWSER";
+/// How `scripts/test` is told to leave these tests out.
+const SKIP: &str = "ASSIST_SKIP_BROWSER=1 scripts/test";
 
 #[tokio::test]
 async fn the_widget_works_in_a_real_browser_on_a_customer_site() {
-    let Some(chromium) = browser_tools() else { return };
+    let chromium = browser_tools();
     let host = HostSite::bind().await;
     let app = spawn_app_with(|config| {
         config.widget.vapi_web_sdk_url = format!("{}/fake-vapi.mjs", host.url());
@@ -61,7 +62,7 @@ async fn the_widget_works_in_a_real_browser_on_a_customer_site() {
 
 #[tokio::test]
 async fn the_docs_page_lists_every_operation_in_a_real_browser() {
-    let Some(chromium) = browser_tools() else { return };
+    let chromium = browser_tools();
     let app = spawn_app().await;
     let assist_url = format!("http://{}", app.addr);
 
@@ -70,10 +71,7 @@ async fn the_docs_page_lists_every_operation_in_a_real_browser() {
 
 #[tokio::test]
 async fn the_widget_parses_an_event_stream_however_it_is_cut_into_chunks() {
-    if opted_out(SKIP, "sse parser test") {
-        return;
-    }
-    assert!(node_works(), "the sse parser test needs node (Debian package `nodejs`); {SKIP}=1 skips it");
+    assert!(node_works(), "the sse parser test needs node (Debian package `nodejs`); `{SKIP}` leaves it out");
     let output = tokio::process::Command::new("node")
         .arg("tests/browser/sse-parser.mjs")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -104,7 +102,7 @@ async fn run_script(script: &str, chromium: &Path, env: &[(&str, &str)]) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "{script} failed (its output is above)");
-    for line in stdout.lines().filter(|l| l.starts_with("SKIPPED") || l.starts_with("screenshot")) {
+    for line in stdout.lines().filter(|l| l.starts_with("screenshot")) {
         say(&format!("{script}: {line}"));
     }
 }
@@ -115,10 +113,7 @@ fn node_works() -> bool {
 
 /// Chromium, once node and playwright-core are there too; `None` when opted out. Anything
 /// missing fails the test, naming it.
-fn browser_tools() -> Option<PathBuf> {
-    if opted_out(SKIP, "browser test") {
-        return None;
-    }
+fn browser_tools() -> PathBuf {
     let chromium =
         PathBuf::from(std::env::var("ASSIST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
     let playwright =
@@ -130,9 +125,9 @@ fn browser_tools() -> Option<PathBuf> {
     } else if !playwright.exists() {
         "playwright-core is not installed in tests/browser (`npm ci` there)".to_owned()
     } else {
-        return Some(chromium);
+        return chromium;
     };
-    panic!("the browser test cannot run: {missing}. scripts/test installs it; {SKIP}=1 skips it");
+    panic!("the browser test cannot run: {missing}. scripts/test installs it; `{SKIP}` leaves it out");
 }
 
 /// The customer's site: a page embedding the widget, and a stand-in for Vapi's SDK (a CDN's

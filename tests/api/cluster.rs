@@ -2,7 +2,7 @@
 //! set-up of the scale-out tests. The SurrealDB server is the official one, built from the
 //! crates.io package `surrealdb-server` (`tools/surreal`) once per machine by
 //! `scripts/ensure-surreal`, which `scripts/test` runs. Without it these tests fail, naming what
-//! is missing; `ASSIST_SKIP_SCALE_OUT=1` skips them, and says so.
+//! is missing; `ASSIST_SKIP_SCALE_OUT=1 scripts/test` leaves them out of the run and says so.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,13 +14,12 @@ use tokio::process::{Child, Command};
 
 use crate::fakes::clerk::FakeClerk;
 use crate::fakes::vapi::FakeVapi;
-use crate::helpers::{WEBHOOK_SECRET, opted_out};
+use crate::helpers::WEBHOOK_SECRET;
 use crate::process::spawn_assist;
 
 pub const ADMIN: &str = "cluster-admin-token";
 /// One master key for every node: a secret sealed by one must open on another.
 const MASTER_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-const SKIP: &str = "ASSIST_SKIP_SCALE_OUT";
 
 /// How the nodes reach the SurrealDB server.
 #[derive(Clone, Copy, Debug)]
@@ -32,27 +31,23 @@ pub enum DbAuth {
     Root,
 }
 
-/// `surreal` from `ASSIST_SURREAL_BIN` or `PATH`; `None` when the scale-out tests are opted out.
-/// Missing, it fails the test.
-fn surreal_binary() -> Option<PathBuf> {
-    if opted_out(SKIP, "scale-out test") {
-        return None;
-    }
+/// `surreal` from `ASSIST_SURREAL_BIN` or `PATH`. Missing, it fails the test.
+fn surreal_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("ASSIST_SURREAL_BIN") {
         let path = PathBuf::from(path);
         assert!(path.is_file(), "ASSIST_SURREAL_BIN={} is not a file", path.display());
-        return Some(path);
+        return path;
     }
     let on_path = std::env::var_os("PATH").and_then(|dirs| {
         std::env::split_paths(&dirs).map(|dir| dir.join("surreal")).find(|path| path.is_file())
     });
-    Some(on_path.unwrap_or_else(|| {
+    on_path.unwrap_or_else(|| {
         panic!(
             "the scale-out tests need the SurrealDB server: no `surreal` on PATH and \
              ASSIST_SURREAL_BIN is unset. `scripts/test` builds it once (`scripts/ensure-surreal` \
-             prints its path); {SKIP}=1 skips these tests"
+             prints its path); `ASSIST_SKIP_SCALE_OUT=1 scripts/test` leaves these tests out"
         )
-    }))
+    })
 }
 
 pub struct Node {
@@ -74,8 +69,8 @@ pub struct Cluster {
 
 impl Cluster {
     /// `None` (after saying so) when the scale-out tests are opted out.
-    pub async fn start(nodes: usize, auth: DbAuth) -> Option<Cluster> {
-        let surreal = surreal_binary()?;
+    pub async fn start(nodes: usize, auth: DbAuth) -> Cluster {
+        let surreal = surreal_binary();
         let dir = tempfile::tempdir().unwrap();
         let nats = NatsServer::start(&dir.path().join("nats"), Credentials::random(), None).await.unwrap();
         let (surreal, db_url) = start_surreal(&surreal, dir.path(), auth).await;
@@ -92,7 +87,7 @@ impl Cluster {
         for i in 0..nodes {
             cluster.add_node(&format!("node-{}", char::from(b'a' + u8::try_from(i).unwrap()))).await;
         }
-        Some(cluster)
+        cluster
     }
 
     pub async fn add_node(&mut self, id: &str) {

@@ -76,7 +76,7 @@ async fn signed_in_to_the_database_orgs_spread_a_joiner_gets_a_share_and_a_dead_
 }
 
 async fn spread_join_and_replace(auth: DbAuth) {
-    let Some(mut cluster) = Cluster::start(2, auth).await else { return };
+    let mut cluster = Cluster::start(2, auth).await;
     let owned =
         settle(&cluster, 0, |o| o.len() == 2 && exactly_once(o) && o.iter().all(|(_, h, _)| h.len() == 8))
             .await;
@@ -222,7 +222,7 @@ async fn signed_in_to_the_database_a_frozen_node_wakes_up_without_its_orgs_and_w
 }
 
 async fn frozen_node_wakes_up(auth: DbAuth) {
-    let Some(cluster) = Cluster::start(2, auth).await else { return };
+    let cluster = Cluster::start(2, auth).await;
     let owned =
         settle(&cluster, 0, |o| o.len() == 2 && exactly_once(o) && o.iter().all(|(_, h, _)| h.len() == 8))
             .await;
@@ -292,7 +292,7 @@ async fn signed_in_to_the_database_a_settings_change_reaches_the_widget_on_every
 }
 
 async fn settings_change_reaches_every_node(auth: DbAuth) {
-    let Some(cluster) = Cluster::start(2, auth).await else { return };
+    let cluster = Cluster::start(2, auth).await;
     settle(&cluster, 0, |o| o.len() == 2 && exactly_once(o)).await;
     let (org, token) = ("org_copies", cluster.token("org_copies"));
     let widget = |node: usize| {
