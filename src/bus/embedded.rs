@@ -116,13 +116,24 @@ impl NatsServer {
         credentials: Credentials,
         port: Option<u16>,
     ) -> Result<Self, BusError> {
+        Self::start_with_config(work_dir, BUNDLED_CONFIG, credentials, port).await
+    }
+
+    /// [`NatsServer::start`] with another configuration that reads the same two passwords
+    /// (an older release's, in the upgrade test).
+    pub async fn start_with_config(
+        work_dir: &Path,
+        config_text: &str,
+        credentials: Credentials,
+        port: Option<u16>,
+    ) -> Result<Self, BusError> {
         let binary = std::env::var("ASSIST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
         check_version(&binary).await?;
         let io = |e: std::io::Error| BusError::Server(format!("{}: {e}", work_dir.display()));
         let ports_dir = work_dir.join("ports");
         std::fs::create_dir_all(&ports_dir).map_err(io)?;
         let config = work_dir.join("nats-server.conf");
-        std::fs::write(&config, BUNDLED_CONFIG).map_err(io)?;
+        std::fs::write(&config, config_text).map_err(io)?;
         adopt_global_account_store(&work_dir.join("jetstream")).map_err(io)?;
         let log = std::fs::File::create(work_dir.join("nats-server.log")).map_err(io)?;
         let mut command = Command::new(&binary);

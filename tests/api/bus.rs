@@ -44,17 +44,7 @@ async fn a_public_user_is_refused_on_private_and_system_subjects() {
     let backend = app.backend_nats().await;
     let mut watched = backend.subscribe("assist.v1.>").await.unwrap();
     backend.flush().await.unwrap();
-    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let public = async_nats::ConnectOptions::with_user_and_password("public".into(), public_password(&app))
-        .event_callback(move |event| {
-            let tx = events_tx.clone();
-            async move {
-                let _ = tx.send(event.to_string());
-            }
-        })
-        .connect(format!("127.0.0.1:{}", app.nats_server.port()))
-        .await
-        .expect("public user connects");
+    let (public, mut violations) = app.public_nats_watched().await;
 
     public.publish("assist.v1.private.org_a.vapi.assistants", "x".into()).await.unwrap();
     public.publish("assist.v1.system.clerk.user.created", "x".into()).await.unwrap();
@@ -68,21 +58,8 @@ async fn a_public_user_is_refused_on_private_and_system_subjects() {
         "assist.v1.partition.9.public.org_a.marker.sent",
         "only the public message got through, onto its org's partition"
     );
-    let mut violations = Vec::new();
-    while violations.len() < 3 {
-        let event = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
-        if event.contains("Permissions Violation") {
-            violations.push(event);
-        }
-    }
+    let violations = violations.next(3).await;
     assert!(violations[0].contains("assist.v1.private.org_a.vapi.assistants"), "{violations:?}");
     assert!(violations[1].contains("assist.v1.system.clerk.user.created"), "{violations:?}");
     assert!(violations[2].contains("assist.v1.owner.org_a.apply"), "{violations:?}");
-}
-
-/// The password is inside the public URL the helper hands out.
-fn public_password(app: &crate::helpers::TestApp) -> String {
-    let url = app.nats_server.public_url();
-    let after_colon = url.trim_start_matches("nats://public:");
-    after_colon.split('@').next().unwrap().to_owned()
 }

@@ -247,11 +247,48 @@ impl TestApp {
             .expect("backend user connects")
     }
 
+    /// Like [`TestApp::public_nats`], with the server's permissions violations as they come.
+    pub async fn public_nats_watched(&self) -> (async_nats::Client, Violations) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let public = async_nats::ConnectOptions::with_user_and_password(
+            "public".into(),
+            self.nats_server.credentials().public_password.clone(),
+        )
+        .event_callback(move |event| {
+            let tx = tx.clone();
+            async move {
+                let event = event.to_string();
+                if event.contains("Permissions Violation") {
+                    let _ = tx.send(event);
+                }
+            }
+        })
+        .connect(format!("127.0.0.1:{}", self.nats_server.port()))
+        .await
+        .expect("public user connects");
+        (public, Violations(rx))
+    }
+
     /// A NATS client logged in as the public-only user other services get.
     pub async fn public_nats(&self) -> async_nats::Client {
         assist::bus::connect(&self.nats_server.public_url(), "test-public", Duration::from_secs(5))
             .await
             .expect("public user connects")
+    }
+}
+
+/// The permissions violations a NATS server reported to one client, in order.
+pub struct Violations(tokio::sync::mpsc::UnboundedReceiver<String>);
+
+impl Violations {
+    /// The next `n`, each within 5 s.
+    pub async fn next(&mut self, n: usize) -> Vec<String> {
+        let mut seen = Vec::with_capacity(n);
+        while seen.len() < n {
+            let next = tokio::time::timeout(Duration::from_secs(5), self.0.recv()).await;
+            seen.push(next.expect("a violation within 5 s").expect("the client is open"));
+        }
+        seen
     }
 }
 
@@ -300,13 +337,4 @@ pub fn custom_settings() -> Value {
 pub fn say(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{line}");
-}
-
-/// Whether `var` opts out of a group of tests (set, and not `0`); says so when it does.
-pub fn opted_out(var: &str, tests: &str) -> bool {
-    let skip = std::env::var_os(var).is_some_and(|v| !v.is_empty() && v != "0");
-    if skip {
-        say(&format!("SKIPPED {tests} ({var}=1)"));
-    }
-    skip
 }

@@ -45,32 +45,13 @@ async fn the_public_user_receives_no_reply_and_no_event_meant_for_others() {
 #[tokio::test]
 async fn the_public_user_may_not_listen_to_the_change_feed_or_everything() {
     let app = spawn_app().await;
-    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let public = async_nats::ConnectOptions::with_user_and_password(
-        "public".into(),
-        app.nats_server.credentials().public_password.clone(),
-    )
-    .event_callback(move |event| {
-        let tx = events_tx.clone();
-        async move {
-            let _ = tx.send(event.to_string());
-        }
-    })
-    .connect(format!("127.0.0.1:{}", app.nats_server.port()))
-    .await
-    .unwrap();
+    let (public, mut violations) = app.public_nats_watched().await;
 
     let _feed = public.subscribe("assist.v1.events.>").await.unwrap();
     let _all = public.subscribe(">").await.unwrap();
     public.flush().await.unwrap();
 
-    let mut violations = Vec::new();
-    while violations.len() < 2 {
-        let event = tokio::time::timeout(Duration::from_secs(5), events.recv()).await.unwrap().unwrap();
-        if event.contains("Permissions Violation") {
-            violations.push(event);
-        }
-    }
+    let violations = violations.next(2).await;
     assert!(violations[0].contains("assist.v1.events.>"), "{violations:?}");
     assert!(violations[1].contains("Subscription to \">\""), "{violations:?}");
 }
@@ -81,8 +62,9 @@ async fn the_public_user_may_not_listen_to_the_change_feed_or_everything() {
 async fn streams_stored_before_accounts_are_kept_by_the_upgrade() {
     let dir = tempfile::tempdir().unwrap();
     let credentials = Credentials::random();
-    let old = OldServer::start(dir.path(), &credentials).await;
-    let js = async_nats::jetstream::new(old.connect().await);
+    let old_config = include_str!("../fixtures/nats/before-accounts.conf");
+    let old = NatsServer::start_with_config(dir.path(), old_config, credentials.clone(), None).await.unwrap();
+    let js = async_nats::jetstream::new(backend(&old).await);
     assist::bus::system::ensure_streams(&js).await.unwrap();
     let subject =
         assist::bus::subjects::system(assist::bus::subjects::Source::Clerk, "user.created").unwrap();
@@ -90,64 +72,15 @@ async fn streams_stored_before_accounts_are_kept_by_the_upgrade() {
     old.stop().await;
 
     let server = NatsServer::start(dir.path(), credentials, None).await.unwrap();
-    let nats =
-        assist::bus::connect(&server.backend_url(), "test-upgrade", Duration::from_secs(5)).await.unwrap();
-    let mut stream = async_nats::jetstream::new(nats)
+    let mut stream = async_nats::jetstream::new(backend(&server).await)
         .get_stream(assist::bus::system::STREAM)
         .await
         .expect("the stream was kept");
     assert_eq!(stream.info().await.unwrap().state.messages, 1, "its unapplied webhook too");
 }
 
-/// nats-server with the previous release's bundled config, on the layout `NatsServer` uses.
-struct OldServer {
-    child: tokio::process::Child,
-    url: String,
-}
-
-impl OldServer {
-    async fn start(dir: &std::path::Path, credentials: &Credentials) -> Self {
-        let config = format!("{}/tests/fixtures/nats/before-accounts.conf", env!("CARGO_MANIFEST_DIR"));
-        let binary = std::env::var("ASSIST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
-        let ports = dir.join("old-ports");
-        std::fs::create_dir_all(&ports).unwrap();
-        let child = tokio::process::Command::new(binary)
-            .args(["-c", &config, "-p", "-1", "-js", "-sd"])
-            .arg(dir.join("jetstream"))
-            .arg("--ports_file_dir")
-            .arg(&ports)
-            .env("ASSIST_NATS_BACKEND_PASSWORD", &credentials.backend_password)
-            .env("ASSIST_NATS_PUBLIC_PASSWORD", &credentials.public_password)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("nats-server runs");
-        let pid = child.id().unwrap();
-        let mut port = None;
-        for _ in 0..500 {
-            port = std::fs::read_dir(&ports)
-                .unwrap()
-                .flatten()
-                .find(|e| e.file_name().to_string_lossy().ends_with(&format!("_{pid}.ports")))
-                .and_then(|e| std::fs::read_to_string(e.path()).ok())
-                .and_then(|text| text.split("127.0.0.1:").nth(1)?.split('"').next()?.parse::<u16>().ok());
-            if port.is_some() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        let port = port.expect("the old server reports its port");
-        Self { child, url: format!("nats://assist:{}@127.0.0.1:{port}", credentials.backend_password) }
-    }
-
-    async fn connect(&self) -> async_nats::Client {
-        assist::bus::connect(&self.url, "test-old", Duration::from_secs(5)).await.unwrap()
-    }
-
-    async fn stop(mut self) {
-        let pid = self.child.id().unwrap();
-        tokio::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await.unwrap();
-        self.child.wait().await.unwrap();
-    }
+async fn backend(server: &NatsServer) -> async_nats::Client {
+    assist::bus::connect(&server.backend_url(), "test-upgrade", Duration::from_secs(5)).await.unwrap()
 }
 
 /// The public subjects check a Clerk token exactly as the HTTP edge does.

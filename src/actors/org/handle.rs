@@ -36,9 +36,7 @@ impl Org<'_> {
             return Ok(());
         }
         Err(match refusal {
-            Refusal::NotFound => {
-                ApiError::not_found(format!("organization {} is not known to assist", self.id))
-            }
+            Refusal::NotFound => super::settings::unknown(self.id),
             Refusal::Session => ApiError::unauthenticated(crate::model::contact_session::SESSION_REFUSED),
             Refusal::Ticket => ApiError::unauthenticated(super::tickets::TICKET_REFUSED),
         })

@@ -3,8 +3,15 @@
 use super::state::OrgState;
 use crate::auth::Operator;
 use crate::error::ApiError;
+use crate::ids::OrgId;
 use crate::model::organization::OrganizationView;
 use crate::model::widget_settings::{PublicSettings, WidgetSettings};
+
+/// What anonymous callers of an org nobody made known (or deleted in Clerk) get, whether the
+/// gate before its actor or the actor itself finds it unknown.
+pub(super) fn unknown(org: &OrgId) -> ApiError {
+    ApiError::not_found(format!("organization {org} is not known to assist"))
+}
 
 impl OrgState {
     /// An operator with a verified token for this org proves it exists, even before Clerk's
@@ -21,7 +28,7 @@ impl OrgState {
     pub(super) fn require_known(&self) -> Result<(), ApiError> {
         match self.organization {
             Some(_) => Ok(()),
-            None => Err(ApiError::not_found(format!("organization {} is not known to assist", self.org))),
+            None => Err(unknown(&self.org)),
         }
     }
 
