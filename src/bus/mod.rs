@@ -3,6 +3,7 @@
 //! nats-server for single-machine runs. It carries messages and knows no actor: what a request
 //! does is decided above it ([`crate::api`]).
 
+pub mod ai;
 pub mod embedded;
 pub mod envelope;
 pub mod events;

@@ -4,7 +4,7 @@
 //! |----------|------------------------------------------------|-------------------------|----------------|
 //! | public   | `assist.v1.public.<org>.<resource>.<verb>`     | the edge, other services | the node owning the org's partition (see [`partition`]), which runs the operation ([`crate::api`]) |
 //! | owner    | `assist.v1.owner.<org>.<verb>`                 | system ingest, start-up probe | the node owning the org's partition |
-//! | private  | `assist.v1.private.<org>.vapi.<verb>`          | backend processes only (closed to outside users by the bundled permissions) | the Vapi gateway (queue group) |
+//! | private  | `assist.v1.private.<org>.vapi.<verb>`, `assist.v1.private.<org>.ai.<verb>` | backend processes only (closed to outside users by the bundled permissions) | the Vapi gateway, the AI gateway (queue groups) |
 //! | system   | `assist.v1.system.<source>.<event...>`         | the edge's webhook routes, into JetStream | system ingest (durable consumer) |
 //! | dead letters | `assist.v1.system.deadletter.<source>`     | system ingest, after bounded deliveries | operators |
 //! | admin    | `assist.v1.admin.<node>.<verb>`, `assist.v1.admin.all.<verb>` | operators (`assist tree`, `/admin/tree`) | that node; every node (plain subscriptions, scatter-gather) |
@@ -94,6 +94,46 @@ pub fn parse_private_vapi(subject: &str) -> Result<(OrgId, VapiVerb), ApiError> 
     let verb = VapiVerb::ALL.into_iter().find(|v| v.token() == verb).ok_or_else(bad)?;
     Ok((OrgId::parse(org)?, verb))
 }
+/// What the AI gateway does for an org (see [`crate::bus::ai`] for the bodies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AiVerb {
+    /// Embed texts with the deployment's embedding model.
+    Embed,
+    /// A chat completion, streamed back as several messages to the request's reply subject.
+    Chat,
+}
+
+impl AiVerb {
+    const ALL: [AiVerb; 2] = [Self::Embed, Self::Chat];
+
+    fn token(self) -> &'static str {
+        match self {
+            Self::Embed => "embed",
+            Self::Chat => "chat",
+        }
+    }
+}
+
+/// `assist.v1.private.<org>.ai.<verb>`: requested by assist's own actors; served by the AI
+/// gateway, which counts and limits each org's calls by the org in the subject.
+pub fn private_ai(org: &OrgId, verb: AiVerb) -> String {
+    format!("{PRIVATE_PREFIX}.{org}.ai.{}", verb.token())
+}
+
+/// The AI gateway's subscription: every verb of every org.
+pub fn private_ai_any() -> String {
+    format!("{PRIVATE_PREFIX}.*.ai.*")
+}
+
+pub fn parse_private_ai(subject: &str) -> Result<(OrgId, AiVerb), ApiError> {
+    let bad = || ApiError::invalid("subject", format!("not a private AI subject: {subject}"));
+    let rest = subject.strip_prefix(PRIVATE_PREFIX).and_then(|r| r.strip_prefix('.')).ok_or_else(bad)?;
+    let tokens: Vec<&str> = rest.split('.').collect();
+    let [org, "ai", verb] = tokens[..] else { return Err(bad()) };
+    let verb = AiVerb::ALL.into_iter().find(|v| v.token() == verb).ok_or_else(bad)?;
+    Ok((OrgId::parse(org)?, verb))
+}
+
 const ADMIN_PREFIX: &str = "assist.v1.admin";
 pub use crate::ids::ALL_NODES;
 

@@ -53,6 +53,17 @@ fn event_subjects_round_trip_with_their_org() {
 }
 
 #[test]
+fn private_ai_subjects_round_trip() {
+    let org = OrgId::parse("org_a").unwrap();
+    for verb in AiVerb::ALL {
+        assert_eq!(parse_private_ai(&private_ai(&org, verb)).unwrap(), (org.clone(), verb));
+    }
+    assert_eq!(private_ai(&org, AiVerb::Embed), "assist.v1.private.org_a.ai.embed");
+    assert!(parse_private_ai("assist.v1.private.org_a.ai.everything").is_err());
+    assert!(parse_private_ai("assist.v1.private.org_a.vapi.embed").is_err());
+}
+
+#[test]
 fn private_vapi_subjects_round_trip() {
     let org = OrgId::parse("org_a").unwrap();
     for verb in VapiVerb::ALL {
