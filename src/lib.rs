@@ -10,7 +10,8 @@
 //! below (`tests/layers.rs` holds them to it). From the bottom:
 //!
 //! 1. [`error`] (the one table of error codes shared by HTTP bodies and NATS error headers),
-//!    [`ids`], [`clock`], [`crypto`], [`faults`]: the foundations.
+//!    [`ids`], [`clock`], [`crypto`], [`faults`]: the foundations; [`upstream`]: what every
+//!    call to an outside provider goes through (breaker, per-org limit, retries, metrics).
 //! 2. [`model`]: the JSON shapes callers see, with their validation.
 //! 3. [`bus`]: every subject name ([`bus::subjects`]), the request/reply envelope, the NATS micro
 //!    service that takes the requests of the partitions this node holds (NATS maps
@@ -53,6 +54,7 @@ pub mod model;
 pub mod ops;
 #[cfg(test)]
 mod properties;
+pub mod upstream;
 pub mod vapi;
 pub mod webhooks;
 pub mod widget;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top, as `src/lib.rs` lists them.
 const LAYERS: [&[&str]; 10] = [
-    &["error", "ids", "clock", "crypto", "faults"],
+    &["error", "ids", "clock", "crypto", "faults", "upstream"],
     &["model"],
     &["auth", "bus"],
     &["db"],

@@ -12,6 +12,7 @@
 //!  +-- vapi            (the gateway: every call to Vapi, on private subjects)
 //! ```
 
+mod gateway;
 pub mod ingest;
 pub mod org;
 pub mod partitions;

@@ -5,8 +5,9 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPo
 use tokio::time::Instant;
 
 use super::RestartWindow;
+use super::gateway::Gateway;
 use super::ingest::{IngestActor, IngestArgs};
-use super::vapi::{GatewayArgs, VapiGateway};
+use super::vapi::GatewayArgs;
 
 /// The anchor of the supervision tree. Tenants keeps its own per-org restart policy, and a
 /// failure of tenants itself is a node-level fault: root stops and the app exits with an error
@@ -36,7 +37,7 @@ impl Child {
                 Actor::spawn_linked(None, IngestActor, *args, cell).await.map(|(a, _)| a.get_cell())
             }
             Self::Vapi(args) => {
-                Actor::spawn_linked(None, VapiGateway, *args, cell).await.map(|(a, _)| a.get_cell())
+                Actor::spawn_linked(None, Gateway::new(), *args, cell).await.map(|(a, _)| a.get_cell())
             }
         };
         spawned.map_err(|e| format!("{}: {e}", self.name()))

@@ -3,24 +3,18 @@
 //! sealed key only for the call, and relies on the client's timeouts, retries, per-org limit and
 //! circuit breaker, so a failing Vapi answers fast and never holds up other tenants.
 
-use async_nats::{Message, Subscriber};
-use futures::StreamExt;
-use ractor::{Actor, ActorProcessingErr, ActorRef};
+use async_nats::Message;
 use serde::{Deserialize, Serialize};
-use tokio::task::JoinHandle;
 
+use super::gateway::{Service, reply};
 use crate::actors::org::key_context;
-use crate::bus::envelope::{self, Reply};
+use crate::bus::envelope::Reply;
 use crate::bus::subjects::{self, VapiVerb};
 use crate::crypto::{MasterKey, Secret};
 use crate::db::Repos;
 use crate::error::{ApiError, Chain};
 use crate::ids::OrgId;
 use crate::vapi::VapiClient;
-
-const QUEUE_GROUP: &str = "assist-vapi";
-
-pub(crate) struct VapiGateway;
 
 #[derive(Clone)]
 pub(crate) struct GatewayArgs {
@@ -30,15 +24,23 @@ pub(crate) struct GatewayArgs {
     pub master_key: MasterKey,
 }
 
-pub(crate) struct GatewayState {
-    reader: JoinHandle<()>,
-}
+impl Service for GatewayArgs {
+    const NAME: &'static str = "Vapi";
+    const QUEUE_GROUP: &'static str = "assist-vapi";
 
-pub(crate) enum GatewayMsg {
-    /// A private request arrived; it is served on a task of its own.
-    Request(Message),
-    /// The subscription ended (NATS closed it): fail, so root restarts the gateway.
-    Closed,
+    fn nats(&self) -> &async_nats::Client {
+        &self.nats
+    }
+
+    fn subject() -> String {
+        subjects::private_vapi_any()
+    }
+
+    async fn serve(self, message: Message) {
+        let Some(reply_to) = message.reply.clone() else { return };
+        let result = answer(&self, &message).await;
+        reply(&self.nats, reply_to, result).await;
+    }
 }
 
 /// `{"items": [...]}`, like every list in the API.
@@ -52,68 +54,6 @@ struct Items<T> {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CheckKey {
     pub private_api_key: String,
-}
-
-impl Actor for VapiGateway {
-    type Msg = GatewayMsg;
-    type State = (GatewayArgs, GatewayState);
-    type Arguments = GatewayArgs;
-
-    async fn pre_start(
-        &self,
-        myself: ActorRef<GatewayMsg>,
-        args: GatewayArgs,
-    ) -> Result<Self::State, ActorProcessingErr> {
-        let subscription =
-            args.nats.queue_subscribe(subjects::private_vapi_any(), QUEUE_GROUP.into()).await?;
-        let reader = tokio::spawn(read(subscription, myself));
-        Ok((args, GatewayState { reader }))
-    }
-
-    async fn post_stop(
-        &self,
-        _: ActorRef<GatewayMsg>,
-        state: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
-        state.1.reader.abort();
-        Ok(())
-    }
-
-    async fn handle(
-        &self,
-        _: ActorRef<GatewayMsg>,
-        msg: GatewayMsg,
-        state: &mut Self::State,
-    ) -> Result<(), ActorProcessingErr> {
-        match msg {
-            GatewayMsg::Request(message) => {
-                tokio::spawn(serve(state.0.clone(), message));
-                Ok(())
-            }
-            GatewayMsg::Closed => Err("the private Vapi subscription closed".into()),
-        }
-    }
-}
-
-async fn read(mut subscription: Subscriber, gateway: ActorRef<GatewayMsg>) {
-    while let Some(message) = subscription.next().await {
-        if gateway.send_message(GatewayMsg::Request(message)).is_err() {
-            return;
-        }
-    }
-    let _ = gateway.send_message(GatewayMsg::Closed);
-}
-
-async fn serve(args: GatewayArgs, message: Message) {
-    let Some(reply_to) = message.reply.clone() else { return };
-    let result = answer(&args, &message).await;
-    let (headers, body) = match result {
-        Ok(reply) => (reply.headers(), reply.body),
-        Err(err) => (envelope::error_headers(&err), bytes::Bytes::new()),
-    };
-    if let Err(err) = args.nats.publish_with_headers(reply_to, headers, body).await {
-        tracing::warn!(error = %err, "vapi gateway: could not reply");
-    }
 }
 
 async fn answer(args: &GatewayArgs, message: &Message) -> Result<Reply, ApiError> {

@@ -18,7 +18,7 @@ use crate::actors::Tenants;
 use crate::actors::ingest::IngestStats;
 use crate::db::Repos;
 use crate::error::ErrorCode;
-use crate::vapi::VapiMetrics;
+use crate::upstream::CallMetrics;
 
 pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
@@ -61,7 +61,7 @@ pub struct Metrics {
     http_latency: Latencies<RouteLabels>,
     nats_requests: Family<EndpointLabels, Counter>,
     nats_errors: Family<ErrorLabels, Counter>,
-    vapi: VapiMetrics,
+    vapi: CallMetrics,
 }
 
 impl Default for Metrics {
@@ -73,7 +73,7 @@ impl Default for Metrics {
             http_latency: Family::new_with_constructor(latency_histogram),
             nats_requests: Family::default(),
             nats_errors: Family::default(),
-            vapi: VapiMetrics::default(),
+            vapi: CallMetrics::default(),
         };
         let r = &mut registry;
         r.register(
@@ -96,7 +96,7 @@ impl Default for Metrics {
             "Public NATS requests answered with an error, by endpoint and code",
             metrics.nats_errors.clone(),
         );
-        metrics.vapi.register(r);
+        metrics.vapi.register(r, "vapi", "Vapi");
         *metrics.registry.lock().unwrap_or_else(PoisonError::into_inner) = registry;
         metrics
     }
@@ -122,7 +122,7 @@ impl Metrics {
     }
 
     /// The handle to give the Vapi client (`VapiClient::with_metrics`).
-    pub fn vapi(&self) -> VapiMetrics {
+    pub fn vapi(&self) -> CallMetrics {
         self.vapi.clone()
     }
 

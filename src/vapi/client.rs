@@ -3,7 +3,6 @@
 //! `call_timeout`. Only GETs are made here, so retrying after a dropped connection is safe.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
@@ -11,24 +10,23 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use super::VapiMetrics;
-use super::breaker::{Breaker, Health};
-use super::limits::OrgLimits;
 use super::types::{Assistant, PhoneNumber};
-use super::{VapiConfig, VapiError, retry};
+use super::{VapiConfig, VapiError};
 use crate::crypto::Secret;
 use crate::ids::OrgId;
+use crate::upstream::{
+    Attempt, Breaker, CallMetrics, Health, OrgLimits, Outcome, Tried, chain, excerpt, health, retry,
+    with_retries,
+};
 
 /// Vapi's list endpoints have no cursor and cap `limit` at 1000, so this is everything an org
 /// can be shown in one list.
 const LIST_LIMIT: u32 = 1000;
-/// Enough of an unexpected body to diagnose it from the log, without flooding it.
-const BODY_EXCERPT_CHARS: usize = 200;
 
 #[derive(Clone)]
 pub struct VapiClient {
     inner: Arc<Inner>,
-    metrics: VapiMetrics,
+    metrics: CallMetrics,
 }
 
 struct Inner {
@@ -39,27 +37,21 @@ struct Inner {
     limits: OrgLimits,
 }
 
-/// What one attempt came to.
-enum Attempt {
-    Done(Result<Bytes, VapiError>),
-    Retry { error: VapiError, retry_after: Option<Duration> },
-}
-
 impl VapiClient {
     pub fn new(config: VapiConfig, http: reqwest::Client) -> Self {
         let inner = Inner {
             base_url: config.base_url.trim_end_matches('/').to_owned(),
-            breaker: Breaker::new(config.breaker_failures, config.breaker_cooldown),
+            breaker: Breaker::new("Vapi", config.breaker_failures, config.breaker_cooldown),
             limits: OrgLimits::new(config.per_org_concurrency),
             config,
             http,
         };
-        Self { inner: Arc::new(inner), metrics: VapiMetrics::default() }
+        Self { inner: Arc::new(inner), metrics: CallMetrics::default() }
     }
 
     /// Records every call into `metrics` (the app's: `App::metrics().vapi()`); without it the
     /// client records into a set no registry exports.
-    pub fn with_metrics(mut self, metrics: VapiMetrics) -> Self {
+    pub fn with_metrics(mut self, metrics: CallMetrics) -> Self {
         self.metrics = metrics;
         self
     }
@@ -130,32 +122,12 @@ impl Inner {
         auth.set_sensitive(true);
 
         let _slot = self.limits.acquire(org).await;
-        let mut attempts = 0;
-        let (result, status) = loop {
-            let Some(ticket) = self.breaker.admit() else {
-                break (Err(VapiError::Unavailable("the circuit breaker is open".into())), None);
-            };
-            attempts += 1;
-            let (health, status, outcome) = self.attempt(&url, &auth, key, endpoint).await;
-            // An unrecorded ticket tells the breaker nothing, as nothing reached Vapi.
-            if let Some(health) = health {
-                ticket.record(health);
-            }
-            match outcome {
-                Attempt::Done(result) => break (result, status),
-                Attempt::Retry { error, .. } if attempts >= self.config.max_attempts => {
-                    break (Err(error), status);
-                }
-                Attempt::Retry { error, retry_after } => {
-                    let pause = retry::delay(attempts, retry_after);
-                    tracing::debug!(
-                        %org, endpoint, status, attempts, %error, pause_ms = pause.as_millis() as u64,
-                        "retrying a Vapi call"
-                    );
-                    tokio::time::sleep(pause).await;
-                }
-            }
-        };
+        let unavailable = || VapiError::Unavailable("the circuit breaker is open".into());
+        let Outcome { result, status, attempts } =
+            with_retries(&self.breaker, self.config.max_attempts, endpoint, unavailable, || {
+                self.attempt(&url, &auth, key, endpoint)
+            })
+            .await;
 
         let latency_ms = started.elapsed().as_millis() as u64;
         match &result {
@@ -170,15 +142,13 @@ impl Inner {
         result
     }
 
-    /// One request: Vapi's health as it showed (`None` if the request never left), the status if
-    /// Vapi answered, and what to do next.
     async fn attempt(
         &self,
         url: &str,
         auth: &HeaderValue,
         key: &Secret,
         endpoint: &str,
-    ) -> (Option<Health>, Option<u16>, Attempt) {
+    ) -> Tried<Bytes, VapiError> {
         let request = self.http.get(url).header(AUTHORIZATION, auth.clone()).send();
         let answered = tokio::time::timeout(self.config.call_timeout, async {
             let response = request.await?;
@@ -192,29 +162,37 @@ impl Inner {
             Ok(Err(err)) if err.is_builder() => {
                 let error =
                     VapiError::Unexpected(format!("GET {endpoint} could not be built: {}", chain(&err)));
-                return (None, None, Attempt::Done(Err(error)));
+                return Tried { health: None, status: None, next: Attempt::Done(Err(error)) };
             }
             Ok(Err(err)) => {
                 let error = VapiError::Unavailable(format!("GET {endpoint} failed: {}", chain(&err)));
-                return (Some(Health::Fault), None, Attempt::Retry { error, retry_after: None });
+                return fault(error);
             }
             Err(_) => {
                 let error = VapiError::Unavailable(format!(
                     "GET {endpoint} got no answer within {} ms",
                     self.config.call_timeout.as_millis()
                 ));
-                return (Some(Health::Fault), None, Attempt::Retry { error, retry_after: None });
+                return fault(error);
             }
         };
-        (Some(health(status)), Some(status.as_u16()), decide(status, &headers, body, key, endpoint))
+        let next = decide(status, &headers, body, key, endpoint);
+        Tried { health: Some(health(status)), status: Some(status.as_u16()), next }
     }
 }
 
-fn health(status: StatusCode) -> Health {
-    if status.is_server_error() { Health::Fault } else { Health::Answered }
+/// The provider did not answer: worth another attempt.
+fn fault(error: VapiError) -> Tried<Bytes, VapiError> {
+    Tried { health: Some(Health::Fault), status: None, next: Attempt::Retry { error, retry_after: None } }
 }
 
-fn decide(status: StatusCode, headers: &HeaderMap, body: Bytes, key: &Secret, endpoint: &str) -> Attempt {
+fn decide(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: Bytes,
+    key: &Secret,
+    endpoint: &str,
+) -> Attempt<Bytes, VapiError> {
     let answered = |what: &str| format!("GET {endpoint} answered {}{what}", status.as_u16());
     match status {
         _ if status.is_success() => Attempt::Done(Ok(body)),
@@ -229,24 +207,6 @@ fn decide(status: StatusCode, headers: &HeaderMap, body: Bytes, key: &Secret, en
         },
         _ => Attempt::Done(Err(VapiError::Unexpected(answered(&format!(": {}", excerpt(&body, key)))))),
     }
-}
-
-/// The start of a body, with the key blanked out in case Vapi ever echoes it.
-fn excerpt(body: &[u8], key: &Secret) -> String {
-    let text: String = String::from_utf8_lossy(body).chars().take(BODY_EXCERPT_CHARS).collect();
-    if key.expose().is_empty() { text } else { text.replace(key.expose(), "***") }
-}
-
-/// reqwest's Display leaves out the cause (`connection refused`), which is what an operator needs.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -3,22 +3,18 @@
 //! - [`client`]: [`VapiClient`], one per process; every call goes through the same steps:
 //!   breaker check → per-org slot → attempts with timeout and backoff.
 //! - [`types`]: the documented subset of Vapi's objects that assist passes on.
-//! - `breaker`, `limits`, `retry`: the reliability pieces, each alone in its file.
+//! - the reliability pieces (breaker, per-org limit, retries) are shared with the AI client, in
+//!   [`crate::upstream`].
 //!
 //! The private key only ever travels inside a [`crate::crypto::Secret`] and the `Authorization`
 //! header (marked sensitive); it is never part of an error, a log line or a Debug output.
 
-mod breaker;
 pub mod client;
-mod limits;
-mod metrics;
-mod retry;
 pub mod types;
 
 use std::time::Duration;
 
 pub use client::VapiClient;
-pub use metrics::VapiMetrics;
 pub use types::{Assistant, ModelSummary, PhoneNumber, VoiceSummary};
 
 use crate::error::{ApiError, Chain, ErrorCode};

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -21,8 +20,8 @@ use rsa::pkcs8::{EncodePublicKey, LineEnding};
 use rsa::traits::PublicKeyParts;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+
+use super::Server;
 
 const ISSUER: &str = "https://clerk.test.local";
 const AUTHORIZED_PARTY: &str = "https://dashboard.test.local";
@@ -60,25 +59,19 @@ static PUBLISHED: LazyLock<SigningKey> = LazyLock::new(|| SigningKey::generate("
 static UNPUBLISHED: LazyLock<SigningKey> = LazyLock::new(|| SigningKey::generate("ins_test_unpublished"));
 
 pub struct FakeClerk {
-    addr: SocketAddr,
+    server: Server,
     fetches: Arc<AtomicUsize>,
-    server: JoinHandle<()>,
 }
 
 impl FakeClerk {
     pub async fn start() -> Self {
         let fetches = Arc::new(AtomicUsize::new(0));
         let app = Router::new().route("/.well-known/jwks.json", get(jwks)).with_state(Arc::clone(&fetches));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the fake Clerk");
-        let addr = listener.local_addr().expect("fake Clerk address");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve the fake Clerk");
-        });
-        Self { addr, fetches, server }
+        Self { server: Server::start(app, "the fake Clerk").await, fetches }
     }
 
     pub fn jwks_url(&self) -> String {
-        format!("http://{}/.well-known/jwks.json", self.addr)
+        format!("http://{}/.well-known/jwks.json", self.server.addr)
     }
 
     pub fn issuer(&self) -> &'static str {
@@ -121,12 +114,6 @@ impl FakeClerk {
             pending: false,
             key: &PUBLISHED,
         }
-    }
-}
-
-impl Drop for FakeClerk {
-    fn drop(&mut self) {
-        self.server.abort();
     }
 }
 

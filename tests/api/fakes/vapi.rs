@@ -6,7 +6,6 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+
+use super::{InFlight, Server};
 
 /// Vapi's answer to a wrong or missing key, byte for byte.
 pub const INVALID_KEY_BODY: &str = r#"{"message":"Invalid Key. Hot tip, you may be using the private key instead of the public key, or vice versa.","error":"Unauthorized","statusCode":401}"#;
@@ -30,17 +29,15 @@ const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
 
 pub struct FakeVapi {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    server: JoinHandle<()>,
 }
 
 #[derive(Default)]
 struct Shared {
     state: Mutex<FakeState>,
     requests: AtomicUsize,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
+    in_flight: Arc<InFlight>,
 }
 
 #[derive(Default)]
@@ -66,16 +63,11 @@ impl FakeVapi {
             .route("/assistant", get(assistants))
             .route("/phone-number", get(phone_numbers))
             .with_state(Arc::clone(&shared));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the fake Vapi");
-        let addr = listener.local_addr().expect("fake Vapi address");
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve the fake Vapi");
-        });
-        Self { addr, shared, server }
+        Self { server: Server::start(app, "the fake Vapi").await, shared }
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, FakeState> {
@@ -118,13 +110,7 @@ impl FakeVapi {
 
     /// The most requests that were ever being answered at the same time.
     pub fn max_in_flight(&self) -> usize {
-        self.shared.max_in_flight.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for FakeVapi {
-    fn drop(&mut self) {
-        self.server.abort();
+        self.shared.in_flight.most()
     }
 }
 
@@ -192,23 +178,6 @@ async fn phone_numbers(
     list(&shared, Resource::PhoneNumbers, &headers, &query).await
 }
 
-/// Counts a request as in flight until dropped.
-struct InFlight<'a>(&'a Shared);
-
-impl<'a> InFlight<'a> {
-    fn enter(shared: &'a Shared) -> Self {
-        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        Self(shared)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 async fn list(
     shared: &Shared,
     resource: Resource,
@@ -216,7 +185,7 @@ async fn list(
     query: &HashMap<String, String>,
 ) -> Response {
     shared.requests.fetch_add(1, Ordering::SeqCst);
-    let _in_flight = InFlight::enter(shared);
+    let _in_flight = shared.in_flight.enter();
     let delay = shared.state.lock().expect("fake Vapi state").delay;
     tokio::time::sleep(delay).await;
 

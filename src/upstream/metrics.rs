@@ -1,5 +1,5 @@
-//! What the Vapi client records: calls by endpoint and outcome, and their latency (retries
-//! included). The node's registry (`crate::ops::Metrics`) exports them.
+//! What a provider's client records: calls by endpoint and outcome, and their latency (retries
+//! included). The node's registry (`crate::ops::Metrics`) exports them under the provider's name.
 
 use std::time::Duration;
 
@@ -27,19 +27,19 @@ fn latency_histogram() -> Histogram {
 
 /// [`Default`] gives a set no registry exports, for a client built on its own.
 #[derive(Clone)]
-pub struct VapiMetrics {
+pub struct CallMetrics {
     calls: Family<OutcomeLabels, Counter>,
     latency: Family<EndpointLabels, Histogram, fn() -> Histogram>,
 }
 
-impl Default for VapiMetrics {
+impl Default for CallMetrics {
     fn default() -> Self {
         Self { calls: Family::default(), latency: Family::new_with_constructor(latency_histogram) }
     }
 }
 
-impl VapiMetrics {
-    /// `outcome`: `ok`, `invalid_key`, `unavailable` or `unexpected`.
+impl CallMetrics {
+    /// `outcome` is one of a few fixed words of the client (`ok`, `unavailable`, …).
     pub fn observe(&self, endpoint: &str, outcome: &str, elapsed: Duration) {
         let (endpoint, outcome) = (endpoint.to_owned(), outcome.to_owned());
         self.latency
@@ -48,12 +48,17 @@ impl VapiMetrics {
         self.calls.get_or_create(&OutcomeLabels { endpoint, outcome }).inc();
     }
 
-    /// Exports these from `registry` on.
-    pub fn register(&self, registry: &mut Registry) {
-        registry.register("vapi_calls", "Calls to Vapi by endpoint and outcome", self.calls.clone());
+    /// Exports these from `registry` on as `<name>_calls` and `<name>_call_duration_seconds`;
+    /// `provider` is the name people know it by, for the help texts.
+    pub fn register(&self, registry: &mut Registry, name: &str, provider: &str) {
         registry.register(
-            "vapi_call_duration_seconds",
-            "Latency of calls to Vapi, retries included",
+            format!("{name}_calls"),
+            format!("Calls to {provider} by endpoint and outcome"),
+            self.calls.clone(),
+        );
+        registry.register(
+            format!("{name}_call_duration_seconds"),
+            format!("Latency of calls to {provider}, retries included"),
             self.latency.clone(),
         );
     }

@@ -1,6 +1,6 @@
-//! At most N calls to Vapi in flight per org, so one tenant's burst cannot use up the shared
-//! connection pool or Vapi's patience with everyone else. An org's entry is removed when its
-//! last call ends, so the map does not grow with the number of orgs ever seen.
+//! At most N calls to a provider in flight per org, so one tenant's burst cannot use up the
+//! shared connection pool or the provider's patience with everyone else. An org's entry is
+//! removed when its last call ends, so the map does not grow with the number of orgs ever seen.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -9,21 +9,24 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::ids::OrgId;
 
-pub(super) struct OrgLimits {
+/// Cloned handles share the same slots.
+#[derive(Clone)]
+pub struct OrgLimits {
     per_org: usize,
-    slots: Mutex<HashMap<OrgId, Arc<Semaphore>>>,
+    slots: Arc<Mutex<HashMap<OrgId, Arc<Semaphore>>>>,
 }
 
-/// Holds one of the org's slots until dropped.
-pub(super) struct Slot<'a> {
-    limits: &'a OrgLimits,
+/// Holds one of the org's slots until dropped. It owns its handle, so a streamed answer can
+/// keep its slot for as long as it streams.
+pub struct Slot {
+    limits: OrgLimits,
     org: OrgId,
     permit: Option<OwnedSemaphorePermit>,
 }
 
 impl OrgLimits {
-    pub(super) fn new(per_org: usize) -> Self {
-        Self { per_org: per_org.max(1), slots: Mutex::new(HashMap::new()) }
+    pub fn new(per_org: usize) -> Self {
+        Self { per_org: per_org.max(1), slots: Arc::default() }
     }
 
     fn slots(&self) -> MutexGuard<'_, HashMap<OrgId, Arc<Semaphore>>> {
@@ -31,13 +34,13 @@ impl OrgLimits {
     }
 
     /// Waits for one of the org's slots.
-    pub(super) async fn acquire(&self, org: &OrgId) -> Slot<'_> {
+    pub async fn acquire(&self, org: &OrgId) -> Slot {
         let semaphore = Arc::clone(
             self.slots().entry(org.clone()).or_insert_with(|| Arc::new(Semaphore::new(self.per_org))),
         );
         // The semaphore is never closed, so acquiring only ends with a permit.
         let permit = semaphore.acquire_owned().await.ok();
-        Slot { limits: self, org: org.clone(), permit }
+        Slot { limits: self.clone(), org: org.clone(), permit }
     }
 
     #[cfg(test)]
@@ -46,7 +49,7 @@ impl OrgLimits {
     }
 }
 
-impl Drop for Slot<'_> {
+impl Drop for Slot {
     fn drop(&mut self) {
         drop(self.permit.take());
         let mut slots = self.limits.slots();

@@ -1,5 +1,5 @@
 //! How long to wait before the next attempt. Backoff is exponential from 100 ms with jitter, so
-//! orgs retrying after the same blip do not return to Vapi in lockstep.
+//! orgs retrying after the same blip do not return to the provider in lockstep.
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ const BASE: Duration = Duration::from_millis(100);
 const RETRY_AFTER_CAP: Duration = Duration::from_secs(2);
 
 /// The pause after failed attempt number `attempt` (1-based).
-pub(super) fn delay(attempt: u32, retry_after: Option<Duration>) -> Duration {
+pub fn delay(attempt: u32, retry_after: Option<Duration>) -> Duration {
     if let Some(wait) = retry_after {
         return wait.min(RETRY_AFTER_CAP);
     }
@@ -22,9 +22,9 @@ pub(super) fn delay(attempt: u32, retry_after: Option<Duration>) -> Duration {
     exponential.mul_f64(rand::rng().random_range(0.5..1.5))
 }
 
-/// Only the delay-seconds form: Vapi sends seconds, and an HTTP date would need a clock we
-/// cannot trust to match theirs anyway.
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// Only the delay-seconds form: Vapi and OpenAI send seconds, and an HTTP date would need a clock
+/// we cannot trust to match theirs anyway.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }

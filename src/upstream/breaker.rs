@@ -1,14 +1,16 @@
-//! One circuit breaker for all of Vapi, shared by every org: when Vapi itself is down, each org
-//! discovering it separately would mean a timeout per org and per retry, piling up waiting
-//! requests. Only faults that are Vapi's (5xx, timeouts, dropped connections) count; a tenant's
-//! bad key is an answer, and proves Vapi is up.
+//! One circuit breaker per provider, shared by every org: when the provider itself is down, each
+//! org discovering it separately would mean a timeout per org and per retry, piling up waiting
+//! requests. Only faults that are the provider's (5xx, timeouts, dropped connections) count; a
+//! refused key is an answer, and proves the provider is up.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub(super) struct Breaker {
+pub struct Breaker {
+    /// The provider, for the log.
+    name: &'static str,
     threshold: u32,
     cooldown: Duration,
     state: Mutex<State>,
@@ -29,32 +31,32 @@ enum State {
 /// Permission for one attempt, whose outcome is reported through [`Ticket::record`]. A ticket
 /// dropped unreported (the caller gave up, or nothing was sent) changes no count, and hands a
 /// half-open breaker's trial to the next caller, so an abandoned trial never leaves it stuck.
-pub(super) struct Ticket<'a> {
+pub struct Ticket<'a> {
     breaker: &'a Breaker,
     trial: bool,
     recorded: bool,
 }
 
-/// How an attempt ended, as far as Vapi's health is concerned.
+/// How an attempt ended, as far as the provider's health is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Health {
-    /// Vapi answered (any status below 500, including 401 and 429).
+pub enum Health {
+    /// The provider answered (any status below 500, including 401 and 429).
     Answered,
     /// 5xx, timeout or connection failure.
     Fault,
 }
 
 impl Breaker {
-    pub(super) fn new(threshold: u32, cooldown: Duration) -> Self {
-        Self { threshold: threshold.max(1), cooldown, state: Mutex::new(State::Closed { failures: 0 }) }
+    pub fn new(name: &'static str, threshold: u32, cooldown: Duration) -> Self {
+        Self { name, threshold: threshold.max(1), cooldown, state: Mutex::new(State::Closed { failures: 0 }) }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// `None` while open: the caller answers "unavailable" without calling Vapi.
-    pub(super) fn admit(&self) -> Option<Ticket<'_>> {
+    /// `None` while open: the caller answers "unavailable" without calling the provider.
+    pub fn admit(&self) -> Option<Ticket<'_>> {
         let mut state = self.state();
         let trial = match *state {
             State::Closed { .. } => false,
@@ -73,7 +75,7 @@ impl Breaker {
 }
 
 impl Ticket<'_> {
-    pub(super) fn record(mut self, health: Health) {
+    pub fn record(mut self, health: Health) {
         self.recorded = true;
         let breaker = self.breaker;
         let mut state = breaker.state();
@@ -85,8 +87,9 @@ impl Ticket<'_> {
             (Health::Fault, State::Closed { .. } | State::HalfOpen) => {
                 breaker.open(&mut state);
                 tracing::warn!(
+                    provider = breaker.name,
                     cooldown_ms = breaker.cooldown.as_millis() as u64,
-                    "Vapi circuit breaker opened"
+                    "circuit breaker opened"
                 );
             }
             // Another attempt already opened it; its cooldown stands.
@@ -120,7 +123,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn opens_after_the_threshold_of_consecutive_faults() {
-        let breaker = Breaker::new(3, COOLDOWN);
+        let breaker = Breaker::new("test", 3, COOLDOWN);
         fail(&breaker, 2);
         assert!(breaker.admit().is_some());
         fail(&breaker, 1);
@@ -129,7 +132,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_answer_resets_the_count_of_faults() {
-        let breaker = Breaker::new(3, COOLDOWN);
+        let breaker = Breaker::new("test", 3, COOLDOWN);
         fail(&breaker, 2);
         breaker.admit().unwrap().record(Health::Answered);
         fail(&breaker, 2);
@@ -138,7 +141,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn lets_one_trial_through_after_the_cooldown_and_closes_on_success() {
-        let breaker = Breaker::new(1, COOLDOWN);
+        let breaker = Breaker::new("test", 1, COOLDOWN);
         fail(&breaker, 1);
         tokio::time::advance(COOLDOWN).await;
         let trial = breaker.admit().expect("the trial");
@@ -149,7 +152,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_trial_reopens_for_a_full_cooldown() {
-        let breaker = Breaker::new(1, COOLDOWN);
+        let breaker = Breaker::new("test", 1, COOLDOWN);
         fail(&breaker, 1);
         tokio::time::advance(COOLDOWN).await;
         breaker.admit().unwrap().record(Health::Fault);
@@ -161,7 +164,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_abandoned_trial_does_not_leave_the_breaker_stuck() {
-        let breaker = Breaker::new(1, COOLDOWN);
+        let breaker = Breaker::new("test", 1, COOLDOWN);
         fail(&breaker, 1);
         tokio::time::advance(COOLDOWN).await;
         drop(breaker.admit().expect("the trial"));
