@@ -12,11 +12,13 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::actors::ai::AiGatewayArgs;
 use crate::actors::ingest::{IngestArgs, IngestStats, Owners};
 use crate::actors::partitions::{Ownership, Partitions, PartitionsArgs};
 use crate::actors::tenants::TenantsActor;
 use crate::actors::vapi::GatewayArgs;
 use crate::actors::{Child, Root, RootMsg, Tenants};
+use crate::ai::AiClient;
 use crate::api::Context;
 use crate::auth::Authenticator;
 use crate::bus::embedded::{Credentials, NatsServer};
@@ -136,7 +138,15 @@ impl App {
             repos: repos.clone(),
             master_key: master_key.clone(),
         };
-        for child in [Child::Ingest(Box::new(ingest)), Child::Vapi(Box::new(gateway))] {
+        // No overall timeout: a streamed answer is bounded by the client's idle timeout instead.
+        let ai_http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build()?;
+        let ai = AiGatewayArgs {
+            nats: nats.clone(),
+            client: AiClient::new(config.ai.clone(), ai_http).with_metrics(metrics.ai()),
+        };
+        let children =
+            [Child::Ingest(Box::new(ingest)), Child::Vapi(Box::new(gateway)), Child::Ai(Box::new(ai))];
+        for child in children {
             ractor::call_t!(root, RootMsg::Start, 10_000, child)
                 .map_err(|e| AppError::Actors(e.to_string()))?
                 .map_err(AppError::Actors)?;

@@ -8,8 +8,10 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use assist::Config;
+use assist::ai::AiConfig;
 use assist::auth::ClerkConfig;
 use assist::bus::subjects::AdminTarget;
+use assist::crypto::Secret;
 use assist::http::limits::{Rate, RateLimits};
 use assist::http::{ConnectionLimits, StreamLimits};
 use assist::ids::OrgId;
@@ -116,6 +118,21 @@ pub struct ServeArgs {
     /// Vapi API base URL.
     #[arg(long, env = "ASSIST_VAPI_BASE_URL", default_value = "https://api.vapi.ai")]
     pub vapi_base_url: String,
+    /// An OpenAI-compatible API (OpenAI, Azure OpenAI's compatible endpoint, Ollama, vLLM, LM Studio).
+    #[arg(long, env = "ASSIST_AI_BASE_URL", default_value = "https://api.openai.com/v1")]
+    pub ai_base_url: String,
+    /// The deployment's key for the AI provider; without it knowledge and the agent answer 503.
+    #[arg(long, env = "ASSIST_AI_API_KEY", hide_env_values = true)]
+    pub ai_api_key: Option<String>,
+    /// The agent's chat model.
+    #[arg(long, env = "ASSIST_AI_CHAT_MODEL", default_value = "gpt-4o-mini")]
+    pub ai_chat_model: String,
+    /// The embedding model.
+    #[arg(long, env = "ASSIST_AI_EMBEDDING_MODEL", default_value = "text-embedding-3-small")]
+    pub ai_embedding_model: String,
+    /// Entries per embedding vector; must match the model, and is fixed once chunks are stored.
+    #[arg(long, env = "ASSIST_AI_EMBEDDING_DIMENSIONS", default_value_t = 1536)]
+    pub ai_embedding_dimensions: u32,
     /// Anonymous widget requests per second allowed from one client address (burst: 3x).
     #[arg(long, env = "ASSIST_WIDGET_RATE_PER_CLIENT", default_value_t = 20.0)]
     pub widget_rate_per_client: f64,
@@ -207,6 +224,18 @@ impl ServeArgs {
         config.clerk_webhook_secret = self.clerk_webhook_secret.clone().filter(|s| !s.is_empty());
         config.master_key = self.master_key.clone().filter(|k| !k.is_empty());
         config.vapi.base_url = self.vapi_base_url.trim_end_matches('/').to_owned();
+        anyhow::ensure!(
+            self.ai_embedding_dimensions >= 1,
+            "ASSIST_AI_EMBEDDING_DIMENSIONS: must be at least 1"
+        );
+        config.ai = AiConfig {
+            base_url: self.ai_base_url.trim_end_matches('/').to_owned(),
+            api_key: self.ai_api_key.clone().filter(|k| !k.is_empty()).map(Secret::new),
+            chat_model: self.ai_chat_model.clone(),
+            embedding_model: self.ai_embedding_model.clone(),
+            embedding_dimensions: self.ai_embedding_dimensions,
+            ..config.ai
+        };
         let rate =
             |per_second: f64, burst: f64| Rate { per_second: per_second.max(0.1), burst: burst.max(1.0) };
         config.widget_rate = RateLimits {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::actors::ActorConfig;
 use crate::actors::partitions::PartitionsConfig;
+use crate::ai::AiConfig;
 use crate::auth::ClerkConfig;
 use crate::clock::Clock;
 use crate::http::limits::RateLimits;
@@ -33,6 +34,8 @@ pub struct Config {
     pub master_key: Option<String>,
     /// Vapi: base URL, timeouts, retries, per-org limit, circuit breaker.
     pub vapi: VapiConfig,
+    /// The OpenAI-compatible provider: base URL, key, models, timeouts, limits, breaker.
+    pub ai: AiConfig,
     /// How long system ingest may hold an event unacknowledged before it is redelivered.
     pub ingest_ack_wait: Duration,
     pub actors: ActorConfig,
@@ -75,6 +78,7 @@ impl Config {
             master_key: None,
             // A stalled Vapi must not outlast the edge's own deadline: 3 attempts of 3 s.
             vapi: VapiConfig { call_timeout: Duration::from_secs(3), ..VapiConfig::default() },
+            ai: AiConfig::default(),
             actors: ActorConfig::default(),
             request_timeout: Duration::from_secs(10),
             body_limit: 64 * 1024,

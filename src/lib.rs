@@ -22,10 +22,11 @@
 //! 4. [`db`]: SurrealDB through the `any` engine; the schema, one repository per table, the
 //!    fencing check every org write carries. It speaks in its own row types.
 //! 5. [`webhooks`]: Clerk's and Vapi's events, typed (and what assist records of them);
-//!    [`vapi`]: the client for Vapi's API.
+//!    [`vapi`]: the client for Vapi's API; [`ai`]: the client for an OpenAI-compatible API
+//!    (embeddings, streamed chat).
 //! 6. [`actors`]: ractor actors. `root` → `partitions` (leases: which orgs this node owns) and
 //!    `tenants` → one `org:<id>` actor per owned organization, the single writer of its data,
-//!    activated on demand and passivated when idle; system ingest; the Vapi gateway.
+//!    activated on demand and passivated when idle; system ingest; the Vapi and AI gateways.
 //! 7. [`ops`]: what operators see: the node id's heartbeat, the supervision tree gathered from
 //!    every node over `assist.v1.admin.*`, and the per-App metrics registry.
 //! 8. [`api`]: the public operations, each declared once; authentication (in this one place,
@@ -38,6 +39,7 @@
 //! 10. [`app`]: building and running the whole thing; [`config`]: what it is built from.
 
 pub mod actors;
+pub mod ai;
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -10,7 +10,7 @@ const LAYERS: [&[&str]; 10] = [
     &["model"],
     &["auth", "bus"],
     &["db"],
-    &["webhooks", "vapi"],
+    &["webhooks", "vapi", "ai"],
     &["actors"],
     &["ops"],
     &["api"],

@@ -10,8 +10,10 @@
 //!  |    +-- org:<id>   (one per active organization of an owned partition)
 //!  +-- system-ingest   (durable consumer of webhook events)
 //!  +-- vapi            (the gateway: every call to Vapi, on private subjects)
+//!  +-- ai              (the gateway: every call to the AI provider, on private subjects)
 //! ```
 
+pub(crate) mod ai;
 mod gateway;
 pub mod ingest;
 pub mod org;

@@ -5,14 +5,15 @@ use ractor::{Actor, ActorCell, ActorId, ActorProcessingErr, ActorRef, RpcReplyPo
 use tokio::time::Instant;
 
 use super::RestartWindow;
+use super::ai::AiGatewayArgs;
 use super::gateway::Gateway;
 use super::ingest::{IngestActor, IngestArgs};
 use super::vapi::GatewayArgs;
 
 /// The anchor of the supervision tree. Tenants keeps its own per-org restart policy, and a
 /// failure of tenants itself is a node-level fault: root stops and the app exits with an error
-/// for the process supervisor to see. System ingest and the Vapi gateway keep all their state in
-/// NATS and the database, so root restarts them, within a bounded intensity.
+/// for the process supervisor to see. System ingest and the Vapi and AI gateways keep all their
+/// state in NATS and the database, so root restarts them, within a bounded intensity.
 pub(crate) struct Root;
 
 /// A child root knows how to start again. Boxed: the arguments are large and messages small.
@@ -20,6 +21,7 @@ pub(crate) struct Root;
 pub(crate) enum Child {
     Ingest(Box<IngestArgs>),
     Vapi(Box<GatewayArgs>),
+    Ai(Box<AiGatewayArgs>),
 }
 
 impl Child {
@@ -27,6 +29,7 @@ impl Child {
         match self {
             Self::Ingest(_) => "system-ingest",
             Self::Vapi(_) => "vapi",
+            Self::Ai(_) => "ai",
         }
     }
 
@@ -37,6 +40,9 @@ impl Child {
                 Actor::spawn_linked(None, IngestActor, *args, cell).await.map(|(a, _)| a.get_cell())
             }
             Self::Vapi(args) => {
+                Actor::spawn_linked(None, Gateway::new(), *args, cell).await.map(|(a, _)| a.get_cell())
+            }
+            Self::Ai(args) => {
                 Actor::spawn_linked(None, Gateway::new(), *args, cell).await.map(|(a, _)| a.get_cell())
             }
         };

@@ -16,6 +16,7 @@ use prometheus_client::registry::Registry;
 
 use crate::actors::Tenants;
 use crate::actors::ingest::IngestStats;
+use crate::ai::AiMetrics;
 use crate::db::Repos;
 use crate::error::ErrorCode;
 use crate::upstream::CallMetrics;
@@ -62,6 +63,7 @@ pub struct Metrics {
     nats_requests: Family<EndpointLabels, Counter>,
     nats_errors: Family<ErrorLabels, Counter>,
     vapi: CallMetrics,
+    ai: AiMetrics,
 }
 
 impl Default for Metrics {
@@ -74,6 +76,7 @@ impl Default for Metrics {
             nats_requests: Family::default(),
             nats_errors: Family::default(),
             vapi: CallMetrics::default(),
+            ai: AiMetrics::default(),
         };
         let r = &mut registry;
         r.register(
@@ -97,6 +100,7 @@ impl Default for Metrics {
             metrics.nats_errors.clone(),
         );
         metrics.vapi.register(r, "vapi", "Vapi");
+        metrics.ai.register(r);
         *metrics.registry.lock().unwrap_or_else(PoisonError::into_inner) = registry;
         metrics
     }
@@ -124,6 +128,11 @@ impl Metrics {
     /// The handle to give the Vapi client (`VapiClient::with_metrics`).
     pub fn vapi(&self) -> CallMetrics {
         self.vapi.clone()
+    }
+
+    /// The handle to give the AI client (`AiClient::with_metrics`).
+    pub fn ai(&self) -> AiMetrics {
+        self.ai.clone()
     }
 
     /// Exports the actors', ingest's and the NATS connection's counters from now on.

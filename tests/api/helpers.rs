@@ -15,6 +15,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::fakes::clerk::FakeClerk;
+use crate::fakes::openai::{FakeOpenAi, TEST_KEY};
 use crate::fakes::vapi::FakeVapi;
 
 /// The one browser origin test apps let call dashboard routes.
@@ -28,6 +29,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub clerk: FakeClerk,
     pub vapi: FakeVapi,
+    /// The AI provider: the app's `ai.base_url` points at it, with its key.
+    pub openai: FakeOpenAi,
     pub nats_server: NatsServer,
     /// System ingest's counters.
     pub ingest: Arc<IngestStats>,
@@ -52,6 +55,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
         NatsServer::start(dir.path(), Credentials::random(), None).await.expect("nats-server starts");
     let clerk = FakeClerk::start().await;
     let vapi = FakeVapi::start().await;
+    let openai = FakeOpenAi::start().await;
     let mut config = Config::embedded();
     config.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
     config.nats_url = Some(nats_server.backend_url());
@@ -62,6 +66,13 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     config.ingest_ack_wait = Duration::from_secs(1);
     config.vapi.base_url = vapi.base_url();
     config.vapi.breaker_cooldown = Duration::from_millis(500);
+    config.ai.base_url = openai.base_url();
+    config.ai.api_key = Some(assist::crypto::Secret::new(TEST_KEY.into()));
+    // Small vectors keep tests fast; the fake hashes words into any size.
+    config.ai.embedding_dimensions = 256;
+    config.ai.call_timeout = Duration::from_secs(2);
+    config.ai.stream_idle_timeout = Duration::from_secs(2);
+    config.ai.breaker_cooldown = Duration::from_millis(500);
     // Every test request comes from 127.0.0.1; the limits have tests of their own.
     let generous = Rate { per_second: 100_000.0, burst: 100_000.0 };
     config.widget_rate = RateLimits { per_client: generous, per_org: generous };
@@ -83,6 +94,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
         http: reqwest::Client::new(),
         clerk,
         vapi,
+        openai,
         nats_server,
         ingest,
         tenants,

@@ -9,6 +9,7 @@ compile_error!(
 );
 
 mod actors;
+mod ai_gateway;
 mod auth;
 mod browser;
 mod bus;

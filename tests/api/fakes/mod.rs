@@ -3,6 +3,8 @@
 //! flight.
 
 pub mod clerk;
+pub mod openai;
+mod openai_answers;
 pub mod vapi;
 
 use std::net::SocketAddr;
