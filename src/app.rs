@@ -14,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::actors::ai::AiGatewayArgs;
 use crate::actors::ingest::{IngestArgs, IngestStats, Owners};
+use crate::actors::OrgWorkers;
+use crate::actors::agent::Agent;
+use crate::actors::ingestion::Ingestion;
 use crate::actors::partitions::{Ownership, Partitions, PartitionsArgs};
 use crate::actors::tenants::TenantsActor;
 use crate::actors::vapi::GatewayArgs;
@@ -23,6 +26,7 @@ use crate::api::Context;
 use crate::auth::Authenticator;
 use crate::bus::embedded::{Credentials, NatsServer};
 use crate::bus::events::EventPublisher;
+use crate::bus::uploads::Uploads;
 use crate::bus::{BusError, BusService};
 use crate::config::Config;
 use crate::crypto::{CryptoError, MasterKey};
@@ -39,6 +43,8 @@ use crate::vapi::VapiClient;
 use crate::webhooks::svix::SvixVerifier;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Documents a node reads and embeds at once; the others wait their turn.
+const INGESTIONS_AT_ONCE: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -106,6 +112,14 @@ impl App {
         crate::bus::system::ensure_streams(&js).await?;
         crate::bus::check_partitioning(&nats, config.partitions.count).await?;
         let ownership = Ownership::new(config.partitions.count);
+        let uploads = Uploads::open(&js).await?;
+        let ingestion = Ingestion::new(
+            nats.clone(),
+            uploads.clone(),
+            config.chunking,
+            config.request_timeout,
+            INGESTIONS_AT_ONCE,
+        );
         let (root, root_task) =
             Actor::spawn(None, Root, ()).await.map_err(|e| AppError::Actors(e.to_string()))?;
         let repos = Repos::new(&db);
@@ -116,6 +130,10 @@ impl App {
             config.clock.clone(),
             master_key.clone(),
             EventPublisher::new(js.clone()),
+            OrgWorkers {
+                ingestion,
+                agent: Agent::new(nats.clone(), EventPublisher::new(js.clone()), config.agent, config.request_timeout),
+            },
             ownership.clone(),
         )
         .await
@@ -151,10 +169,13 @@ impl App {
                 .map_err(|e| AppError::Actors(e.to_string()))?
                 .map_err(AppError::Actors)?;
         }
+        let auth = Authenticator::new(config.clerk.clone(), http);
         let ctx = Context {
             tenants: tenants.clone(),
-            auth: Authenticator::new(config.clerk.clone(), http),
+            auth: auth.clone(),
             nats: nats.clone(),
+            uploads: uploads.clone(),
+            ai_missing: config.ai.missing_setting(),
             request_timeout: config.request_timeout,
         };
         let bus = BusService::start(&nats, crate::api::serve(ctx, metrics.clone())).await?;
@@ -214,6 +235,8 @@ impl App {
             settings,
             metrics: metrics.clone(),
             admin_token: config.admin_token.as_deref().filter(|t| !t.is_empty()).map(AdminToken::new),
+            auth,
+            uploads,
         };
         let options = EdgeOptions {
             body_limit: config.body_limit,

@@ -196,6 +196,16 @@ pub struct ServeArgs {
     /// Seconds a node may go without renewing its partition leases before others take them over.
     #[arg(long, env = "ASSIST_LEASE_TTL_SECS", default_value_t = 5)]
     pub lease_ttl_secs: u64,
+    /// Characters per knowledge-base passage.
+    #[arg(long, env = "ASSIST_CHUNK_SIZE", default_value_t = assist::knowledge::Chunking::default().size)]
+    pub chunk_size: usize,
+    /// Characters each passage shares with the one before it.
+    #[arg(long, env = "ASSIST_CHUNK_OVERLAP", default_value_t = assist::knowledge::Chunking::default().overlap)]
+    pub chunk_overlap: usize,
+    /// Tokens (in and out together) each org's AI calls may use per month; past it, new chats
+    /// go to a person.
+    #[arg(long, env = "ASSIST_AI_MONTHLY_BUDGET_TOKENS", default_value_t = assist::actors::agent::AgentConfig::default().budget_tokens)]
+    pub ai_monthly_budget_tokens: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -265,6 +275,9 @@ impl ServeArgs {
         anyhow::ensure!(self.partitions >= 1, "ASSIST_PARTITIONS: must be at least 1");
         config.partitions.count = self.partitions;
         config.partitions.ttl = Duration::from_secs(self.lease_ttl_secs.clamp(1, 60));
+        config.chunking = assist::knowledge::Chunking { size: self.chunk_size, overlap: self.chunk_overlap };
+        config.chunking.check().map_err(|e| anyhow::anyhow!(e))?;
+        config.agent.budget_tokens = self.ai_monthly_budget_tokens;
         Ok(config)
     }
 }

@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::actors::ActorConfig;
+use crate::actors::agent::AgentConfig;
 use crate::actors::partitions::PartitionsConfig;
 use crate::ai::AiConfig;
 use crate::auth::ClerkConfig;
 use crate::clock::Clock;
 use crate::http::limits::RateLimits;
 use crate::http::{ConnectionLimits, StreamLimits};
+use crate::knowledge::Chunking;
 use crate::ops::NodeId;
 use crate::vapi::VapiConfig;
 use crate::widget::WidgetConfig;
@@ -62,6 +64,10 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// How orgs are split among nodes, and how long a silent node keeps its share.
     pub partitions: PartitionsConfig,
+    /// How knowledge-base documents are cut into passages.
+    pub chunking: Chunking,
+    /// The AI agent's monthly budget per org and its patience with the provider.
+    pub agent: AgentConfig,
 }
 
 impl Config {
@@ -91,6 +97,8 @@ impl Config {
             node_id: NodeId::generate(),
             admin_token: None,
             partitions: PartitionsConfig::default(),
+            chunking: Chunking::default(),
+            agent: AgentConfig::default(),
         }
     }
 }

@@ -14,13 +14,14 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     PayloadTooLarge,
+    UnsupportedMediaType,
     RateLimited,
     Internal,
     Unavailable,
 }
 
 /// Code, HTTP status and wire name in one row each, so the three can never drift apart.
-const TABLE: [(ErrorCode, u16, &str); 10] = [
+const TABLE: [(ErrorCode, u16, &str); 11] = [
     (ErrorCode::InvalidArgument, 400, "invalid_argument"),
     (ErrorCode::Unauthenticated, 401, "unauthenticated"),
     (ErrorCode::PaymentRequired, 402, "payment_required"),
@@ -28,6 +29,7 @@ const TABLE: [(ErrorCode, u16, &str); 10] = [
     (ErrorCode::NotFound, 404, "not_found"),
     (ErrorCode::Conflict, 409, "conflict"),
     (ErrorCode::PayloadTooLarge, 413, "payload_too_large"),
+    (ErrorCode::UnsupportedMediaType, 415, "unsupported_media_type"),
     (ErrorCode::RateLimited, 429, "rate_limited"),
     (ErrorCode::Internal, 500, "internal"),
     (ErrorCode::Unavailable, 503, "unavailable"),

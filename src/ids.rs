@@ -91,6 +91,11 @@ id_type!(
     MessageId,
     "messageId"
 );
+id_type!(
+    /// A knowledge-base document (`doc_…`).
+    DocumentId,
+    "documentId"
+);
 
 /// A new id with a type prefix; UUIDv7 so ids created later sort later.
 fn generate(prefix: &str) -> String {
@@ -137,6 +142,12 @@ impl ConversationId {
 impl MessageId {
     pub fn generate() -> Self {
         Self(generate("msg"))
+    }
+}
+
+impl DocumentId {
+    pub fn generate() -> Self {
+        Self(generate("doc"))
     }
 }
 

@@ -23,7 +23,7 @@
 //!    fencing check every org write carries. It speaks in its own row types.
 //! 5. [`webhooks`]: Clerk's and Vapi's events, typed (and what assist records of them);
 //!    [`vapi`]: the client for Vapi's API; [`ai`]: the client for an OpenAI-compatible API
-//!    (embeddings, streamed chat).
+//!    (embeddings, streamed chat); [`knowledge`]: reading documents into passages.
 //! 6. [`actors`]: ractor actors. `root` → `partitions` (leases: which orgs this node owns) and
 //!    `tenants` → one `org:<id>` actor per owned organization, the single writer of its data,
 //!    activated on demand and passivated when idle; system ingest; the Vapi and AI gateways.
@@ -52,6 +52,7 @@ pub mod error;
 pub mod faults;
 pub mod http;
 pub mod ids;
+pub mod knowledge;
 pub mod model;
 pub mod ops;
 #[cfg(test)]

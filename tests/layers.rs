@@ -10,7 +10,7 @@ const LAYERS: [&[&str]; 10] = [
     &["model"],
     &["auth", "bus"],
     &["db"],
-    &["webhooks", "vapi", "ai"],
+    &["webhooks", "vapi", "ai", "knowledge"],
     &["actors"],
     &["ops"],
     &["api"],

@@ -13,14 +13,23 @@
 //!  +-- ai              (the gateway: every call to the AI provider, on private subjects)
 //! ```
 
+pub mod agent;
 pub(crate) mod ai;
 mod gateway;
 pub mod ingest;
+pub(crate) mod ingestion;
 pub mod org;
 pub mod partitions;
 mod root;
 pub mod tenants;
 pub(crate) mod vapi;
+
+/// What every org actor of a node shares to do work off its mailbox.
+#[derive(Clone)]
+pub(crate) struct OrgWorkers {
+    pub ingestion: ingestion::Ingestion,
+    pub agent: agent::Agent,
+}
 
 use std::collections::VecDeque;
 use std::time::Duration;

@@ -11,6 +11,7 @@ use crate::actors::org::Org;
 use crate::auth::{Authenticator, Operator};
 use crate::bus::envelope::{self, Reply};
 use crate::bus::subjects::{self, VapiVerb};
+use crate::bus::uploads::Uploads;
 use crate::error::ApiError;
 use crate::ids::OrgId;
 use crate::model;
@@ -21,8 +22,13 @@ use crate::model::contact_session::SessionToken;
 pub struct Context {
     pub tenants: Tenants,
     pub auth: Authenticator,
-    /// For private requests to the Vapi gateway.
+    /// For private requests to the Vapi and AI gateways.
     pub nats: async_nats::Client,
+    /// Knowledge-base sources waiting to be read.
+    pub uploads: Uploads,
+    /// The setting the AI provider still needs (its API key), if any: knowledge and agent
+    /// routes answer 503 naming it.
+    pub ai_missing: Option<&'static str>,
     pub request_timeout: std::time::Duration,
 }
 
@@ -89,6 +95,24 @@ impl Call<'_> {
     /// The caller as an operator of this org (`Authorization`).
     pub async fn operator(&self) -> Result<Operator, ApiError> {
         self.ctx.auth.operator(self.header(envelope::AUTHORIZATION), &self.org).await
+    }
+
+    /// Refuses while the deployment has no AI provider configured.
+    pub fn ai_ready(&self) -> Result<(), ApiError> {
+        match self.ctx.ai_missing {
+            None => Ok(()),
+            Some(setting) => Err(ApiError::unavailable(format!(
+                "the knowledge base and the agent need an AI provider: set {setting}"
+            ))),
+        }
+    }
+
+    /// One text's embedding, through the AI gateway on the org's private subject.
+    pub async fn embed(&self, text: String) -> Result<Vec<f32>, ApiError> {
+        let reply = crate::bus::ai::embed(&self.ctx.nats, &self.org, vec![text], self.ctx.request_timeout).await?;
+        reply.embeddings.into_iter().next().ok_or_else(|| {
+            ApiError::unavailable("the embedding provider answered without a vector")
+        })
     }
 
     /// A request to the Vapi gateway on the org's private subject.

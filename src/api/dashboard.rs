@@ -13,7 +13,7 @@ use crate::bus::subjects::VapiVerb;
 use crate::error::{ApiError, Chain};
 use crate::faults::Fault;
 use crate::ids::{ContactSessionId, ConversationId};
-use crate::model::conversation::{ListQuery, NewMessage, StatusChange};
+use crate::model::conversation::{ConversationChange, ListQuery, NewMessage};
 use crate::model::plugin::VapiKeys;
 use crate::model::widget_settings::WidgetSettings;
 
@@ -65,11 +65,9 @@ pub(super) async fn conversation_get(call: Call<'_>) -> Result<Reply, ApiError> 
 pub(super) async fn conversation_patch(call: Call<'_>) -> Result<Reply, ApiError> {
     let op = call.operator().await?;
     let id = call.id(ConversationId::parse)?;
-    let change: StatusChange = call.json()?;
-    let status = change.status;
-    Reply::json(
-        &call.at().run(move |org| async move { org.set_status(&op, &id, status).await }.boxed()).await?,
-    )
+    let change: ConversationChange = call.json()?;
+    change.validate()?;
+    Reply::json(&call.at().run(move |org| async move { org.change(&op, &id, change).await }.boxed()).await?)
 }
 
 pub(super) async fn messages_list(call: Call<'_>) -> Result<Reply, ApiError> {

@@ -7,13 +7,16 @@
 //! actors, which know no operation: it is where the two meet.
 
 mod call;
+mod agent;
 mod dashboard;
+mod knowledge;
 mod operations;
 mod spec;
 mod widget;
 
 use std::sync::Arc;
 
+use futures::FutureExt;
 use tracing::Instrument;
 
 pub use call::Context;
@@ -86,6 +89,9 @@ async fn answer(
         Ok((_, Routed::Public(_, endpoint))) => endpoint.name(),
         Ok((_, Routed::Owner(_, OwnerVerb::Probe))) => return None,
         Ok((_, Routed::Owner(_, OwnerVerb::Apply))) => "owner-apply".to_owned(),
+        Ok((_, Routed::Owner(_, OwnerVerb::Ingested))) => "owner-ingested".to_owned(),
+        Ok((_, Routed::Owner(_, OwnerVerb::Answered))) => "owner-answered".to_owned(),
+        Ok((_, Routed::Owner(_, OwnerVerb::Search))) => "owner-search".to_owned(),
         Err(_) => "unknown".to_owned(),
     };
     let span = tracing::info_span!("request", endpoint = %name, request_id = %request_id);
@@ -98,6 +104,19 @@ async fn answer(
         match routed {
             Routed::Public(org, endpoint) => {
                 dispatch(&ctx, endpoint, org, Input { headers, body: &message.payload }).await
+            }
+            Routed::Owner(org, OwnerVerb::Answered) => {
+                let report = crate::model::decode(&message.payload)?;
+                let org = ctx.tenants.org(&org);
+                org.run(move |state| async move { state.answered(report).await }.boxed()).await?;
+                Reply::json(&serde_json::json!({"applied": true}))
+            }
+            Routed::Owner(org, OwnerVerb::Search) => agent::voice_search(&ctx, org, &message.payload).await,
+            Routed::Owner(org, OwnerVerb::Ingested) => {
+                let report = crate::model::decode(&message.payload)?;
+                let org = ctx.tenants.org(&org);
+                org.run(move |state| async move { state.document_ingested(report).await }.boxed()).await?;
+                Reply::json(&serde_json::json!({"applied": true}))
             }
             Routed::Owner(org, _) => {
                 crate::actors::ingest::apply_owned(&ctx.tenants, &org, headers, &message.payload)

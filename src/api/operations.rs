@@ -8,13 +8,15 @@ use axum::http::Method;
 use super::call::Call;
 use super::spec::Access::{Anonymous, Contact, Operator};
 use super::spec::{Operation, Served, body, op, page};
-use super::{dashboard, widget};
+use super::{agent, dashboard, knowledge, widget};
 use crate::actors::org::Ticket;
 use crate::bus::envelope::Reply;
 use crate::error::ApiError;
-use crate::error::ErrorCode::{Conflict, PaymentRequired};
+use crate::error::ErrorCode::{Conflict, PaymentRequired, UnsupportedMediaType};
 use crate::model::contact_session::{ContactSession, CreatedSession, CurrentSession, NewContactSession};
-use crate::model::conversation::{Conversation, ConversationDetail, Message, NewMessage, StatusChange};
+use crate::model::agent::{AgentSettings, AgentUsage, Suggestion};
+use crate::model::conversation::{Conversation, ConversationChange, ConversationDetail, Message, NewMessage};
+use crate::model::knowledge::{Document, DocumentQuery, NewDocument, SearchRequest, SearchResults};
 use crate::model::organization::OrganizationView;
 use crate::model::plugin::{ConnectedPlugin, PluginView, VapiKeys};
 use crate::model::widget_settings::{PublicSettings, WidgetSettings};
@@ -64,6 +66,9 @@ const SETTINGS: &str = r##"{
     "phoneNumber": "+14155550123"
 }"##;
 const MESSAGE: &str = r#"{"text": "hello"}"#;
+const DOCUMENT: &str = r#"{"title": "Returns", "text": "You may return any item within 30 days."}"#;
+const AGENT: &str = r#"{"enabled": true, "instructions": "Be brief and friendly.", "handoffMessage": "A person will reply shortly."}"#;
+const SEARCH: &str = r#"{"query": "How long do I have to return an item?", "limit": 5}"#;
 const VAPI_KEYS: &str = r#"{"publicApiKey": "pub-key-123456", "privateApiKey": "priv-key-123456"}"#;
 
 operations! {
@@ -95,12 +100,13 @@ operations! {
         op(GET, "/v1/orgs/{org}/conversations/{id}", ("conversations", "get"), Operator)
             .summary("One conversation with its contact session")
             .answers(body::<ConversationDetail>());
-    /// Operator changes a conversation's status (`id`).
+    /// Operator changes a conversation's status or handler (`id`); `ai` hands it back.
     ConversationPatch => dashboard::conversation_patch,
         op(PATCH, "/v1/orgs/{org}/conversations/{id}", ("conversations", "patch"), Operator)
-            .summary("Change a conversation's status")
-            .takes(body::<StatusChange>(), r#"{"status": "resolved"}"#)
-            .answers(body::<Conversation>());
+            .summary("Change a conversation's status or handler (`ai` hands it back to the agent)")
+            .takes(body::<ConversationChange>(), r#"{"status": "resolved"}"#)
+            .answers(body::<Conversation>())
+            .may_answer(&[Conflict]);
     /// Operator reads a transcript (`id` of the conversation).
     MessagesList => dashboard::messages_list,
         op(GET, "/v1/orgs/{org}/conversations/{id}/messages", ("messages", "list"), Operator)
@@ -158,6 +164,59 @@ operations! {
         op(GET, "/v1/orgs/{org}/events", ("events", "authorize"), Operator)
             .summary("Live updates for operators (JWT or `?ticket=`)")
             .served(Served::Stream);
+    /// An admin adds a document: a multipart `file` (and optional `title`) or JSON.
+    KnowledgeCreate => knowledge::create,
+        op(POST, "/v1/orgs/{org}/knowledge", ("knowledge", "create"), Operator)
+            .summary("Add a document (admin): multipart `file` (text, Markdown, HTML, PDF; 10 MB) or JSON; it is read and embedded in the background")
+            .takes(body::<NewDocument>(), DOCUMENT)
+            .answers(body::<Document>())
+            .status(202)
+            .may_answer(&[UnsupportedMediaType])
+            .served(Served::Upload);
+    /// The org's documents, newest first (`cursor`, `limit` in `Assist-Params`).
+    KnowledgeList => knowledge::list,
+        op(GET, "/v1/orgs/{org}/knowledge", ("knowledge", "list"), Operator)
+            .summary("The knowledge base's documents, newest first")
+            .answers(page::<Document>())
+            .query::<DocumentQuery>();
+    /// One document (`id`).
+    KnowledgeGet => knowledge::get,
+        op(GET, "/v1/orgs/{org}/knowledge/{id}", ("knowledge", "get"), Operator)
+            .summary("One document, with its status")
+            .answers(body::<Document>());
+    /// An admin deletes a document (`id`); its passages leave search at once.
+    KnowledgeDelete => knowledge::delete,
+        op(DELETE, "/v1/orgs/{org}/knowledge/{id}", ("knowledge", "delete"), Operator)
+            .summary("Delete a document and its passages (admin)")
+            .answers(body::<Document>());
+    /// The passages the agent would see for a query, with their scores.
+    KnowledgeSearch => knowledge::search,
+        op(POST, "/v1/orgs/{org}/knowledge/search", ("knowledge", "search"), Operator)
+            .summary("Search the knowledge base: the passages the agent would see")
+            .takes(body::<SearchRequest>(), SEARCH)
+            .answers(body::<SearchResults>());
+    /// The agent's settings.
+    AgentGet => agent::get,
+        op(GET, "/v1/orgs/{org}/agent", ("agent", "get"), Operator)
+            .summary("The AI agent's settings")
+            .answers(body::<AgentSettings>());
+    /// An admin turns the agent on or off and gives it instructions.
+    AgentPut => agent::put,
+        op(PUT, "/v1/orgs/{org}/agent", ("agent", "put"), Operator)
+            .summary("Replace the AI agent's settings (admin; needs an active subscription)")
+            .takes(body::<AgentSettings>(), AGENT)
+            .answers(body::<AgentSettings>())
+            .may_answer(&[PaymentRequired]);
+    /// This month's tokens against the budget (admins).
+    AgentUsage => agent::usage,
+        op(GET, "/v1/orgs/{org}/agent/usage", ("agent", "usage"), Operator)
+            .summary("This month's AI usage against the budget (admin)")
+            .answers(body::<AgentUsage>());
+    /// A drafted operator reply grounded in the knowledge (`id` of the conversation).
+    SuggestionCreate => agent::suggestion,
+        op(POST, "/v1/orgs/{org}/conversations/{id}/suggestion", ("suggestion", "create"), Operator)
+            .summary("Draft a reply from the knowledge base for an operator to send")
+            .answers(body::<Suggestion>());
     /// The embedded widget reads what it needs to render.
     WidgetSettings => widget::settings,
         op(GET, "/v1/widget/{org}/settings", ("widget", "settings"), Anonymous)

@@ -4,11 +4,12 @@
 use std::borrow::Cow;
 
 use axum::http::Method;
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::{RefOr, Schema};
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::error::ErrorCode;
-use crate::model::conversation::Page;
+use crate::model::conversation::{ListQuery, Page};
 
 /// Who may call an operation, and how they prove it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +32,9 @@ pub enum Served {
     CachedPublicSettings,
     /// A Server-Sent Events stream, opened once the bus authorizes it.
     Stream,
+    /// Takes a multipart file upload besides JSON: the edge stores the file and forwards a
+    /// reference to it (`Assist-Upload`).
+    Upload,
 }
 
 pub type Schemas = Vec<(String, RefOr<Schema>)>;
@@ -78,8 +82,8 @@ pub struct Operation {
     pub status: u16,
     /// `None`: the answer is a Server-Sent Events stream, not a JSON body.
     pub response: Option<Body>,
-    /// Takes `?status=&cursor=&limit=`.
-    pub listing: bool,
+    /// The query parameters it takes (`?status=&cursor=&limit=` of a listing), if any.
+    pub query: Option<fn() -> Vec<Parameter>>,
     /// Errors the operation itself may answer, beyond those every route of its access answers.
     pub errors: &'static [ErrorCode],
     pub served: Served,
@@ -103,7 +107,7 @@ pub fn op(
         request: None,
         status: 200,
         response: None,
-        listing: false,
+        query: None,
         errors: &[],
         served: Served::Forwarded,
         example: None,
@@ -128,8 +132,19 @@ impl Operation {
         Self { status: 201, ..self }
     }
 
+    /// Takes `?status=&cursor=&limit=` like every list of conversations.
     pub fn listing(self) -> Self {
-        Self { listing: true, ..self }
+        self.query::<ListQuery>()
+    }
+
+    /// Takes the query parameters of `Q`.
+    pub fn query<Q: IntoParams>(self) -> Self {
+        Self { query: Some(|| Q::into_params(|| Some(ParameterIn::Query))), ..self }
+    }
+
+    /// Answers `status` instead of 200 on success.
+    pub fn status(self, status: u16) -> Self {
+        Self { status, ..self }
     }
 
     pub fn may_answer(self, errors: &'static [ErrorCode]) -> Self {

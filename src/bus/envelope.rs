@@ -20,6 +20,8 @@ pub const REQUEST_ID: &str = "X-Request-Id";
 pub const PARAMS: &str = "Assist-Params";
 pub const STATUS: &str = "Assist-Status";
 pub const ERROR_CODE: &str = "Assist-Error-Code";
+/// A knowledge-base source the edge stored in the object store (`bus::uploads`), by name.
+pub const UPLOAD: &str = "Assist-Upload";
 /// On an error reply: the request was not processed at all, so sending it again is safe.
 pub const UNPROCESSED: &str = "Assist-Unprocessed";
 

@@ -12,6 +12,7 @@ mod request;
 mod service;
 pub mod subjects;
 pub mod system;
+pub mod uploads;
 
 pub use probe::check_partitioning;
 pub use request::request;

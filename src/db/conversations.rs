@@ -6,7 +6,7 @@ use surrealdb::types::RecordId;
 
 use super::{Db, DbError, shape};
 use crate::ids::{ContactSessionId, ConversationId, OrgId};
-use crate::model::conversation::{Channel, Conversation, Cursor, Page, Status};
+use crate::model::conversation::{Channel, Conversation, Cursor, Handler, Page, Status};
 
 const TABLE: &str = "conversations";
 
@@ -14,6 +14,8 @@ const TABLE: &str = "conversations";
 struct Row {
     conversation: ConversationId,
     status: Status,
+    /// Absent on conversations older than the agent: people answered those.
+    handler: Option<Handler>,
     channel: Channel,
     contact_session: Option<ContactSessionId>,
     created_at: DateTime<Utc>,
@@ -31,6 +33,7 @@ impl From<Row> for Conversation {
         Self {
             id: row.conversation,
             status: row.status,
+            handler: row.handler.unwrap_or(Handler::Human),
             channel: row.channel,
             contact_session_id: row.contact_session,
             created_at: row.created_at,
@@ -68,13 +71,14 @@ impl Conversations {
             .db
             .write(
                 "CREATE $rid SET conversation = $conversation, org = $org, status = $status, \
-                 channel = $channel, contact_session = $contact_session, call_id = $call_id, \
+                 handler = $handler, channel = $channel, contact_session = $contact_session, call_id = $call_id, \
                  created_at = $created_at, updated_at = $updated_at RETURN NONE",
             )
             .bind(("rid", record(&conversation.id)))
             .bind(("conversation", conversation.id.as_str().to_owned()))
             .bind(("org", org.as_str().to_owned()))
             .bind(("status", wire(&conversation.status)?))
+            .bind(("handler", conversation.handler.as_str()))
             .bind(("channel", wire(&conversation.channel)?))
             .bind((
                 "contact_session",
@@ -129,22 +133,36 @@ impl Conversations {
         Ok(Page { items, next_cursor })
     }
 
-    pub async fn set_status(
-        &self,
-        org: &OrgId,
-        id: &ConversationId,
-        status: Status,
-        at: DateTime<Utc>,
-    ) -> Result<(), DbError> {
+    /// Writes the conversation's status and handler, and whether the agent owes it an answer.
+    pub async fn set_state(&self, org: &OrgId, conversation: &Conversation, awaiting: bool) -> Result<(), DbError> {
         let query = self
             .db
-            .write("UPDATE $rid SET status = $status, updated_at = $at WHERE org = $org RETURN NONE")
-            .bind(("rid", record(id)))
+            .write(
+                "UPDATE $rid SET status = $status, handler = $handler, awaiting_agent = $awaiting, \
+                 updated_at = $at WHERE org = $org RETURN NONE",
+            )
+            .bind(("rid", record(&conversation.id)))
             .bind(("org", org.as_str().to_owned()))
-            .bind(("status", wire(&status)?))
-            .bind(("at", at));
+            .bind(("status", wire(&conversation.status)?))
+            .bind(("handler", conversation.handler.as_str()))
+            .bind(("awaiting", awaiting))
+            .bind(("at", conversation.updated_at));
         self.db.commit(query).await?;
         Ok(())
+    }
+
+    /// Conversations the agent owes an answer: after a restart, it answers or hands them off.
+    pub async fn awaiting_agent(&self, org: &OrgId) -> Result<Vec<Conversation>, DbError> {
+        let rows: Vec<serde_json::Value> = self
+            .db
+            .client()
+            .query("SELECT * OMIT id FROM conversations WHERE org = $org AND awaiting_agent = true")
+            .bind(("org", org.as_str().to_owned()))
+            .await?
+            .take(0)?;
+        rows.into_iter()
+            .map(|row| serde_json::from_value::<Row>(row).map(Conversation::from).map_err(shape(TABLE)))
+            .collect()
     }
 }
 

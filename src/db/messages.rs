@@ -6,6 +6,7 @@ use surrealdb::types::RecordId;
 
 use super::{Db, DbError, shape};
 use crate::ids::{ConversationId, MessageId, OrgId};
+use crate::model::agent::SourceRef;
 use crate::model::conversation::{Message, Role};
 
 const TABLE: &str = "messages";
@@ -20,6 +21,7 @@ struct Row {
     role: Role,
     text: String,
     created_at: DateTime<Utc>,
+    sources: Option<Vec<SourceRef>>,
 }
 
 #[derive(Clone, Debug)]
@@ -32,16 +34,25 @@ impl Messages {
         Self { db }
     }
 
-    /// Appends the message and bumps the conversation's `updated_at` in one transaction.
-    pub async fn append(&self, org: &OrgId, message: &Message) -> Result<(), DbError> {
+    /// Appends the message and bumps the conversation's `updated_at` in one transaction; with
+    /// `awaiting`, also whether the agent owes the conversation an answer now.
+    pub async fn append(&self, org: &OrgId, message: &Message, awaiting: Option<bool>) -> Result<(), DbError> {
         let role = serde_json::to_value(message.role).map_err(shape(TABLE))?;
+        let sources = (!message.sources.is_empty())
+            .then(|| serde_json::to_value(&message.sources))
+            .transpose()
+            .map_err(shape(TABLE))?;
         let query = self
             .db
             .write(
                 "CREATE $rid SET message = $message, org = $org, conversation = $conversation, \
-                 role = $role, text = $text, created_at = $created_at RETURN NONE; \
-                 UPDATE $conversation_rid SET updated_at = $created_at WHERE org = $org RETURN NONE",
+                 role = $role, text = $text, sources = $sources, created_at = $created_at RETURN NONE; \
+                 UPDATE $conversation_rid SET updated_at = $created_at, \
+                 awaiting_agent = IF $awaiting = NONE THEN (awaiting_agent ?? false) ELSE $awaiting END \
+                 WHERE org = $org RETURN NONE",
             )
+            .bind(("sources", sources))
+            .bind(("awaiting", awaiting))
             .bind(("rid", RecordId::new(TABLE, message.id.as_str())))
             .bind(("conversation_rid", RecordId::new("conversations", message.conversation_id.as_str())))
             .bind(("message", message.id.as_str().to_owned()))
@@ -69,7 +80,7 @@ impl Messages {
         if existing.is_some() {
             return Ok(false);
         }
-        self.append(org, message).await?;
+        self.append(org, message, None).await?;
         Ok(true)
     }
 
@@ -96,6 +107,7 @@ impl Messages {
                     role: row.role,
                     text: row.text,
                     created_at: row.created_at,
+                    sources: row.sources.unwrap_or_default(),
                 })
             })
             .collect()

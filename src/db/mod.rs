@@ -3,9 +3,13 @@
 //! caller input, and every tenant-owned query binds the org.
 
 mod activation;
+pub mod agents;
+mod chunk_index;
+pub mod chunks;
 pub mod contact_sessions;
 pub mod conversations;
 pub mod directory;
+pub mod documents;
 mod fence;
 mod group_commit;
 pub mod messages;
@@ -20,6 +24,7 @@ pub use fence::Fence;
 pub use group_commit::GroupCounts;
 
 use activation::Activations;
+use chunk_index::ChunkIndex;
 use fence::Check;
 use group_commit::{GroupCommit, Inserts, Upserts};
 
@@ -35,6 +40,9 @@ use crate::ids::OrgId;
 
 const NAMESPACE: &str = "assist";
 const DATABASE: &str = "assist";
+/// The most memory a node spends on knowledge-base embeddings kept for search; an org that
+/// does not fit is read from the database on each search instead.
+const CHUNK_INDEX_BYTES: u64 = 512 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -86,6 +94,8 @@ pub struct Db {
     activations: Arc<GroupCommit<Activations>>,
     /// The node's one committer of Clerk's organization upserts, shared the same way.
     organizations: Arc<GroupCommit<Upserts<organizations::ClerkRow>>>,
+    /// The node's in-memory embeddings of each org's knowledge (`chunk_index.rs`).
+    chunk_index: Arc<ChunkIndex>,
 }
 
 impl Db {
@@ -106,7 +116,8 @@ impl Db {
         let activations = Arc::new(GroupCommit::new(Activations));
         let organizations =
             Arc::new(GroupCommit::new(Upserts::new(organizations::TABLE, organizations::UPSERT)));
-        Ok(Self { inner: Arc::new(inner), fence: None, sessions, activations, organizations })
+        let chunk_index = Arc::new(ChunkIndex::new(CHUNK_INDEX_BYTES));
+        Ok(Self { inner: Arc::new(inner), fence: None, sessions, activations, organizations, chunk_index })
     }
 
     /// Answers when the database can run a query: the readiness probe's question.
@@ -117,6 +128,15 @@ impl Db {
 
     pub(crate) fn client(&self) -> &Surreal<Any> {
         &self.inner
+    }
+
+    pub(crate) fn chunk_index(&self) -> &ChunkIndex {
+        &self.chunk_index
+    }
+
+    /// Bytes of knowledge-base embeddings this node holds in memory for search.
+    pub fn chunk_index_bytes(&self) -> u64 {
+        self.chunk_index.bytes()
     }
 
     /// One tenant-owned record by id, read only if it belongs to `org`: another org's record
@@ -226,6 +246,18 @@ impl Repos {
 
     pub fn webhook_events(&self) -> webhook_events::WebhookEvents {
         webhook_events::WebhookEvents::new(self.db.clone())
+    }
+
+    pub fn agents(&self) -> agents::Agents {
+        agents::Agents::new(self.db.clone())
+    }
+
+    pub fn documents(&self) -> documents::Documents {
+        documents::Documents::new(self.db.clone())
+    }
+
+    pub fn chunks(&self) -> chunks::Chunks {
+        chunks::Chunks::new(self.db.clone())
     }
 
     pub fn plugins(&self) -> plugins::Plugins {

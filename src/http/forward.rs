@@ -65,10 +65,28 @@ impl Edge {
         headers: &HeaderMap,
         body: Result<Bytes, BytesRejection>,
     ) -> Result<envelope::Reply, ApiError> {
+        let body = body.map_err(body_error)?;
+        self.call_with(endpoint, org, path, query, headers, None, body).await
+    }
+
+    /// [`Edge::call`] with a body already read, and the name of a source the edge stored.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn call_with(
+        &self,
+        endpoint: Endpoint,
+        org: &str,
+        path: HashMap<String, String>,
+        query: Option<String>,
+        headers: &HeaderMap,
+        upload: Option<&str>,
+        body: Bytes,
+    ) -> Result<envelope::Reply, ApiError> {
         let params = params(path, query);
         let org = OrgId::parse(org)?;
-        let body = body.map_err(body_error)?;
         let mut nats_headers = async_nats::HeaderMap::new();
+        if let Some(upload) = upload {
+            nats_headers.insert(envelope::UPLOAD, upload);
+        }
         if !params.is_empty() {
             nats_headers.insert(envelope::PARAMS, params.as_str());
         }
@@ -90,7 +108,7 @@ impl Edge {
 
 const JSON: [(header::HeaderName, &str); 1] = [(header::CONTENT_TYPE, "application/json")];
 
-fn answer(reply: envelope::Reply) -> Response {
+pub(super) fn answer(reply: envelope::Reply) -> Response {
     (StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK), JSON, reply.body).into_response()
 }
 

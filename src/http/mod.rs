@@ -11,6 +11,7 @@ mod routes;
 pub mod server;
 mod settings_cache;
 mod sse;
+mod upload;
 mod webhooks;
 
 pub use ops::AdminToken;
@@ -36,4 +37,8 @@ pub struct Edge {
     pub metrics: crate::ops::Metrics,
     /// `None`: the `/admin/*` routes are not served.
     pub admin_token: Option<AdminToken>,
+    /// Checks that an upload comes from an admin of its org before storing it.
+    pub auth: crate::auth::Authenticator,
+    /// Where uploaded knowledge-base files wait to be read.
+    pub uploads: crate::bus::uploads::Uploads,
 }

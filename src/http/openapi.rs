@@ -15,15 +15,14 @@ use utoipa::openapi::{
     Components, Content, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Paths, Ref,
     RefOr, Required, ResponseBuilder, Schema, Type,
 };
-use utoipa::{IntoParams, PartialSchema, ToSchema};
+use utoipa::{PartialSchema, ToSchema};
 
 use super::ops::Probe;
 use super::webhooks::Receipt;
-use crate::api::{Access, Body, Endpoint, Schemas, body};
+use crate::api::{Access, Body, Endpoint, Schemas, Served, body};
 use crate::bus::subjects;
 use crate::error::{ErrorBody, ErrorCode};
 use crate::ids::{ContactSessionId, ConversationId, OrgId};
-use crate::model::conversation::ListQuery;
 use crate::ops::tree::Tree;
 use crate::webhooks::svix;
 use crate::widget::WidgetConfig;
@@ -90,8 +89,8 @@ fn public_operation(endpoint: Endpoint, schemas: &mut Schemas) -> Operation {
         .description(Some(format!("Also the NATS request `{}`.", subjects::public_pattern(endpoint))))
         .tag(if access == Access::Operator { "dashboard" } else { "widget" })
         .parameters(Some(path_params(spec.path)));
-    if spec.listing {
-        op = op.parameters(Some(ListQuery::into_params(|| Some(ParameterIn::Query))));
+    if let Some(query) = spec.query {
+        op = op.parameters(Some(query()));
     }
     op = match access {
         Access::Operator => op.security(SecurityRequirement::new("clerkSession", Vec::<String>::new())),
@@ -103,12 +102,11 @@ fn public_operation(endpoint: Endpoint, schemas: &mut Schemas) -> Operation {
         let example = spec.example.and_then(|example| serde_json::from_str(example).ok());
         let content =
             ContentBuilder::new().schema(Some(reference(&(request.name)()))).example(example).build();
-        op = op.request_body(Some(
-            RequestBodyBuilder::new()
-                .required(Some(Required::True))
-                .content("application/json", content)
-                .build(),
-        ));
+        let mut body = RequestBodyBuilder::new().required(Some(Required::True)).content("application/json", content);
+        if spec.served == Served::Upload {
+            body = body.content("multipart/form-data", Content::new(Some(upload_form())));
+        }
+        op = op.request_body(Some(body.build()));
         collect(schemas, request);
     }
     let ok = match &spec.response {
@@ -126,6 +124,18 @@ fn public_operation(endpoint: Endpoint, schemas: &mut Schemas) -> Operation {
         }
     };
     with_errors(op.response(spec.status.to_string(), ok), &spec.error_codes()).build()
+}
+
+/// The form of a file upload: the file, and a title (its file name when absent).
+fn upload_form() -> RefOr<Schema> {
+    let file = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary)))
+        .description(Some("text, Markdown, HTML or PDF; at most 10 MB"));
+    let title = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(200));
+    RefOr::T(Schema::Object(
+        ObjectBuilder::new().property("file", file).property("title", title).required("file").build(),
+    ))
 }
 
 fn collect(schemas: &mut Schemas, body: &Body) {

@@ -97,6 +97,11 @@ fn routes(options: &EdgeOptions, admin: bool) -> Routes {
             }
             (Served::Stream, _) => routes.add(spec.method, spec.path, super::sse::widget_events),
             (Served::CachedPublicSettings, _) => routes.add(spec.method, spec.path, widget_settings),
+            (Served::Upload, _) => routes.add(
+                spec.method,
+                spec.path,
+                super::upload::knowledge_create.layer(DefaultBodyLimit::max(super::upload::BODY_LIMIT)),
+            ),
             (served, _) => routes.add(spec.method, spec.path, move |state, path, query, headers, body| {
                 forward(endpoint, served, state, path, query, headers, body)
             }),

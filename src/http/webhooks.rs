@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Edge;
-use crate::bus::subjects::{self, Source};
+use crate::bus::subjects::{self, OwnerVerb, Source};
 use crate::bus::system;
 use crate::db::plugins::Plugins;
 use crate::error::{ApiError, ErrorCode};
@@ -24,6 +24,8 @@ use crate::webhooks::svix::{ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// Svix waits about 15 s for an answer; leave room for the rest of the request.
 const STORE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Vapi gives a tool 7.5 s; the search answers well within, or the call gets an error result.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// The answer to a stored webhook; `duplicate` when JetStream already held its id.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -92,22 +94,54 @@ pub(super) async fn vapi(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match store_vapi(&edge, &org, &headers, body).await {
-        Ok(_) => Json(serde_json::json!({"received": true})).into_response(),
+    let answered = async {
+        let (org, body) = verify_vapi(&edge, &org, &headers, body).await?;
+        match vapi_type(&body)?.as_str() {
+            "tool-calls" => tool_calls(&edge, &org, &body).await,
+            kind => store_vapi(&edge, &org, kind, body).await.map(|_| serde_json::json!({"received": true})),
+        }
+    };
+    match answered.await {
+        Ok(answer) => Json(answer).into_response(),
         Err(err) => err.into_response(),
     }
+}
+
+/// Vapi waits for a tool's result in the same request (within 7.5 s): `search_knowledge`
+/// searches the org's knowledge on the org's owner; any other tool gets an error result.
+async fn tool_calls(edge: &Edge, org: &OrgId, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let calls = crate::webhooks::vapi::tool_calls(body)?;
+    let mut results = Vec::with_capacity(calls.len());
+    for call in calls {
+        let result = match call.query {
+            Some(query) => {
+                let asked = serde_json::to_vec(&serde_json::json!({"query": query})).unwrap_or_default();
+                let subject = subjects::owner(org, OwnerVerb::Search);
+                match crate::bus::request(&edge.nats, subject, Default::default(), asked.into(), TOOL_TIMEOUT).await {
+                    Ok(reply) => Ok(crate::webhooks::vapi::passages_for_voice(&reply.body)),
+                    Err(err) => Err(err.message),
+                }
+            }
+            None => Err(call.problem),
+        };
+        results.push(match result {
+            Ok(text) => serde_json::json!({"toolCallId": call.id, "result": text}),
+            Err(error) => serde_json::json!({"toolCallId": call.id, "error": error}),
+        });
+    }
+    Ok(serde_json::json!({"results": results}))
 }
 
 /// Vapi authenticates with the per-org secret shown when the plugin was connected, as
 /// `X-Vapi-Secret` or a bearer token. Vapi does not retry, so the event is stored before the
 /// answer like Clerk's; its id is a hash of the org and body, so an identical resend is dropped
 /// and everything else is applied idempotently.
-async fn store_vapi(
+async fn verify_vapi(
     edge: &Edge,
     org: &str,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<bool, ApiError> {
+) -> Result<(OrgId, Bytes), ApiError> {
     let org = OrgId::parse(org)?;
     let body =
         body.map_err(|_| ApiError::new(ErrorCode::PayloadTooLarge, "body: the request body is too large"))?;
@@ -123,13 +157,16 @@ async fn store_vapi(
     let hash = crate::crypto::hash_webhook_secret(presented);
     aws_lc_rs::constant_time::verify_slices_are_equal(hash.as_bytes(), expected.as_bytes())
         .map_err(|_| refused())?;
-    let kind = vapi_type(&body)?;
-    let subject = subjects::system(Source::Vapi, &kind)?;
+    Ok((org, body))
+}
+
+async fn store_vapi(edge: &Edge, org: &OrgId, kind: &str, body: Bytes) -> Result<bool, ApiError> {
+    let subject = subjects::system(Source::Vapi, kind)?;
     let id: String = Sha256::digest([org.as_str().as_bytes(), b"\n", &body].concat())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    store(edge, subject, &id, Some(&org), body).await
+    store(edge, subject, &id, Some(org), body).await
 }
 
 /// `message.type`, up to any `[…]` qualifier (`transcript[transcriptType="final"]`).

@@ -5,6 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::agent::SourceRef;
 use super::contact_session::ContactSession;
 use super::text;
 use crate::error::ApiError;
@@ -25,6 +26,26 @@ pub enum Channel {
     Chat,
 }
 
+/// Who answers a conversation: the AI agent, nobody yet (handed off, a person is needed), or a
+/// person who has stepped in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Handler {
+    Ai,
+    Waiting,
+    Human,
+}
+
+impl Handler {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ai => "ai",
+            Self::Waiting => "waiting",
+            Self::Human => "human",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -39,6 +60,7 @@ pub enum Role {
 pub struct Conversation {
     pub id: ConversationId,
     pub status: Status,
+    pub handler: Handler,
     pub channel: Channel,
     pub contact_session_id: Option<ContactSessionId>,
     pub created_at: DateTime<Utc>,
@@ -63,12 +85,14 @@ impl Conversation {
     pub fn new(
         id: ConversationId,
         channel: Channel,
+        handler: Handler,
         contact_session_id: Option<ContactSessionId>,
         at: DateTime<Utc>,
     ) -> Self {
         Self {
             id,
             status: Status::Unresolved,
+            handler,
             channel,
             contact_session_id,
             created_at: at,
@@ -100,6 +124,9 @@ pub struct Message {
     pub role: Role,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    /// The documents an `assistant` answer drew on; absent on other messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRef>,
 }
 
 /// `POST …/messages`: an end-user's message or an operator's reply.
@@ -120,11 +147,22 @@ impl NewMessage {
     }
 }
 
-/// `PATCH /v1/orgs/{org}/conversations/{id}`.
-#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+/// `PATCH /v1/orgs/{org}/conversations/{id}`: a new status, a new handler (`ai` hands the
+/// conversation back to the agent), or both.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StatusChange {
-    pub status: Status,
+pub struct ConversationChange {
+    pub status: Option<Status>,
+    pub handler: Option<Handler>,
+}
+
+impl ConversationChange {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if self.status.is_none() && self.handler.is_none() {
+            return Err(ApiError::invalid("body", "give a `status`, a `handler`, or both"));
+        }
+        Ok(())
+    }
 }
 
 /// One page, newest first; `nextCursor` is absent on the last page.

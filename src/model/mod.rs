@@ -2,8 +2,10 @@
 //! what may enter the system. Validation lives beside the shape so both doors, HTTP and NATS,
 //! refuse the same inputs with the same messages.
 
+pub mod agent;
 pub mod contact_session;
 pub mod conversation;
+pub mod knowledge;
 pub mod organization;
 pub mod plugin;
 pub mod text;

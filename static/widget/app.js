@@ -4,7 +4,7 @@
 
 import { ApiError, browserMetadata, sessionStore, tellEmbedder, widgetApi } from './api.js';
 import { openEventStream } from './sse.js';
-import { chatView, composer, homeView, messageItem, poweredBy } from './views.js';
+import { chatView, composer, homeView, messageItem, poweredBy, streamingItem } from './views.js';
 import { startCall } from './voice.js';
 
 const org = new URLSearchParams(location.search).get('organizationId') || '';
@@ -121,7 +121,29 @@ function addMessage(message) {
   state.messages.push(message);
   const list = $('messages');
   if (!list) return;
+  // A finished answer takes the place of its streaming text (or of one that was given up).
+  for (const streaming of list.querySelectorAll('.streaming')) streaming.remove();
   list.append(messageItem(message));
+  $('main').scrollTop = $('main').scrollHeight;
+}
+
+/** The next piece of an answer being written: shown as it comes, in order. A new answer
+ *  replaces one left unfinished (the assistant started over with a newer message). */
+function addDelta(delta) {
+  const list = $('messages');
+  if (state.current?.id !== delta.conversationId || !list) return;
+  if (state.messages.some((m) => m.id === delta.messageId)) return;
+  let item = list.querySelector(`.streaming[data-id="${CSS.escape(delta.messageId)}"]`);
+  if (!item) {
+    if (delta.seq !== 0) return;
+    for (const stale of list.querySelectorAll('.streaming')) stale.remove();
+    item = streamingItem(delta.messageId);
+    item.dataset.seq = '-1';
+    list.append(item);
+  }
+  if (Number(item.dataset.seq) + 1 !== delta.seq) return;
+  item.dataset.seq = String(delta.seq);
+  item.querySelector('.text').append(delta.text);
   $('main').scrollTop = $('main').scrollHeight;
 }
 
@@ -135,6 +157,7 @@ function onEvent({ type, data, id }) {
     return;
   }
   if (type === 'message.created') addMessage(payload);
+  else if (type === 'message.delta') addDelta(payload);
   else if (type === 'conversation.created' || type === 'conversation.updated') {
     upsertConversation(payload);
     if (state.view === 'home' || state.current?.id === payload.id) render();

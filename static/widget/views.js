@@ -113,12 +113,26 @@ export function homeView(state, actions) {
 }
 
 export function messageItem(message) {
+  const sources = message.sources?.length
+    ? h('p', { class: 'sources' }, 'Sources: ', message.sources.map((s) => s.title).join(' · '))
+    : null;
   return h(
     'li',
     { class: `message ${message.role}`, 'data-id': message.id },
     ROLE_LABEL[message.role] ? h('span', { class: 'who' }, ROLE_LABEL[message.role]) : null,
     h('p', { class: 'text' }, message.text),
+    sources,
     h('time', { datetime: message.createdAt }, formatted(time, message.createdAt)),
+  );
+}
+
+/** An answer as the assistant writes it; replaced by the message once it is complete. */
+export function streamingItem(messageId) {
+  return h(
+    'li',
+    { class: 'message assistant streaming', 'data-id': messageId, 'aria-live': 'polite', 'aria-busy': 'true' },
+    h('span', { class: 'who' }, ROLE_LABEL.assistant),
+    h('p', { class: 'text' }),
   );
 }
 

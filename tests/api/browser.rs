@@ -14,6 +14,7 @@ use axum::routing::get;
 use serde_json::json;
 use tokio::net::TcpListener;
 
+use crate::fakes::openai::Script;
 use crate::helpers::{say, spawn_app, spawn_app_with};
 
 const ORG: &str = "org_browser";
@@ -42,7 +43,7 @@ async fn the_widget_works_in_a_real_browser_on_a_customer_site() {
     });
     let saved = app.put(&format!("/v1/orgs/{ORG}/widget-settings"), Some(&token), &settings).await;
     assert_eq!(saved.status, 200, "{}", saved.body);
-    let host_url = host.serve(&assist_url);
+    let host_url = host.serve(&assist_url, ORG);
 
     run_script(
         "tests/browser/widget.mjs",
@@ -56,6 +57,30 @@ async fn the_widget_works_in_a_real_browser_on_a_customer_site() {
             ("PRIMARY_RGB", "rgb(255, 85, 0)"),
             ("PHONE", PHONE),
         ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_agents_answer_streams_into_the_widget_then_it_hands_off_in_a_real_browser() {
+    let chromium = browser_tools();
+    let host = HostSite::bind().await;
+    let app = spawn_app_with(|config| {
+        config.widget.vapi_web_sdk_url = format!("{}/fake-vapi.mjs", host.url());
+    })
+    .await;
+    crate::agent::agent_org(&app).await;
+    let answer = "You can return any unused item within 45 days of delivery, and we refund you in full.";
+    let pieces = answer.split_inclusive(' ').map(str::to_owned).collect();
+    app.openai.script(Script::Text { pieces, delay: Duration::from_millis(120) });
+    app.openai.script(Script::tool_call("handoff", json!({"reason": "asked for a person"})));
+    let assist_url = format!("http://{}", app.addr);
+    let host_url = host.serve(&assist_url, crate::agent::ORG);
+
+    run_script(
+        "tests/browser/agent.mjs",
+        &chromium,
+        &[("ASSIST_URL", assist_url.as_str()), ("HOST_URL", &host_url), ("ANSWER", answer)],
     )
     .await;
 }
@@ -153,9 +178,9 @@ impl HostSite {
     }
 
     /// Serves the page (embedding the widget from `assist_url`) until the test ends; its URL.
-    fn serve(mut self, assist_url: &str) -> String {
+    fn serve(mut self, assist_url: &str, org: &str) -> String {
         let page =
-            include_str!("../browser/host.html").replace("{{assistUrl}}", assist_url).replace("{{org}}", ORG);
+            include_str!("../browser/host.html").replace("{{assistUrl}}", assist_url).replace("{{org}}", org);
         let sdk = include_str!("../browser/fake-vapi.mjs");
         let app = Router::new().route("/", get(move || async move { Html(page) })).route(
             "/fake-vapi.mjs",

@@ -7,15 +7,17 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Answer, TestApp, spawn_app};
 
-/// Two organizations, each with an end-user who has a conversation with a message, and a
-/// second end-user in org A with nothing.
+/// Two organizations, each with an end-user who has a conversation with a message and a
+/// knowledge-base document, and a second end-user in org A with nothing.
 struct World {
     app: TestApp,
     a_session: (String, String),
     a_other_session: (String, String),
     a_conversation: String,
+    a_document: String,
     b_session: (String, String),
     b_conversation: String,
+    b_document: String,
 }
 
 async fn world() -> World {
@@ -33,7 +35,12 @@ async fn world() -> World {
         let path = format!("/v1/widget/{org}/conversations/{conversation}/messages");
         app.widget(Method::POST, &path, Some(token), Some(&json!({"text": "secret of {org}"}))).await;
     }
-    World { app, a_session, a_other_session, a_conversation, b_session, b_conversation }
+    let a_document = crate::knowledge::add_text(&app, "org_a", "Ours", "secret of org_a").await;
+    let b_document = crate::knowledge::add_text(&app, "org_b", "Bob's", "secret of org_b").await;
+    let [a_document, b_document] = [a_document, b_document].map(|d| d.body["id"].as_str().unwrap().to_owned());
+    crate::knowledge::settled(&app, "org_a", &a_document).await;
+    crate::knowledge::settled(&app, "org_b", &b_document).await;
+    World { app, a_session, a_other_session, a_conversation, a_document, b_session, b_conversation, b_document }
 }
 
 fn sample_body(endpoint: Endpoint) -> Option<Value> {
@@ -41,9 +48,13 @@ fn sample_body(endpoint: Endpoint) -> Option<Value> {
 }
 
 /// The route's path for `org`, with `{id}` filled by the kind of id the route takes.
-fn path(endpoint: Endpoint, org: &str, conversation: &str, session: &str) -> String {
+fn path(endpoint: Endpoint, org: &str, (conversation, session, document): (&str, &str, &str)) -> String {
     let template = endpoint.spec().path;
-    let id = if endpoint == Endpoint::ContactSessionGet { session } else { conversation };
+    let id = match endpoint {
+        Endpoint::ContactSessionGet => session,
+        _ if template.starts_with("/v1/orgs/{org}/knowledge/") => document,
+        _ => conversation,
+    };
     template.replace("{org}", org).replace("{id}", id)
 }
 
@@ -67,7 +78,7 @@ async fn call(w: &World, endpoint: Endpoint, path: &str, jwt: Option<&str>, sess
 /// beyond an id the caller sent itself.
 fn assert_no_b_data(w: &World, answer: &Answer, what: &str, sent: &str) {
     let text = answer.body.to_string();
-    for secret in [w.b_conversation.as_str(), w.b_session.0.as_str(), "Bob", "secret of org_b"] {
+    for secret in [w.b_conversation.as_str(), w.b_session.0.as_str(), w.b_document.as_str(), "Bob", "secret of org_b"] {
         assert!(sent.contains(secret) || !text.contains(secret), "{what} leaked {secret}: {text}");
     }
 }
@@ -78,8 +89,8 @@ async fn every_route_refuses_callers_without_the_right_credentials() {
     let jwt_b = w.app.token("org_b");
     let jwt_a = w.app.token("org_a");
     for endpoint in Endpoint::ALL {
-        let own = path(endpoint, "org_a", &w.a_conversation, &w.a_session.0);
-        let foreign_ids = path(endpoint, "org_a", &w.b_conversation, &w.b_session.0);
+        let own = path(endpoint, "org_a", (&w.a_conversation, &w.a_session.0, &w.a_document));
+        let foreign_ids = path(endpoint, "org_a", (&w.b_conversation, &w.b_session.0, &w.b_document));
         let name = format!("{endpoint:?}");
         match endpoint.spec().access {
             Access::Operator => {
@@ -120,7 +131,7 @@ async fn every_route_refuses_callers_without_the_right_credentials() {
                 }
             }
             Access::Anonymous => {
-                let unknown = path(endpoint, "org_unknown", &w.a_conversation, &w.a_session.0);
+                let unknown = path(endpoint, "org_unknown", (&w.a_conversation, &w.a_session.0, &w.a_document));
                 let answer = call(&w, endpoint, &unknown, None, None).await;
                 assert_eq!(answer.status, StatusCode::NOT_FOUND, "{name} on an unknown org");
             }

@@ -9,6 +9,10 @@ compile_error!(
 );
 
 mod actors;
+mod agent;
+mod agent_upgrade;
+mod agent_voice;
+mod ai_durability;
 mod ai_gateway;
 mod auth;
 mod browser;
@@ -24,6 +28,8 @@ mod hardening_connections;
 mod hardening_input;
 mod helpers;
 mod isolation;
+mod knowledge;
+mod knowledge_tenants;
 mod logs;
 mod nats_door;
 mod openapi;

@@ -10,6 +10,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::fakes::clerk::FakeClerk;
+use crate::fakes::openai::{FakeOpenAi, TEST_KEY};
 use crate::fakes::vapi::FakeVapi;
 use crate::helpers::WEBHOOK_SECRET;
 
@@ -20,6 +21,7 @@ pub struct ChildApp {
     pub nats: NatsServer,
     pub clerk: FakeClerk,
     pub vapi: FakeVapi,
+    pub openai: FakeOpenAi,
     pub base: String,
     /// Everything the process wrote to stdout and stderr, across restarts.
     pub output: Arc<Mutex<String>>,
@@ -35,6 +37,7 @@ impl ChildApp {
             nats,
             clerk: FakeClerk::start().await,
             vapi: FakeVapi::start().await,
+            openai: FakeOpenAi::start().await,
             base: String::new(),
             output: Arc::default(),
             child: None,
@@ -54,6 +57,9 @@ impl ChildApp {
             ("ASSIST_CLERK_AUTHORIZED_PARTIES", self.clerk.authorized_party().to_owned()),
             ("ASSIST_CLERK_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
             ("ASSIST_VAPI_BASE_URL", self.vapi.base_url()),
+            ("ASSIST_AI_BASE_URL", self.openai.base_url()),
+            ("ASSIST_AI_API_KEY", TEST_KEY.to_owned()),
+            ("ASSIST_AI_EMBEDDING_DIMENSIONS", "256".to_owned()),
             ("ASSIST_LOG", log.to_owned()),
         ];
         let (child, base) = spawn_assist(&env, self.output.clone()).await;

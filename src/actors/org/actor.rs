@@ -5,6 +5,8 @@ use tracing::Instrument;
 
 use super::mail::{OrgMail, OrgMsg};
 use super::state::OrgState;
+use crate::actors::agent::Agent;
+use crate::actors::ingestion::Ingestion;
 use crate::bus::events::EventPublisher;
 use crate::clock::Clock;
 use crate::crypto::MasterKey;
@@ -20,6 +22,8 @@ pub(crate) struct OrgArgs {
     pub clock: Clock,
     pub master_key: MasterKey,
     pub events: EventPublisher,
+    pub ingestion: Ingestion,
+    pub agent: Agent,
 }
 
 impl Actor for OrgActor {
@@ -29,15 +33,22 @@ impl Actor for OrgActor {
 
     /// Loads everything from the database, so a restarted actor is exactly as the last
     /// committed write left it.
-    async fn pre_start(&self, _: ActorRef<OrgMail>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
+    async fn pre_start(&self, myself: ActorRef<OrgMail>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
         // A newer owner elsewhere makes this fail, and an older one can write no more after it.
         let rows = args.repos.activate(&args.org).await?;
+        // Work a restart cut short goes on: documents being read, answers owed (indexed reads).
+        myself.send_message(OrgMsg::Resume.into())?;
+        args.repos.chunks().forget_cached(&args.org);
         Ok(OrgState {
             org: args.org,
             repos: args.repos,
             clock: args.clock,
             master_key: args.master_key,
             events: args.events,
+            ingestion: args.ingestion,
+            agent: args.agent,
+            agent_settings: None,
+            replies: Vec::new(),
             organization: rows.organization.map(Box::new),
             settings: rows.settings.map(Box::new),
             subscription_active: SubscriptionStatus::pays(rows.subscription_status.as_deref()),
@@ -64,6 +75,8 @@ impl Actor for OrgActor {
     /// A stop (passivation, shutdown) may overtake the commit message: commit what is queued
     /// rather than fail the requests it has taken.
     async fn post_stop(&self, _: ActorRef<OrgMail>, state: &mut OrgState) -> Result<(), ActorProcessingErr> {
+        // Answers under way go on and report to the org's next activation over NATS.
+        state.replies.clear();
         state.settle_sessions().await;
         state.commit_sessions_now().await;
         Ok(())
@@ -96,6 +109,14 @@ async fn dispatch(
         }
         OrgMsg::Seed(settings, reply) => {
             let _ = reply.send(state.seed(settings).await);
+        }
+        OrgMsg::Resume => {
+            if let Err(err) = state.resume_ingestion().await {
+                tracing::warn!(org = %state.org, error = %err, "could not resume ingestion");
+            }
+            if let Err(err) = state.resume_answers().await {
+                tracing::warn!(org = %state.org, error = %err, "could not resume the agent's answers");
+            }
         }
         OrgMsg::Passivate => myself.stop(Some("passivated".into())),
     }

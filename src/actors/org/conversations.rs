@@ -8,8 +8,11 @@ use crate::db::conversations::Filter;
 use crate::error::ApiError;
 use crate::ids::{ConversationId, MessageId};
 use crate::model::contact_session::SessionToken;
+use crate::error::ErrorCode;
+use crate::model::agent::SourceRef;
 use crate::model::conversation::{
-    Channel, Conversation, ConversationDetail, ListQuery, Message, NewMessage, Page, Role, Status,
+    Channel, Conversation, ConversationChange, ConversationDetail, Handler, ListQuery, Message, NewMessage, Page,
+    Role, Status,
 };
 
 /// A conversation's changes go to its end-user's stream too.
@@ -18,7 +21,7 @@ pub(super) fn audience(conversation: &Conversation) -> Audience {
 }
 
 impl OrgState {
-    async fn load(&self, id: &ConversationId) -> Result<Conversation, ApiError> {
+    pub(super) async fn load(&self, id: &ConversationId) -> Result<Conversation, ApiError> {
         let found = self.repos.conversations().get(&self.org, id).await?;
         found.ok_or_else(|| ApiError::not_found(format!("conversation {id} not found")))
     }
@@ -37,22 +40,38 @@ impl OrgState {
         Ok(conversation)
     }
 
-    async fn append(
+    /// Appends a message (with `awaiting`, also whether the agent owes an answer now) and
+    /// tells the conversation's audience.
+    pub(super) async fn append_message(
         &self,
         conversation: &Conversation,
         role: Role,
         text: String,
+        sources: Vec<SourceRef>,
+        id: Option<MessageId>,
+        awaiting: Option<bool>,
     ) -> Result<Message, ApiError> {
         let message = Message {
-            id: MessageId::generate(),
+            id: id.unwrap_or_else(MessageId::generate),
             conversation_id: conversation.id.clone(),
             role,
             text,
             created_at: self.clock.now(),
+            sources,
         };
-        self.repos.messages().append(&self.org, &message).await?;
-        self.emit("message", "created", audience(conversation), &message).await;
+        self.commit_message(conversation, &message, awaiting).await?;
         Ok(message)
+    }
+
+    pub(super) async fn commit_message(
+        &self,
+        conversation: &Conversation,
+        message: &Message,
+        awaiting: Option<bool>,
+    ) -> Result<(), ApiError> {
+        self.repos.messages().append(&self.org, message, awaiting).await?;
+        self.emit("message", "created", audience(conversation), message).await;
+        Ok(())
     }
 
     async fn transcript(&self, conversation: &Conversation) -> Result<Page<Message>, ApiError> {
@@ -88,22 +107,30 @@ impl OrgState {
         Ok(ConversationDetail { conversation, contact_session })
     }
 
-    pub(crate) async fn set_status(
+    /// An operator changes the status, the handler, or both. Handing back to the agent needs
+    /// it on; taking the conversation from it stops any answer under way.
+    pub(crate) async fn change(
         &mut self,
         operator: &Operator,
         id: &ConversationId,
-        status: Status,
+        change: ConversationChange,
     ) -> Result<Conversation, ApiError> {
         self.first_sight(operator).await?;
         let mut conversation = self.load(id).await?;
-        conversation.status = status;
-        conversation.updated_at = self.clock.now();
-        self.repos.conversations().set_status(&self.org, id, status, conversation.updated_at).await?;
-        self.emit("conversation", "updated", audience(&conversation), &conversation).await;
+        if change.handler == Some(Handler::Ai) && !self.agent_settings().await?.enabled {
+            return Err(ApiError::new(ErrorCode::Conflict, "handler: the agent is off; turn it on first"));
+        }
+        conversation.status = change.status.unwrap_or(conversation.status);
+        conversation.handler = change.handler.unwrap_or(conversation.handler);
+        if conversation.handler != Handler::Ai || conversation.status == Status::Resolved {
+            self.stop_reply(id);
+        }
+        self.change_conversation(&mut conversation, false).await?;
         Ok(conversation)
     }
 
-    /// An operator stepping in is an escalation: an unresolved conversation becomes escalated.
+    /// An operator stepping in is an escalation: an unresolved conversation becomes escalated,
+    /// and a person handles it from now on (the agent is silent there).
     pub(crate) async fn operator_reply(
         &mut self,
         operator: &Operator,
@@ -112,12 +139,15 @@ impl OrgState {
     ) -> Result<Message, ApiError> {
         self.first_sight(operator).await?;
         let mut conversation = self.load(id).await?;
-        let sent = self.append(&conversation, Role::Operator, message.text).await?;
-        if conversation.status == Status::Unresolved {
-            self.repos.conversations().set_status(&self.org, id, Status::Escalated, sent.created_at).await?;
-            conversation.status = Status::Escalated;
-            conversation.updated_at = sent.created_at;
-            self.emit("conversation", "updated", audience(&conversation), &conversation).await;
+        self.stop_reply(id);
+        let sent =
+            self.append_message(&conversation, Role::Operator, message.text, Vec::new(), None, Some(false)).await?;
+        if conversation.status == Status::Unresolved || conversation.handler != Handler::Human {
+            if conversation.status == Status::Unresolved {
+                conversation.status = Status::Escalated;
+            }
+            conversation.handler = Handler::Human;
+            self.change_conversation(&mut conversation, false).await?;
         }
         Ok(sent)
     }
@@ -137,9 +167,14 @@ impl OrgState {
         token: &SessionToken,
     ) -> Result<Conversation, ApiError> {
         let session = self.authenticate(token).await?;
+        let (handler, note) = self.new_chat_handler().await?;
         let conversation =
-            Conversation::new(ConversationId::generate(), Channel::Chat, Some(session.id), self.clock.now());
-        self.open(conversation).await
+            Conversation::new(ConversationId::generate(), Channel::Chat, handler, Some(session.id), self.clock.now());
+        let conversation = self.open(conversation).await?;
+        if let Some(note) = note {
+            self.append_message(&conversation, Role::System, note.into(), Vec::new(), None, None).await?;
+        }
+        Ok(conversation)
     }
 
     /// Stores a new conversation and tells its audience.
@@ -178,14 +213,24 @@ impl OrgState {
         id: &ConversationId,
         message: NewMessage,
     ) -> Result<Message, ApiError> {
-        let conversation = self.load_own(token, id).await?;
+        let mut conversation = self.load_own(token, id).await?;
         if conversation.status == Status::Resolved {
             return Err(ApiError::new(
                 crate::error::ErrorCode::Conflict,
                 format!("conversation {id} is resolved; start a new conversation"),
             ));
         }
-        self.append(&conversation, Role::User, message.text).await
+        if conversation.handler != Handler::Ai || conversation.channel != Channel::Chat {
+            return self.append_message(&conversation, Role::User, message.text, Vec::new(), None, None).await;
+        }
+        if !self.agent_can_answer().await? {
+            let sent = self.append_message(&conversation, Role::User, message.text, Vec::new(), None, None).await?;
+            self.hand_off(&mut conversation).await?;
+            return Ok(sent);
+        }
+        let sent = self.append_message(&conversation, Role::User, message.text, Vec::new(), None, Some(true)).await?;
+        self.answer(&conversation).await?;
+        Ok(sent)
     }
 
     pub(crate) async fn my_messages(

@@ -2,8 +2,10 @@
 //! sessions and conversations). Callers reach it through [`Org`], a view on the tenants handle.
 
 mod actor;
+mod agent;
 mod conversations;
 mod handle;
+mod knowledge;
 mod mail;
 mod plugin;
 mod seed;

@@ -2,6 +2,10 @@
 
 use ractor::RpcReplyPort;
 
+use crate::actors::agent::Agent;
+use crate::actors::ingestion::Ingestion;
+use crate::ids::{ConversationId, MessageId};
+use crate::model::agent::AgentSettings;
 use crate::bus::events::{Audience, EventPublisher};
 use crate::clock::Clock;
 use crate::crypto::MasterKey;
@@ -21,6 +25,12 @@ pub(crate) struct OrgState {
     pub(super) clock: Clock,
     pub(super) master_key: MasterKey,
     pub(super) events: EventPublisher,
+    pub(super) ingestion: Ingestion,
+    pub(super) agent: Agent,
+    /// The agent's settings, read on first use (`None` until then).
+    pub(super) agent_settings: Option<Box<AgentSettings>>,
+    /// Answers being generated, one per conversation at most.
+    pub(super) replies: Vec<Running>,
     /// The three records are boxed: the state lives in the actor's task for its whole life,
     /// and most orgs have no plugin and many no settings (360 bytes inline, 24 boxed).
     pub(super) organization: Option<Box<Organization>>,
@@ -37,6 +47,13 @@ pub(crate) struct OrgState {
 }
 
 pub(crate) type Reply<T> = RpcReplyPort<Result<T, ApiError>>;
+
+/// An answer under way: the id it streams under, and how to stop it.
+pub(crate) struct Running {
+    pub(super) conversation: ConversationId,
+    pub(super) message: MessageId,
+    pub(super) cancel: tokio_util::sync::CancellationToken,
+}
 
 /// A session waiting for its batch's commit, with the answer its caller gets then.
 pub(crate) struct PendingSession {

@@ -11,7 +11,7 @@ use super::conversations::audience;
 use super::state::OrgState;
 use crate::error::ApiError;
 use crate::ids::{ContactSessionId, ConversationId, MessageId};
-use crate::model::conversation::{Channel, Conversation, Message, Role};
+use crate::model::conversation::{Channel, Conversation, Handler, Message, Role};
 use crate::webhooks::vapi::{CallRef, EndOfCallReport, VapiEvent};
 
 fn derived(prefix: &str, parts: &[&str]) -> String {
@@ -67,7 +67,7 @@ impl OrgState {
             }
             _ => None,
         };
-        let mut conversation = Conversation::new(id, Channel::Voice, session, self.clock.now());
+        let mut conversation = Conversation::new(id, Channel::Voice, Handler::Ai, session, self.clock.now());
         conversation.call_id = Some(call.call_id.clone());
         self.open(conversation).await
     }
@@ -86,6 +86,7 @@ impl OrgState {
             role: role(who),
             text: text.to_owned(),
             created_at: at,
+            sources: Vec::new(),
         };
         if self.repos.messages().upsert(&self.org, &message).await? {
             self.emit("message", "created", audience(conversation), &message).await;

@@ -11,6 +11,7 @@ use super::{OrgStatus, TenantStats, Tenants};
 use crate::actors::ActorConfig;
 use crate::actors::org::{OrgActor, OrgArgs, OrgMail, OrgMsg};
 use crate::actors::partitions::Ownership;
+use crate::actors::OrgWorkers;
 use crate::bus::events::EventPublisher;
 use crate::clock::Clock;
 use crate::crypto::MasterKey;
@@ -28,6 +29,7 @@ pub(crate) struct TenantsArgs {
     clock: Clock,
     master_key: MasterKey,
     events: EventPublisher,
+    workers: OrgWorkers,
     ownership: Ownership,
 }
 
@@ -39,6 +41,7 @@ pub(crate) struct TenantsState {
     clock: Clock,
     master_key: MasterKey,
     events: EventPublisher,
+    workers: OrgWorkers,
     /// The partitions this node holds: an org outside them is not activated here.
     ownership: Ownership,
     /// Each org's phase, recent failures and restarts.
@@ -74,6 +77,7 @@ impl TenantsActor {
         clock: Clock,
         master_key: MasterKey,
         events: EventPublisher,
+        workers: OrgWorkers,
         ownership: Ownership,
     ) -> Result<Tenants, ractor::SpawnErr> {
         let (table, stats) = (Arc::new(Table::new()), Arc::new(TenantStats::default()));
@@ -87,6 +91,7 @@ impl TenantsActor {
             clock,
             master_key,
             events,
+            workers,
             ownership: ownership.clone(),
         };
         let (actor, _) = Actor::spawn_linked(Some(tenants_name()), TenantsActor, args, supervisor).await?;
@@ -120,6 +125,7 @@ impl Actor for TenantsActor {
             clock: args.clock,
             master_key: args.master_key,
             events: args.events,
+            workers: args.workers,
             ownership: args.ownership,
             orgs: Lifecycles::default(),
             by_actor: HashMap::new(),
@@ -219,6 +225,8 @@ impl TenantsState {
             clock: self.clock.clone(),
             master_key: self.master_key.clone(),
             events: self.events.clone(),
+            ingestion: self.workers.ingestion.clone(),
+            agent: self.workers.agent.clone(),
         };
         let tenants = myself.clone();
         tokio::spawn(async move {

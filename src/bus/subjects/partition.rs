@@ -46,15 +46,24 @@ pub enum OwnerVerb {
     Apply,
     /// A node checks at start-up that NATS partitions as configured; owners ignore it.
     Probe,
+    /// Knowledge ingestion reports a document ready or failed.
+    Ingested,
+    /// The agent reports an answer (or its failure) to commit.
+    Answered,
+    /// Vapi's assistant searches the org's knowledge mid-call (`search_knowledge`).
+    Search,
 }
 
 impl OwnerVerb {
-    const ALL: [OwnerVerb; 2] = [Self::Apply, Self::Probe];
+    const ALL: [OwnerVerb; 5] = [Self::Apply, Self::Probe, Self::Ingested, Self::Answered, Self::Search];
 
     fn token(self) -> &'static str {
         match self {
             Self::Apply => "apply",
             Self::Probe => "probe",
+            Self::Ingested => "ingested",
+            Self::Answered => "answered",
+            Self::Search => "search",
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Vapi server messages, typed. Vapi posts them to `/webhooks/vapi/{org}` while a call runs and
 //! once after it ends; they are how a voice conversation reaches the dashboard.
 //!
-//! Vapi sends every message to one URL whatever its type, and some types (`assistant-request`,
-//! `tool-calls`) are only answerable by features assist does not have yet. Those parse to
+//! Vapi sends every message to one URL whatever its type. `tool-calls` is answered in the same
+//! request (`tools.rs`); types assist does not use (`assistant-request`, …) parse to
 //! [`VapiEvent::Other`] and are acknowledged, never refused. Vapi does not retry by default, so a
 //! refusal is only for a message that claims a handled type and cannot be read.
 
+mod tools;
 mod wire;
+
+pub use tools::{SEARCH_KNOWLEDGE, ToolCall, passages_for_voice, tool_calls};
 
 use chrono::{DateTime, Utc};
 
