@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use assist::Config;
 use assist::auth::ClerkConfig;
 use assist::bus::subjects::AdminTarget;
+use assist::console::PublishableKey;
 use assist::http::limits::{Rate, RateLimits};
 use assist::http::{ConnectionLimits, StreamLimits};
 use assist::ids::OrgId;
@@ -163,6 +164,9 @@ pub struct ServeArgs {
     /// Where the widget imports Vapi's web SDK (an ES module) from when a voice call starts.
     #[arg(long, env = "ASSIST_VAPI_WEB_SDK_URL", default_value = assist::widget::DEFAULT_VAPI_WEB_SDK_URL)]
     pub vapi_web_sdk_url: String,
+    /// The Clerk publishable key (`pk_…`) the operator console at `/console` signs in with.
+    #[arg(long, env = "ASSIST_CLERK_PUBLISHABLE_KEY")]
+    pub clerk_publishable_key: Option<String>,
     /// Seed a demo organization and serve `/demo`, a page with its widget embedded.
     #[arg(long, env = "ASSIST_DEMO")]
     pub demo: bool,
@@ -228,6 +232,13 @@ impl ServeArgs {
             self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
         config.actors.idle_timeout = Duration::from_secs(self.org_idle_secs.max(1));
         config.actors.max_active = self.max_active_orgs.max(1);
+        config.clerk_publishable_key = match self.clerk_publishable_key.as_deref().map(str::trim) {
+            Some(key) if !key.is_empty() => Some(
+                PublishableKey::parse(key)
+                    .map_err(|problem| anyhow::anyhow!("ASSIST_CLERK_PUBLISHABLE_KEY: {problem}"))?,
+            ),
+            _ => None,
+        };
         config.widget = WidgetConfig { vapi_web_sdk_url: self.vapi_web_sdk_url.clone(), demo: self.demo };
         if let Some(node) = self.node_id.as_deref().filter(|n| !n.is_empty()) {
             config.node_id = NodeId::parse(node).map_err(|e| anyhow::anyhow!(e.message))?;
