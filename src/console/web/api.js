@@ -82,7 +82,7 @@ export function dashboardApi(org, token) {
     conversations: (params = {}) => call('GET', `/conversations${query(params)}`),
     conversation: (cid) => call('GET', `/conversations/${id(cid)}`),
     patchConversation: (cid, change) => call('PATCH', `/conversations/${id(cid)}`, change),
-    messages: (cid, params = {}) => call('GET', `/conversations/${id(cid)}/messages${query(params)}`),
+    messages: (cid) => call('GET', `/conversations/${id(cid)}/messages`),
     reply: (cid, text) => call('POST', `/conversations/${id(cid)}/messages`, { text }),
     suggestion: (cid) => call('POST', `/conversations/${id(cid)}/suggestion`, {}),
     contactSession: (sid) => call('GET', `/contact-sessions/${id(sid)}`),

@@ -40,6 +40,7 @@ async function route() {
   if (!ctx && page !== 'operations') return;
   leave?.();
   leave = null;
+  $('#toast').classList.remove('shown');
   for (const link of document.querySelectorAll('#nav a')) {
     const current = link.dataset.section === page || (page === 'conversations' && link.dataset.section === 'inbox');
     if (current) link.setAttribute('aria-current', 'page');

@@ -76,12 +76,13 @@ export async function render(ctx, main, id) {
   function drawState() {
     state.replaceChildren(...badges(conversation));
     const act = (label, change, id) => h('button', { type: 'button', id, onclick: () => patch(change) }, label);
-    actions.replaceChildren(
+    actions.replaceChildren(...[
       conversation.status === 'resolved'
         ? act('Reopen', { status: 'unresolved' }, 'reopen')
         : act('Resolve', { status: 'resolved' }, 'resolve'),
       conversation.status === 'escalated' ? null : act('Escalate', { status: 'escalated' }, 'escalate'),
-      conversation.handler && conversation.handler !== 'ai' ? act('Hand back to the AI', { handler: 'ai' }, 'hand-back') : null);
+      conversation.handler && conversation.handler !== 'ai' ? act('Hand back to the AI', { handler: 'ai' }, 'hand-back') : null,
+    ].filter(Boolean));
   }
 
   async function patch(change) {
@@ -127,7 +128,7 @@ export async function render(ctx, main, id) {
   }
 
   async function loadTranscript() {
-    const page = await api.messages(conversation.id, { limit: 100 });
+    const page = await api.messages(conversation.id);
     transcript.replaceChildren();
     for (const message of items(page)) add(message);
   }

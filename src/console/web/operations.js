@@ -35,7 +35,8 @@ export async function render(ctx, main) {
   const status = h('p', { class: 'note', role: 'status', id: 'tree-status' });
   const nodes = h('div', { class: 'cards', id: 'tree' });
   const form = h('form', { id: 'admin-form' }, field('Admin token (ASSIST_ADMIN_TOKEN)', token), h('button', { type: 'submit', class: 'primary' }, 'Show the tree'));
-  main.replaceChildren(heading('Operations'), ctx ? null : h('p', {}, h('a', { href: '#/inbox', text: 'Sign in to the console' })), form, status, nodes);
+  const signIn = ctx ? [] : [h('p', {}, h('a', { href: '#/inbox', text: 'Sign in to the console' }))];
+  main.replaceChildren(heading('Operations'), ...signIn, form, status, nodes);
   let timer = null;
 
   async function refresh() {
