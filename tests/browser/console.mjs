@@ -2,10 +2,12 @@
 // assist with a Clerk publishable key and an admin token, serves a customer's page with the
 // widget, and passes: ASSIST_URL, HOST_URL, ORG, TOKEN (a fake-Clerk token of an admin of ORG),
 // OTHER_ORG, OTHER_TOKEN, PUBLISHABLE_KEY, CLERK_ORIGIN (its Frontend API), ADMIN_TOKEN,
-// SCREENSHOTS, CHROMIUM. ClerkJS is replaced by a stand-in at the network layer.
+// ANSWER_REQUEST (a file to write the open conversation's id to: the test then streams an
+// answer into it on the change feed), SCREENSHOTS, CHROMIUM. ClerkJS is replaced by a stand-in
+// at the network layer.
 
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { clerkStandIn } from './clerk-stand-in.mjs';
@@ -18,6 +20,8 @@ const env = (name) => {
 const [ASSIST, HOST, ORG, TOKEN, OTHER_ORG, OTHER_TOKEN] =
   ['ASSIST_URL', 'HOST_URL', 'ORG', 'TOKEN', 'OTHER_ORG', 'OTHER_TOKEN'].map(env);
 const [KEY, CLERK, ADMIN, SCREENSHOTS] = ['PUBLISHABLE_KEY', 'CLERK_ORIGIN', 'ADMIN_TOKEN', 'SCREENSHOTS'].map(env);
+const ANSWER_REQUEST = env('ANSWER_REQUEST');
+const ANSWER = 'Let me check: the blue jacket is back in stock.';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const USER_TEXT = 'Hi, is the blue jacket back in stock?';
@@ -115,6 +119,15 @@ async function main() {
     await item.click();
     await a.page.locator('#transcript .role-user', { hasText: USER_TEXT }).waitFor();
     await a.page.locator('.contact dd', { hasText: 'grace@example.com' }).waitFor();
+    await writeFile(ANSWER_REQUEST, conversation);
+    const streaming = a.page.locator('#transcript .streaming[aria-busy="true"]');
+    await streaming.locator('.text', { hasText: 'Let me check:' }).waitFor();
+    const partial = await streaming.locator('.text').textContent();
+    assert.ok(partial.length < ANSWER.length, `a part of the answer shows while it streams: ${partial}`);
+    const answered = a.page.locator('#transcript .role-assistant:not(.streaming)', { hasText: ANSWER });
+    await answered.locator('.sources li', { hasText: 'Stock list' }).waitFor();
+    assert.equal(await a.page.locator('#transcript .role-assistant').count(), 1, 'the stored answer replaced the streamed one');
+    step('the AI\'s answer streams in from message.delta events, then stands whole with its sources (events from the test)');
     await a.page.locator('#reply').fill(REPLY_TEXT);
     await a.page.getByRole('button', { name: 'Send reply' }).click();
     await a.page.locator('#transcript .role-operator', { hasText: REPLY_TEXT }).waitFor();

@@ -2,8 +2,13 @@
 //! the network layer, by a stand-in that signs in with tokens of the fake Clerk; the visitor
 //! uses the real widget on a customer's page. And the demo sign-in of `serve --demo`, no Clerk.
 
+use std::time::Duration;
+
 use assist::auth::ClerkConfig;
+use assist::bus::subjects;
 use assist::console::PublishableKey;
+use assist::ids::OrgId;
+use serde_json::json;
 
 use super::{HostSite, ORG, browser_tools, run_script};
 use crate::console::PUBLISHABLE_KEY;
@@ -28,6 +33,9 @@ async fn an_operator_answers_a_visitor_live_and_changes_the_widget_from_the_cons
     let other =
         app.clerk.token().org(OTHER_ORG).role("org:admin").user("user_other").valid_for(TOKEN_SECS).sign();
     let host_url = host.serve(&assist_url);
+    let dir = tempfile::tempdir().unwrap();
+    let ask = dir.path().join("answer-this-conversation");
+    let answering = tokio::spawn(answer_when_asked(app.backend_nats().await, ask.clone()));
 
     run_script(
         "tests/browser/console.mjs",
@@ -42,10 +50,46 @@ async fn an_operator_answers_a_visitor_live_and_changes_the_widget_from_the_cons
             ("PUBLISHABLE_KEY", PUBLISHABLE_KEY),
             ("CLERK_ORIGIN", "https://clerk.console.test"),
             ("ADMIN_TOKEN", ADMIN_TOKEN),
+            ("ANSWER_REQUEST", ask.to_str().unwrap()),
         ],
     )
     .await;
+    answering.abort();
 }
+
+/// What the console must render of a streamed answer, whatever writes it: once the script names
+/// the open conversation (in the file `ask`), an answer goes on the org's change feed as its
+/// actor publishes one: `message.delta` pieces, then `message.created` with the whole text and
+/// its sources. It stands in for the agent, whose routes this branch does not have.
+async fn answer_when_asked(nats: async_nats::Client, ask: std::path::PathBuf) {
+    let conversation = loop {
+        match tokio::fs::read_to_string(&ask).await {
+            Ok(id) if !id.is_empty() => break id,
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let org = OrgId::parse(ORG).unwrap();
+    let js = async_nats::jetstream::new(nats);
+    let publish = async |change: &'static str, body: serde_json::Value| {
+        let subject = subjects::event(&org, "message", change);
+        js.publish(subject, body.to_string().into()).await.unwrap().await.unwrap();
+    };
+    let message = "msg_0123456789abcdef0123456789abcdef";
+    for (seq, text) in ANSWER.iter().enumerate() {
+        let delta = json!({"conversationId": conversation, "messageId": message, "seq": seq, "text": text});
+        publish("delta", delta).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let whole = json!({
+        "id": message, "conversationId": conversation, "role": "assistant", "text": ANSWER.concat(),
+        "createdAt": "2026-01-15T09:00:01Z", "sources": [{"documentId": "doc_stock", "title": "Stock list"}],
+    });
+    publish("created", whole).await;
+}
+
+/// The pieces of the streamed answer, in order.
+const ANSWER: [&str; 4] = ["Let me check: ", "the blue jacket ", "is back ", "in stock."];
 
 #[tokio::test]
 async fn the_demo_operator_signs_in_without_clerk_and_sees_a_visitor_arrive() {
