@@ -3,7 +3,8 @@
 // widget, and passes: ASSIST_URL, HOST_URL, ORG, TOKEN (a fake-Clerk token of an admin of ORG),
 // OTHER_ORG, OTHER_TOKEN, PUBLISHABLE_KEY, CLERK_ORIGIN (its Frontend API), ADMIN_TOKEN,
 // ANSWER_REQUEST (a file to write the open conversation's id to: the test then streams an
-// answer into it on the change feed), SCREENSHOTS, CHROMIUM. ClerkJS is replaced by a stand-in
+// answer into it on the change feed), VAPI_PUBLIC_KEY, VAPI_PRIVATE_KEY (keys the fake Vapi
+// takes), VAPI_ASSISTANT, VAPI_NUMBER (in its account), SCREENSHOTS, CHROMIUM. ClerkJS is replaced by a stand-in
 // at the network layer.
 
 import assert from 'node:assert/strict';
@@ -21,6 +22,8 @@ const [ASSIST, HOST, ORG, TOKEN, OTHER_ORG, OTHER_TOKEN] =
   ['ASSIST_URL', 'HOST_URL', 'ORG', 'TOKEN', 'OTHER_ORG', 'OTHER_TOKEN'].map(env);
 const [KEY, CLERK, ADMIN, SCREENSHOTS] = ['PUBLISHABLE_KEY', 'CLERK_ORIGIN', 'ADMIN_TOKEN', 'SCREENSHOTS'].map(env);
 const ANSWER_REQUEST = env('ANSWER_REQUEST');
+const [VAPI_PUBLIC, VAPI_PRIVATE, VAPI_ASSISTANT, VAPI_NUMBER] =
+  ['VAPI_PUBLIC_KEY', 'VAPI_PRIVATE_KEY', 'VAPI_ASSISTANT', 'VAPI_NUMBER'].map(env);
 const ANSWER = 'Let me check: the blue jacket is back in stock.';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -85,6 +88,7 @@ async function main() {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ARGS });
   const errors = [];
   let a = null;
+  let visitor = null;
   try {
     a = await operator(browser, errors, { token: TOKEN, org: ORG, user: 'ada@acme.test' });
     assert.equal(a.clerkLoads[0], `${CLERK}/npm/@clerk/clerk-js@5/dist/clerk.browser.js`);
@@ -96,15 +100,17 @@ async function main() {
 
     const visitorContext = await browser.newContext({ viewport: { width: 1000, height: 800 } });
     visitorContext.setDefaultTimeout(15000);
-    const visitor = await visitorContext.newPage();
+    visitor = await visitorContext.newPage();
     watch(visitor, errors);
     await a.page.evaluate(() => { window.notReloaded = true; });
     await visitor.goto(HOST);
     await visitor.locator('#assist-widget button.launcher').click();
     const widget = visitor.locator('#assist-widget iframe').contentFrame();
+    await widget.locator('#panel[data-state="ready"] .welcome').waitFor();
     await widget.locator('input[name="name"]').fill('Grace');
     await widget.locator('input[name="email"]').fill('grace@example.com');
-    await widget.locator('#start button[type="submit"]').click();
+    // Enter, not a click: the frame is still growing open, and a click lands where it was.
+    await widget.locator('input[name="email"]').press('Enter');
     await widget.locator('#composer').fill(USER_TEXT);
     await widget.locator('#composer').press('Enter');
     await widget.locator('.message.user', { hasText: USER_TEXT }).waitFor();
@@ -143,22 +149,16 @@ async function main() {
     await shoot(a.page, 'console-conversation.png');
     step(`resolve works from the conversation; the drafted reply: ${drafted}`);
 
-    await a.page.goto(`${ASSIST}/console#/settings`);
-    const preview = a.page.locator('#preview').contentFrame();
-    await preview.locator('.welcome').waitFor();
-    assert.deepEqual(await unlabelled(a.page), [], 'every settings field has a label');
-    await a.page.locator('#welcome').fill(NEW_WELCOME);
-    await a.page.locator('#save-settings').click();
-    await preview.locator('.welcome', { hasText: NEW_WELCOME }).waitFor();
-    await shoot(a.page, 'console-settings.png');
-    await widget.locator('.message.greeting', { hasText: NEW_WELCOME }).waitFor();
-    await visitor.reload();
-    await visitor.locator('#assist-widget button.launcher').click();
-    await visitor.locator('#assist-widget iframe').contentFrame().locator('.welcome', { hasText: NEW_WELCOME }).waitFor();
-    step('a new welcome message shows in the preview (the real widget) and on the customer\'s page, live and after a reload');
-
+    await a.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: ASSIST });
     await a.page.goto(`${ASSIST}/console#/integrations`);
-    await a.page.locator('#vapi-form').waitFor();
+    await a.page.locator('#vapi-public').fill(VAPI_PUBLIC);
+    await a.page.locator('#vapi-private').fill(VAPI_PRIVATE);
+    await a.page.getByRole('button', { name: 'Connect Vapi' }).click();
+    const secret = await a.page.locator('#vapi-secret').inputValue();
+    assert.ok(secret.length >= 20, `a webhook secret is shown: ${secret}`);
+    assert.equal(await a.page.locator('#vapi-server-url').inputValue(), `${ASSIST}/webhooks/vapi/${ORG}`);
+    await a.page.locator('.copy', { has: a.page.locator('#vapi-secret') }).getByRole('button', { name: 'Copy' }).click();
+    assert.equal(await a.page.evaluate(() => navigator.clipboard.readText()), secret, 'Copy puts the secret on the clipboard');
     const settled = (id) => a.page.locator(`section[aria-labelledby="${id}"] :is(form, p, meter, ul)`).first().waitFor();
     await Promise.all(['agent-title', 'usage-title', 'knowledge-title'].map(settled));
     const missing = [];
@@ -167,7 +167,31 @@ async function main() {
     }
     assert.deepEqual(await unlabelled(a.page), [], 'every integrations field has a label');
     await shoot(a.page, 'console-integrations.png');
-    step(`integrations: the Vapi connect form; not offered by this server: ${missing.join(', ') || 'nothing'}`);
+    await a.page.goto(`${ASSIST}/console#/inbox`);
+    await a.page.goto(`${ASSIST}/console#/integrations`);
+    await a.page.locator('#vapi-title ~ div p', { hasText: `Connected with public key ${VAPI_PUBLIC}` }).waitFor();
+    assert.equal(await a.page.locator('#vapi-secret').count(), 0, 'the secret is shown only once');
+    step(`Vapi connects; the webhook secret is shown once and copied, with the server URL; not offered by this server: ${missing.join(', ') || 'nothing'}`);
+
+    await a.page.goto(`${ASSIST}/console#/settings`);
+    const preview = a.page.locator('#preview').contentFrame();
+    await preview.locator('.welcome').waitFor();
+    assert.deepEqual(await unlabelled(a.page), [], 'every settings field has a label');
+    await a.page.locator(`#assistant option[value="${VAPI_ASSISTANT}"]`, { hasText: 'Front desk' }).waitFor({ state: 'attached' });
+    assert.equal(await a.page.locator(`#phone-numbers option[value="${VAPI_NUMBER}"]`).count(), 1, 'the Vapi number is offered');
+    await a.page.locator('#assistant').selectOption(VAPI_ASSISTANT);
+    await a.page.locator('#phone').fill(VAPI_NUMBER);
+    await a.page.locator('#welcome').fill(NEW_WELCOME);
+    await a.page.locator('#save-settings').click();
+    await preview.locator('.welcome', { hasText: NEW_WELCOME }).waitFor();
+    await shoot(a.page, 'console-settings.png');
+    await widget.locator('.message.greeting', { hasText: NEW_WELCOME }).waitFor();
+    await visitor.reload();
+    await visitor.locator('#assist-widget button.launcher').click();
+    await visitor.locator('#assist-widget iframe').contentFrame().locator('.welcome', { hasText: NEW_WELCOME }).waitFor();
+    const saved = await (await fetch(`${ASSIST}/v1/orgs/${ORG}/widget-settings`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+    assert.deepEqual([saved.assistantId, saved.phoneNumber], [VAPI_ASSISTANT, VAPI_NUMBER]);
+    step('a new welcome message shows in the preview (the real widget) and on the customer\'s page, live and after a reload; the Vapi assistant and number picked are saved');
 
     await a.page.goto(`${ASSIST}/console#/operations`);
     await a.page.locator('#admin-token').fill(ADMIN);
@@ -202,6 +226,7 @@ async function main() {
     assert.deepEqual(errors, [], 'no uncaught errors and nothing refused by a Content-Security-Policy');
   } catch (error) {
     if (a) await shoot(a.page, 'console-failure.png');
+    if (visitor) await shoot(visitor, 'console-failure-visitor.png');
     throw error;
   } finally {
     await browser.close();

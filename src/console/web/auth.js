@@ -50,6 +50,16 @@ function demoSession(demo) {
   };
 }
 
+/** A demo token dies with the node that drew it: a restarted assist refuses the saved one. */
+async function stillValid(demo) {
+  const response = await fetch(`/v1/orgs/${encodeURIComponent(demo.organizationId)}`, {
+    headers: { Authorization: `Bearer ${demo.token}` },
+    credentials: 'omit',
+    cache: 'no-store',
+  }).catch(() => null);
+  return response?.status !== 401 && response?.status !== 403;
+}
+
 async function startDemo() {
   const response = await fetch('/console/demo-session', { method: 'POST', credentials: 'omit' });
   const data = await response.json().catch(() => null);
@@ -64,7 +74,8 @@ async function startDemo() {
  */
 export async function signIn(config, main, onChange) {
   const saved = config.demo && JSON.parse(sessionStorage.getItem(DEMO_KEY) || 'null');
-  if (saved) return demoSession(saved);
+  if (saved && (await stillValid(saved))) return demoSession(saved);
+  sessionStorage.removeItem(DEMO_KEY);
   let clerk = null;
   const status = h('p', { class: 'note', role: 'status' });
   const clerkBox = h('div', { id: 'clerk-sign-in' });

@@ -1,6 +1,7 @@
 // The widget settings: a form for every field, and beside it the real widget (assist's own
 // widget page in a frame) reloaded after each save, so what the operator sees is what visitors
-// get. Voice settings pick from the organization's Vapi assistants and phone numbers.
+// get. Voice settings pick from the organization's Vapi assistants and phone numbers (or take any
+// number in international form).
 
 import { items, notOffered } from './api.js';
 import { field, h, heading } from './dom.js';
@@ -14,12 +15,17 @@ function options(list, current, label) {
     current && !known ? h('option', { value: current, text: `${current} ${label}`, selected: true }) : null];
 }
 
+/** A colour input takes only `#rrggbb`; the API also allows `#rgb`. */
+function sixDigits(hex) {
+  return /^#[0-9a-f]{3}$/i.test(hex) ? `#${[...hex.slice(1)].map((c) => c + c).join('')}` : hex;
+}
+
 export async function render(ctx, main) {
   const { api, events, session, toast } = ctx;
   const settings = await api.settings();
   const error = h('p', { class: 'error', role: 'alert', id: 'settings-error' });
   const welcome = h('textarea', { id: 'welcome', rows: 3, maxlength: 500, required: true, value: settings.welcomeMessage });
-  const color = h('input', { id: 'color', type: 'color', value: settings.theme.primaryColor.length === 7 ? settings.theme.primaryColor : '#4f46e5' });
+  const color = h('input', { id: 'color', type: 'color', value: sixDigits(settings.theme.primaryColor) });
   const position = h('select', { id: 'position' },
     [['bottom-right', 'Bottom right'], ['bottom-left', 'Bottom left']].map(([v, t]) => h('option', { value: v, text: t, selected: v === settings.theme.position })));
   const mode = h('select', { id: 'mode' },
@@ -27,7 +33,11 @@ export async function render(ctx, main) {
   const suggestions = [0, 1, 2].map((i) => h('input', { id: `suggestion-${i}`, type: 'text', maxlength: 100, value: settings.suggestions[i] || '' }));
   const voice = h('input', { id: 'voice', type: 'text', list: 'voices', required: true, maxlength: 64, value: settings.voice });
   const assistant = h('select', { id: 'assistant' }, options([], settings.assistantId, '(current)'));
-  const phone = h('select', { id: 'phone' }, options([], settings.phoneNumber, '(current)'));
+  const phone = h('input', {
+    id: 'phone', type: 'tel', list: 'phone-numbers', pattern: '\\+[1-9][0-9]{6,14}', placeholder: '+14155550123',
+    value: settings.phoneNumber || '',
+  });
+  const numbers = h('datalist', { id: 'phone-numbers' });
   const vapiNote = h('p', { class: 'note', id: 'vapi-note', role: 'status', text: 'Loading your Vapi assistants…' });
   const save = h('button', { type: 'submit', class: 'primary', id: 'save-settings' }, 'Save');
   const preview = h('iframe', {
@@ -44,14 +54,16 @@ export async function render(ctx, main) {
     h('fieldset', {}, h('legend', { text: 'Voice' }),
       field('Voice', voice, 'The voice of the assistant on calls.'),
       h('datalist', { id: 'voices' }, VOICES.map((v) => h('option', { value: v }))),
-      field('Vapi assistant', assistant), field('Phone number', phone, 'Shown to visitors who prefer to call.'), vapiNote),
+      field('Vapi assistant', assistant),
+      field('Phone number', phone, 'Shown to visitors who prefer to call, in international form (+14155550123); empty for none.'),
+      numbers, vapiNote),
     error, h('div', { class: 'row' }, save));
   main.replaceChildren(heading('Widget'),
     h('div', { class: 'split' }, form, h('section', { class: 'preview', 'aria-label': 'Preview' }, h('h2', { text: 'Preview' }), preview)));
 
-  Promise.all([api.vapiAssistants(), api.vapiPhoneNumbers()]).then(([assistants, numbers]) => {
+  Promise.all([api.vapiAssistants(), api.vapiPhoneNumbers()]).then(([assistants, vapiNumbers]) => {
     assistant.replaceChildren(...options(items(assistants).map((a) => ({ value: a.id, label: a.name || a.id })), settings.assistantId, '(not in Vapi)'));
-    phone.replaceChildren(...options(items(numbers).filter((n) => n.number).map((n) => ({ value: n.number, label: n.name ? `${n.number} (${n.name})` : n.number })), settings.phoneNumber, '(not in Vapi)'));
+    numbers.replaceChildren(...items(vapiNumbers).filter((n) => n.number).map((n) => h('option', { value: n.number, label: n.name || n.number })));
     vapiNote.textContent = '';
   }, (e) => {
     vapiNote.textContent = notOffered(e) || e.status === 404 || e.status === 409 || e.status === 400
@@ -72,7 +84,7 @@ export async function render(ctx, main) {
       voice: voice.value.trim(),
       theme: { primaryColor: color.value, position: position.value, mode: mode.value },
       suggestions: suggestions.map((s) => s.value.trim()).filter(Boolean),
-      phoneNumber: phone.value || null,
+      phoneNumber: phone.value.trim() || null,
     };
     save.disabled = true;
     try {

@@ -11,11 +11,15 @@ use assist::ids::OrgId;
 use serde_json::json;
 
 use super::{HostSite, ORG, browser_tools, run_script};
+use crate::clerk_webhooks::{applied, deliver, event};
 use crate::console::PUBLISHABLE_KEY;
+use crate::fakes::vapi::{sample_assistant, sample_twilio_number};
 use crate::helpers::spawn_app_with;
+use crate::vapi::{PRIVATE_KEY, PUBLIC_KEY};
 
 const OTHER_ORG: &str = "org_console_other";
 const ADMIN_TOKEN: &str = "console-admin-token";
+const VAPI_NUMBER: &str = "+14155550199";
 /// Long enough for the whole script: the stand-in hands out the same token throughout.
 const TOKEN_SECS: i64 = 600;
 
@@ -29,6 +33,13 @@ async fn an_operator_answers_a_visitor_live_and_changes_the_widget_from_the_cons
     })
     .await;
     let assist_url = format!("http://{}", app.addr);
+    // Vapi can be connected only by a paying org; its fake account has an assistant and a number.
+    app.known_org(ORG).await;
+    deliver(&app, "msg_console_subscription", &event("subscription.active", ORG)).await;
+    assert!(applied(&app, 1).await, "the subscription is applied");
+    app.vapi.add_key(PRIVATE_KEY);
+    let assistant = app.vapi.add_assistant(sample_assistant("Front desk"));
+    app.vapi.add_phone_number(sample_twilio_number(VAPI_NUMBER, Some(&assistant)));
     let token = app.clerk.token().org(ORG).role("org:admin").valid_for(TOKEN_SECS).sign();
     let other =
         app.clerk.token().org(OTHER_ORG).role("org:admin").user("user_other").valid_for(TOKEN_SECS).sign();
@@ -51,6 +62,10 @@ async fn an_operator_answers_a_visitor_live_and_changes_the_widget_from_the_cons
             ("CLERK_ORIGIN", "https://clerk.console.test"),
             ("ADMIN_TOKEN", ADMIN_TOKEN),
             ("ANSWER_REQUEST", ask.to_str().unwrap()),
+            ("VAPI_PUBLIC_KEY", PUBLIC_KEY),
+            ("VAPI_PRIVATE_KEY", PRIVATE_KEY),
+            ("VAPI_ASSISTANT", &assistant),
+            ("VAPI_NUMBER", VAPI_NUMBER),
         ],
     )
     .await;
