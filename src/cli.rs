@@ -298,7 +298,22 @@ pub async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::log_filter;
+    use clap::Parser;
+
+    use super::{Cli, log_filter};
+
+    #[test]
+    fn a_publishable_key_that_names_no_host_is_refused_naming_its_setting() {
+        // base64("not a host$")
+        let cli =
+            Cli::try_parse_from(["assist", "--clerk-publishable-key", "pk_test_bm90IGEgaG9zdCQ"]).unwrap();
+        let err = cli.serve.config().unwrap_err().to_string();
+        assert!(err.starts_with("ASSIST_CLERK_PUBLISHABLE_KEY: encodes \"not a host\""), "{err}");
+        let cli =
+            Cli::try_parse_from(["assist", "--clerk-publishable-key", "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k"]);
+        let key = cli.unwrap().serve.config().unwrap().clerk_publishable_key.unwrap();
+        assert_eq!(key.frontend_api(), "https://clerk.example.com");
+    }
 
     #[test]
     fn ractor_logs_at_warn_unless_the_filter_names_it() {
