@@ -78,7 +78,7 @@ export async function render(ctx, main) {
   const shown = (c) => (!filters.status || c.status === filters.status) && (!filters.handler || c.handler === filters.handler);
 
   function item(c) {
-    const name = h('span', { class: 'who', text: c.channel === 'voice' ? 'Caller' : 'Visitor' });
+    const name = h('span', { class: 'name', text: c.channel === 'voice' ? 'Caller' : 'Visitor' });
     contactOf(ctx, c.contactSessionId).then((contact) => {
       if (contact?.name) name.textContent = contact.name;
     });
