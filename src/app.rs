@@ -23,17 +23,19 @@ use crate::actors::vapi::GatewayArgs;
 use crate::actors::{Child, Root, RootMsg, Tenants};
 use crate::ai::AiClient;
 use crate::api::Context;
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, DemoOperator};
 use crate::bus::embedded::{Credentials, NatsServer};
 use crate::bus::events::EventPublisher;
 use crate::bus::uploads::Uploads;
 use crate::bus::{BusError, BusService};
 use crate::config::Config;
+use crate::console::ConsoleOptions;
 use crate::crypto::{CryptoError, MasterKey};
 use crate::db::{Db, DbError, Repos};
 use crate::http::{
     AdminToken, ConnectionLimits, Edge, EdgeOptions, EdgeService, EventHub, SettingsCache, router,
 };
+use crate::ids::OrgId;
 use crate::ops::admin::AdminService;
 use crate::ops::metrics::Sources;
 use crate::ops::node::Presence;
@@ -41,6 +43,7 @@ use crate::ops::tree::Local;
 use crate::ops::{Metrics, NodeId};
 use crate::vapi::VapiClient;
 use crate::webhooks::svix::SvixVerifier;
+use crate::widget::DEMO_ORG;
 
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Documents a node reads and embeds at once; the others wait their turn.
@@ -169,7 +172,17 @@ impl App {
                 .map_err(|e| AppError::Actors(e.to_string()))?
                 .map_err(AppError::Actors)?;
         }
-        let auth = Authenticator::new(config.clerk.clone(), http);
+        // With `--demo` the console offers a demo operator; it is let in like a Clerk operator.
+        let demo = config
+            .widget
+            .demo
+            .then(|| OrgId::parse(DEMO_ORG).map(DemoOperator::generate))
+            .transpose()
+            .map_err(AppError::Demo)?;
+        let auth = match demo.clone() {
+            Some(demo) => Authenticator::with_demo(config.clerk.clone(), http, demo),
+            None => Authenticator::new(config.clerk.clone(), http),
+        };
         let ctx = Context {
             tenants: tenants.clone(),
             auth: auth.clone(),
@@ -243,6 +256,7 @@ impl App {
             widget_rate: config.widget_rate,
             dashboard_origins: config.dashboard_origins.clone(),
             widget: config.widget.clone(),
+            console: ConsoleOptions { clerk: config.clerk_publishable_key.clone(), demo },
         };
         Ok(Self {
             listener,

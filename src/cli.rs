@@ -11,6 +11,7 @@ use assist::Config;
 use assist::ai::AiConfig;
 use assist::auth::ClerkConfig;
 use assist::bus::subjects::AdminTarget;
+use assist::console::PublishableKey;
 use assist::crypto::Secret;
 use assist::http::limits::{Rate, RateLimits};
 use assist::http::{ConnectionLimits, StreamLimits};
@@ -180,6 +181,9 @@ pub struct ServeArgs {
     /// Where the widget imports Vapi's web SDK (an ES module) from when a voice call starts.
     #[arg(long, env = "ASSIST_VAPI_WEB_SDK_URL", default_value = assist::widget::DEFAULT_VAPI_WEB_SDK_URL)]
     pub vapi_web_sdk_url: String,
+    /// The Clerk publishable key (`pk_…`) the operator console at `/console` signs in with.
+    #[arg(long, env = "ASSIST_CLERK_PUBLISHABLE_KEY")]
+    pub clerk_publishable_key: Option<String>,
     /// Seed a demo organization and serve `/demo`, a page with its widget embedded.
     #[arg(long, env = "ASSIST_DEMO")]
     pub demo: bool,
@@ -267,6 +271,13 @@ impl ServeArgs {
             self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
         config.actors.idle_timeout = Duration::from_secs(self.org_idle_secs.max(1));
         config.actors.max_active = self.max_active_orgs.max(1);
+        config.clerk_publishable_key = match self.clerk_publishable_key.as_deref().map(str::trim) {
+            Some(key) if !key.is_empty() => Some(
+                PublishableKey::parse(key)
+                    .map_err(|problem| anyhow::anyhow!("ASSIST_CLERK_PUBLISHABLE_KEY: {problem}"))?,
+            ),
+            _ => None,
+        };
         config.widget = WidgetConfig { vapi_web_sdk_url: self.vapi_web_sdk_url.clone(), demo: self.demo };
         if let Some(node) = self.node_id.as_deref().filter(|n| !n.is_empty()) {
             config.node_id = NodeId::parse(node).map_err(|e| anyhow::anyhow!(e.message))?;
@@ -329,7 +340,22 @@ pub async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::log_filter;
+    use clap::Parser;
+
+    use super::{Cli, log_filter};
+
+    #[test]
+    fn a_publishable_key_that_names_no_host_is_refused_naming_its_setting() {
+        // base64("not a host$")
+        let cli =
+            Cli::try_parse_from(["assist", "--clerk-publishable-key", "pk_test_bm90IGEgaG9zdCQ"]).unwrap();
+        let err = cli.serve.config().unwrap_err().to_string();
+        assert!(err.starts_with("ASSIST_CLERK_PUBLISHABLE_KEY: encodes \"not a host\""), "{err}");
+        let cli =
+            Cli::try_parse_from(["assist", "--clerk-publishable-key", "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k"]);
+        let key = cli.unwrap().serve.config().unwrap().clerk_publishable_key.unwrap();
+        assert_eq!(key.frontend_api(), "https://clerk.example.com");
+    }
 
     #[test]
     fn ractor_logs_at_warn_unless_the_filter_names_it() {

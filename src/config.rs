@@ -11,6 +11,7 @@ use crate::actors::partitions::PartitionsConfig;
 use crate::ai::AiConfig;
 use crate::auth::ClerkConfig;
 use crate::clock::Clock;
+use crate::console::PublishableKey;
 use crate::http::limits::RateLimits;
 use crate::http::{ConnectionLimits, StreamLimits};
 use crate::knowledge::Chunking;
@@ -58,6 +59,8 @@ pub struct Config {
     pub clock: Clock,
     /// The embed script and widget page (`src/widget`), and whether to run the demo.
     pub widget: WidgetConfig,
+    /// The Clerk instance the operator console signs in with; `None` offers no Clerk sign-in.
+    pub clerk_publishable_key: Option<PublishableKey>,
     /// This node in the supervision tree and on `assist.v1.admin.<node>.*`.
     pub node_id: NodeId,
     /// Bearer token of `/admin/*`; `None` leaves those routes out (404).
@@ -94,6 +97,7 @@ impl Config {
             dashboard_origins: Vec::new(),
             clock: Clock::system(),
             widget: WidgetConfig::default(),
+            clerk_publishable_key: None,
             node_id: NodeId::generate(),
             admin_token: None,
             partitions: PartitionsConfig::default(),

@@ -35,7 +35,8 @@
 //! 9. [`http`]: the axum edge. Each route becomes a NATS request on its subject; headers
 //!    (`Authorization`, `X-Contact-Session`, `X-Request-Id`) become NATS headers. Event streams
 //!    share the node's one subscription to the change feed ([`http::EventHub`]). [`widget`]:
-//!    the embed script, the widget page and the demo, served by the edge as static files.
+//!    the embed script, the widget page and the demo, served by the edge as static files;
+//!    [`console`]: the operators' console, static files too, over the public HTTP API.
 //! 10. [`app`]: building and running the whole thing; [`config`]: what it is built from.
 
 pub mod actors;
@@ -46,6 +47,7 @@ pub mod auth;
 pub mod bus;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod db;
 pub mod error;

@@ -18,7 +18,9 @@ async fn main() -> anyhow::Result<()> {
             let app = assist::App::build(args.config()?).await?;
             tracing::info!("listening on http://{}", app.http_addr());
             if args.demo {
-                println!("demo: open {} to try the widget", assist::widget::demo_url(app.http_addr()));
+                let page = assist::widget::demo_url(app.http_addr());
+                let console = format!("{}/console", page.trim_end_matches("/demo"));
+                println!("demo: open {page} to try the widget, and {console} to answer as the demo operator");
             }
             app.run_until_stopped(cli::shutdown_signal()).await?;
         }

@@ -14,7 +14,7 @@ const LAYERS: [&[&str]; 10] = [
     &["actors"],
     &["ops"],
     &["api"],
-    &["widget", "http"],
+    &["widget", "console", "http"],
     &["app", "config", "cli", "main", "lib", "properties"],
 ];
 

@@ -21,6 +21,7 @@ use super::ops::Probe;
 use super::webhooks::Receipt;
 use crate::api::{Access, Body, Endpoint, Schemas, Served, body};
 use crate::bus::subjects;
+use crate::console::{ConsoleConfig, ConsoleOptions, DemoSession};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::ids::{ContactSessionId, ConversationId, OrgId};
 use crate::ops::tree::Tree;
@@ -293,6 +294,42 @@ fn operations_routes(paths: &mut Paths, schemas: &mut Schemas) {
     }
 }
 
+/// The operator console: its files, its sign-in options, and the demo sign-in.
+fn console_routes(paths: &mut Paths, schemas: &mut Schemas) {
+    for body in [body::<ConsoleConfig>(), body::<DemoSession>()] {
+        collect(schemas, &body);
+    }
+    let op = |id: &str, summary: &str| {
+        OperationBuilder::new().operation_id(Some(id)).summary(Some(summary)).tag("console")
+    };
+    let ok = |status: &str, name: &str| {
+        let body =
+            ResponseBuilder::new().description("success").content("application/json", json(reference(name)));
+        (status.to_owned(), body)
+    };
+    let (status, config) = ok("200", "ConsoleConfig");
+    let config =
+        op("console-config", "Which sign-ins the console offers this browser").response(status, config);
+    paths.add_path_operation("/console/config.json", vec![HttpMethod::Get], config.build());
+    let (status, session) = ok("201", "DemoSession");
+    let demo = op("console-demo-session", "The demo operator's token (only with --demo, only on loopback)")
+        .response(status, session);
+    let demo = with_errors(demo, &[ErrorCode::Forbidden]);
+    paths.add_path_operation("/console/demo-session", vec![HttpMethod::Post], demo.build());
+    let text =
+        Content::new(Some(RefOr::T(Schema::Object(ObjectBuilder::new().schema_type(Type::String).build()))));
+    for (path, _) in crate::console::files(&ConsoleOptions::default()) {
+        let file = ResponseBuilder::new().description("the file (`304` when `If-None-Match` holds its ETag)");
+        let op = OperationBuilder::new()
+            .operation_id(Some(format!("file{}", path.replace(['/', '.'], "-"))))
+            .summary(Some(format!("The console's static file {path}")))
+            .tag("console")
+            .response("200", file.content("*/*", text.clone()))
+            .response("304", ResponseBuilder::new().description("not modified"));
+        paths.add_path_operation(path, vec![HttpMethod::Get], op.build());
+    }
+}
+
 /// The whole document.
 pub fn document() -> OpenApi {
     let mut schemas = Schemas::new();
@@ -303,6 +340,7 @@ pub fn document() -> OpenApi {
         paths.add_path_operation(spec.path, vec![http_method(&spec.method)], op);
     }
     operations_routes(&mut paths, &mut schemas);
+    console_routes(&mut paths, &mut schemas);
     schemas.push((OrgId::name().into_owned(), OrgId::schema()));
     schemas.push((ContactSessionId::name().into_owned(), ContactSessionId::schema()));
     schemas.push((ConversationId::name().into_owned(), ConversationId::schema()));

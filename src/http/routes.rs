@@ -1,11 +1,12 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State};
 use axum::handler::Handler;
 use axum::http::HeaderValue;
 use axum::http::{HeaderMap, HeaderName, Method, Request, header};
@@ -22,12 +23,13 @@ use super::limits::{self, Limiter, RateLimits};
 use super::{Edge, ops};
 use crate::api::{Access, Endpoint, Served};
 use crate::bus::envelope::{REQUEST_ID, is_plain_request_id};
+use crate::console::ConsoleOptions;
 use crate::error::ApiError;
 use crate::ids::OrgId;
 use crate::widget::WidgetConfig;
 
-/// Every operation's route (declared in `crate::api`), the widget's files, the webhooks, the
-/// probes, and the edge's layers.
+/// Every operation's route (declared in `crate::api`), the widget's and the console's files, the
+/// webhooks, the probes, and the edge's layers.
 pub fn router(edge: Edge, options: EdgeOptions) -> EdgeService {
     // Shared, not cloned: axum hands the state to every layer and handler of every request.
     let edge = Arc::new(edge);
@@ -126,10 +128,35 @@ fn routes(options: &EdgeOptions, admin: bool) -> Routes {
     for (path, file) in crate::widget::files(&options.widget) {
         rest.add(Method::GET, path, move |headers: HeaderMap| async move { file.answer(&headers) });
     }
+    console_routes(&mut rest, &options.console);
     if admin {
         rest.add(Method::GET, "/admin/tree", ops::admin_tree);
     }
     widget.merge(dashboard).merge(rest)
+}
+
+/// The operator console's files, what it may sign in with, and with `--demo` the demo sign-in.
+fn console_routes(rest: &mut Routes, console: &ConsoleOptions) {
+    for (path, file) in crate::console::files(console) {
+        rest.add(Method::GET, path, move |headers: HeaderMap| async move { file.answer(&headers) });
+    }
+    let options = console.clone();
+    rest.add(
+        Method::GET,
+        "/console/config.json",
+        move |peer: ConnectInfo<SocketAddr>, headers: HeaderMap| {
+            std::future::ready(crate::console::config(&options, peer.0, &headers))
+        },
+    );
+    if let Some(demo) = console.demo.clone() {
+        rest.add(
+            Method::POST,
+            "/console/demo-session",
+            move |peer: ConnectInfo<SocketAddr>, headers: HeaderMap| {
+                std::future::ready(crate::console::demo_session(&demo, peer.0, &headers))
+            },
+        );
+    }
 }
 
 /// The edge as one service: the router inside the layers every request passes.
@@ -144,6 +171,8 @@ pub struct EdgeOptions {
     pub dashboard_origins: Vec<String>,
     /// The embed script, the widget page and the demo.
     pub widget: WidgetConfig,
+    /// The operator console's sign-in.
+    pub console: ConsoleOptions,
 }
 
 /// Every response's security headers; each is set only when the route did not set its own (a

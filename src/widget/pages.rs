@@ -41,13 +41,14 @@ pub fn files(config: &WidgetConfig) -> Vec<(&'static str, Asset)> {
         .replace(SDK_URL_SLOT, &html_attribute(&config.vapi_web_sdk_url));
     let mut files = vec![
         ("/embed.js", Asset::new(JS, include_str!("../../static/embed.js"))),
-        ("/widget", Asset::new(HTML, index).with_policy(WIDGET_POLICY)),
+        ("/widget", Asset::new(HTML, index).with_policy(HeaderValue::from_static(WIDGET_POLICY))),
     ];
     for (path, content_type, body) in WIDGET_FILES {
         files.push((path, Asset::new(content_type, body)));
     }
     if config.demo {
-        let demo = Asset::new(HTML, include_str!("../../static/demo.html")).with_policy(DEMO_POLICY);
+        let demo = Asset::new(HTML, include_str!("../../static/demo.html"))
+            .with_policy(HeaderValue::from_static(DEMO_POLICY));
         files.push(("/demo", demo));
     }
     files
@@ -60,11 +61,11 @@ pub struct Asset {
     body: Bytes,
     etag: HeaderValue,
     /// `Content-Security-Policy` of an HTML page.
-    policy: Option<&'static str>,
+    policy: Option<HeaderValue>,
 }
 
 impl Asset {
-    fn new(content_type: &'static str, body: impl Into<String>) -> Self {
+    pub fn new(content_type: &'static str, body: impl Into<String>) -> Self {
         let body = Bytes::from(body.into());
         let digest = Sha256::digest(&body);
         let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
@@ -72,7 +73,7 @@ impl Asset {
         Self { content_type, body, etag, policy: None }
     }
 
-    fn with_policy(self, policy: &'static str) -> Self {
+    pub fn with_policy(self, policy: HeaderValue) -> Self {
         Self { policy: Some(policy), ..self }
     }
 
@@ -89,8 +90,8 @@ impl Asset {
         } else {
             (headers, self.body.clone()).into_response()
         };
-        if let Some(policy) = self.policy {
-            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
+        if let Some(policy) = &self.policy {
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy.clone());
         }
         response
     }

@@ -1,7 +1,8 @@
-//! The widget and the API docs in a real browser: headless Chromium (Debian's package) driven
-//! by Playwright (`tests/browser/*.mjs`) against the real app, the widget on a host page served
-//! from another origin. `scripts/test` installs both. Where they are missing the tests fail
-//! saying what is missing; `ASSIST_SKIP_BROWSER=1 scripts/test` leaves them out of the run and says so.
+//! The widget, the API docs and the console (`console`) in a real browser: headless Chromium
+//! (Debian's package) driven by Playwright (`tests/browser/*.mjs`) against the real app, the
+//! widget on a host page served from another origin. `scripts/test` installs both. Where they
+//! are missing the tests fail saying what is missing; `ASSIST_SKIP_BROWSER=1 scripts/test` leaves
+//! them out of the run and says so.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ use tokio::net::TcpListener;
 
 use crate::fakes::openai::Script;
 use crate::helpers::{say, spawn_app, spawn_app_with};
+
+mod console;
 
 const ORG: &str = "org_browser";
 const WELCOME: &str = "Welcome to Acme! Ask us anything.";

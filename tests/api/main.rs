@@ -19,6 +19,7 @@ mod browser;
 mod bus;
 mod clerk_webhooks;
 mod cluster;
+mod console;
 mod conversations;
 mod durability;
 mod events;

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeSet;
 
+use assist::auth::DemoOperator;
+use assist::console::ConsoleOptions;
 use assist::http::{EdgeOptions, served_routes};
+use assist::ids::OrgId;
 use assist::widget::WidgetConfig;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -23,6 +26,10 @@ fn served() -> BTreeSet<(String, String)> {
         widget_rate: Default::default(),
         dashboard_origins: Vec::new(),
         widget: WidgetConfig { demo: true, ..WidgetConfig::default() },
+        console: ConsoleOptions {
+            clerk: None,
+            demo: Some(DemoOperator::generate(OrgId::parse("org_demo").unwrap())),
+        },
     };
     served_routes(&options, true)
         .into_iter()

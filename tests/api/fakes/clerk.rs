@@ -165,6 +165,12 @@ impl TokenBuilder {
         self
     }
 
+    /// Valid for `secs` from now instead of a minute: a browser test holds one token throughout.
+    pub fn valid_for(mut self, secs: i64) -> Self {
+        self.exp_in = secs;
+        self
+    }
+
     /// Expired a minute ago, well beyond any clock-skew leeway.
     pub fn expired(mut self) -> Self {
         self.exp_in = -60;
