@@ -88,3 +88,25 @@ async fn the_demo_operator_signs_in_without_clerk_and_sees_a_visitor_arrive() {
 
     run_script("tests/browser/console-demo.mjs", &chromium, &[("ASSIST_URL", assist_url.as_str())]).await;
 }
+
+#[tokio::test]
+async fn the_demo_operator_teaches_the_agent_and_watches_it_answer() {
+    let chromium = browser_tools();
+    let app = spawn_app_with(|config| {
+        config.widget.demo = true;
+        config.clerk = ClerkConfig::default();
+    })
+    .await;
+    deliver(&app, "msg_demo_subscription", &event("subscription.active", "org_demo")).await;
+    assert!(applied(&app, 1).await, "the subscription is applied");
+    let answer = "Yes: unused items can be returned within 45 days.";
+    app.openai.script(Script::text(answer));
+    let assist_url = format!("http://{}", app.addr);
+
+    run_script(
+        "tests/browser/console-ai.mjs",
+        &chromium,
+        &[("ASSIST_URL", assist_url.as_str()), ("ANSWER", answer)],
+    )
+    .await;
+}
