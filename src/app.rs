@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::actors::ai::AiGatewayArgs;
 use crate::actors::ingest::{IngestArgs, IngestStats, Owners};
-use crate::actors::OrgWorkers;
+use crate::actors::OrgServices;
 use crate::actors::agent::Agent;
 use crate::actors::ingestion::Ingestion;
 use crate::actors::partitions::{Ownership, Partitions, PartitionsArgs};
@@ -131,9 +131,9 @@ impl App {
             repos.clone(),
             config.actors.clone(),
             config.clock.clone(),
-            master_key.clone(),
-            EventPublisher::new(js.clone()),
-            OrgWorkers {
+            OrgServices {
+                master_key: master_key.clone(),
+                events: EventPublisher::new(js.clone()),
                 ingestion,
                 agent: Agent::new(nats.clone(), EventPublisher::new(js.clone()), config.agent, config.request_timeout),
             },

@@ -24,9 +24,12 @@ mod root;
 pub mod tenants;
 pub(crate) mod vapi;
 
-/// What every org actor of a node shares to do work off its mailbox.
+/// What every org actor of a node shares: the key that seals its secrets, its change feed, and
+/// the workers that do its long work off its mailbox.
 #[derive(Clone)]
-pub(crate) struct OrgWorkers {
+pub(crate) struct OrgServices {
+    pub master_key: crate::crypto::MasterKey,
+    pub events: crate::bus::events::EventPublisher,
     pub ingestion: ingestion::Ingestion,
     pub agent: agent::Agent,
 }

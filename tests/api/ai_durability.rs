@@ -77,25 +77,13 @@ async fn an_answer_cut_short_by_a_sigkill_is_given_after_the_restart() {
         http.put(&agent).bearer_auth(&token).json(&settings).send().await.unwrap().status() == StatusCode::OK
     })
     .await;
-    let session: Value = http
-        .post(app.url(&format!("/v1/widget/{ORG}/sessions")))
-        .json(&json!({"name": "Ada", "email": "ada@example.com"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let visitor = async |path: &str, contact: &str, body: Value| -> Value {
+        let request = http.post(app.url(&format!("/v1/widget/{ORG}{path}"))).header("X-Contact-Session", contact);
+        request.json(&body).send().await.unwrap().json().await.unwrap()
+    };
+    let session = visitor("/sessions", "", json!({"name": "Ada", "email": "ada@example.com"})).await;
     let contact = session["token"].as_str().unwrap().to_owned();
-    let started: Value = http
-        .post(app.url(&format!("/v1/widget/{ORG}/conversations")))
-        .header("X-Contact-Session", &contact)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started = visitor("/conversations", &contact, json!({})).await;
     let id = started["id"].as_str().unwrap().to_owned();
     app.openai.script(Script::StallAfter(vec!["Let me ".into()]));
     let sent = http
@@ -116,7 +104,7 @@ async fn an_answer_cut_short_by_a_sigkill_is_given_after_the_restart() {
         let page: Value = http.get(&transcript).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         let items = page["items"].as_array().cloned().unwrap_or_default();
         let texts: Vec<&str> = items.iter().filter_map(|m| m["text"].as_str()).collect();
-        assert!(!texts.iter().any(|t| *t == "Let me"), "nothing half-written: {texts:?}");
+        assert!(!texts.contains(&"Let me"), "nothing half-written: {texts:?}");
         items.last().is_some_and(|m| m["role"] == "assistant")
     })
     .await;

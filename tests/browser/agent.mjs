@@ -8,23 +8,11 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { ARGS, env, run, shoot, step } from './harness.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const [HOST, ANSWER, SCREENSHOTS] = ['HOST_URL', 'ANSWER', 'SCREENSHOTS'].map(env);
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const HANDOFF = 'One moment: a person from our team will take it from here.';
-const step = (what) => console.log(`ok - ${what}`);
-
-async function shot(page, name) {
-  const path = join(SCREENSHOTS, name);
-  await page.screenshot({ path });
-  console.log(`screenshot: ${path}`);
-}
+const shot = (page, name) => shoot(page, name, { fullPage: false });
 
 async function main() {
   await mkdir(SCREENSHOTS, { recursive: true });
@@ -85,7 +73,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+run(main);

@@ -5,35 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { ARGS, env, run, shoot, step, widget as call } from './harness.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const [ASSIST, ANSWER, SCREENSHOTS] = ['ASSIST_URL', 'ANSWER', 'SCREENSHOTS'].map(env);
 const ORG = 'org_demo';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const RETURNS = '# Returns\n\nUnused items may be returned within 45 days of delivery.\n';
-const step = (what) => console.log(`ok - ${what}`);
-
-async function shoot(page, name) {
-  const path = join(SCREENSHOTS, name);
-  await page.screenshot({ path, fullPage: true });
-  console.log(`screenshot: ${path}`);
-}
-
-async function widget(method, path, token, body) {
-  const headers = { 'Content-Type': 'application/json' };
-  if (token) headers['X-Contact-Session'] = token;
-  const response = await fetch(`${ASSIST}/v1/widget/${ORG}${path}`, { method, headers, body: body && JSON.stringify(body) });
-  const data = await response.json();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(data)}`);
-  return data;
-}
+const widget = (...args) => call(ASSIST, ORG, ...args);
 
 async function main() {
   await mkdir(SCREENSHOTS, { recursive: true });
@@ -104,7 +82,4 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+run(main);

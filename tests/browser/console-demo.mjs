@@ -3,32 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { ARGS, env, run, shoot, step, widget as call } from './harness.mjs';
 
-const ASSIST = process.env.ASSIST_URL;
-const SCREENSHOTS = process.env.SCREENSHOTS;
-if (!ASSIST || !SCREENSHOTS) throw new Error('ASSIST_URL and SCREENSHOTS must be set');
+const [ASSIST, SCREENSHOTS] = ['ASSIST_URL', 'SCREENSHOTS'].map(env);
 const ORG = 'org_demo';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-const step = (what) => console.log(`ok - ${what}`);
-
-async function shoot(page, name) {
-  const path = join(SCREENSHOTS, name);
-  await page.screenshot({ path, fullPage: true });
-  console.log(`screenshot: ${path}`);
-}
-
-async function widget(method, path, token, body) {
-  const headers = { 'Content-Type': 'application/json' };
-  if (token) headers['X-Contact-Session'] = token;
-  const response = await fetch(`${ASSIST}/v1/widget/${ORG}${path}`, { method, headers, body: body && JSON.stringify(body) });
-  const data = await response.json();
-  assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(data)}`);
-  return data;
-}
+const widget = (...args) => call(ASSIST, ORG, ...args);
 
 async function main() {
   await mkdir(SCREENSHOTS, { recursive: true });
@@ -80,10 +60,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => console.log('browser test passed'),
-  (error) => {
-    console.error(`browser test FAILED: ${error.stack || error}`);
-    process.exitCode = 1;
-  },
-);
+run(main);

@@ -8,34 +8,19 @@
 
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { clerkStandIn } from './clerk-stand-in.mjs';
+import { ARGS, env, run, shoot, step } from './harness.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
 const [ASSIST, HOST, ORG, TOKEN, OTHER_ORG, OTHER_TOKEN] =
   ['ASSIST_URL', 'HOST_URL', 'ORG', 'TOKEN', 'OTHER_ORG', 'OTHER_TOKEN'].map(env);
 const [KEY, CLERK, ADMIN, SCREENSHOTS] = ['PUBLISHABLE_KEY', 'CLERK_ORIGIN', 'ADMIN_TOKEN', 'SCREENSHOTS'].map(env);
 const [VAPI_PUBLIC, VAPI_PRIVATE, VAPI_ASSISTANT, VAPI_NUMBER] =
   ['VAPI_PUBLIC_KEY', 'VAPI_PRIVATE_KEY', 'VAPI_ASSISTANT', 'VAPI_NUMBER'].map(env);
 const ANSWER = 'Let me check: the blue jacket is back in stock.';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const USER_TEXT = 'Hi, is the blue jacket back in stock?';
 const REPLY_TEXT = 'It is! Size M ships tomorrow.';
 const NEW_WELCOME = 'Hello from Acme support, ask us about orders and stock.';
-
-const step = (what) => console.log(`ok - ${what}`);
-
-async function shoot(page, name) {
-  const path = join(SCREENSHOTS, name);
-  await page.screenshot({ path, fullPage: true });
-  console.log(`screenshot: ${path}`);
-}
 
 /** Uncaught errors and refused loads (CSP) in a page and its frames fail the test. */
 function watch(page, errors) {
@@ -230,10 +215,4 @@ async function main() {
   }
 }
 
-main().then(
-  () => console.log('browser test passed'),
-  (error) => {
-    console.error(`browser test FAILED: ${error.stack || error}`);
-    process.exitCode = 1;
-  },
-);
+run(main);

@@ -33,11 +33,9 @@ impl Actor for OrgActor {
 
     /// Loads everything from the database, so a restarted actor is exactly as the last
     /// committed write left it.
-    async fn pre_start(&self, myself: ActorRef<OrgMail>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
+    async fn pre_start(&self, _: ActorRef<OrgMail>, args: OrgArgs) -> Result<OrgState, ActorProcessingErr> {
         // A newer owner elsewhere makes this fail, and an older one can write no more after it.
         let rows = args.repos.activate(&args.org).await?;
-        // Work a restart cut short goes on: documents being read, answers owed (indexed reads).
-        myself.send_message(OrgMsg::Resume.into())?;
         args.repos.chunks().forget_cached(&args.org);
         Ok(OrgState {
             org: args.org,
@@ -49,6 +47,7 @@ impl Actor for OrgActor {
             agent: args.agent,
             agent_settings: None,
             replies: Vec::new(),
+            resumed: false,
             organization: rows.organization.map(Box::new),
             settings: rows.settings.map(Box::new),
             subscription_active: SubscriptionStatus::pays(rows.subscription_status.as_deref()),
@@ -69,6 +68,12 @@ impl Actor for OrgActor {
         state: &mut OrgState,
     ) -> Result<(), ActorProcessingErr> {
         let (msg, span) = mail.open();
+        // Work a restart cut short (documents being read, answers owed) goes on, queued behind
+        // the requests that woke the org, so its two reads never delay them.
+        if !state.resumed {
+            state.resumed = true;
+            myself.send_message(OrgMsg::Resume.into())?;
+        }
         Box::pin(dispatch(myself, msg, state)).instrument(span).await
     }
 

@@ -62,8 +62,8 @@ pub(crate) enum OrgMsg {
     /// Sent by a batch's task once its callers are answered: the sessions queued meanwhile go
     /// next.
     SessionsCommitted,
-    /// Self-sent at activation: ingest the documents and answer the conversations a restart
-    /// cut short.
+    /// Self-sent with the first message after the actor starts: ingest the documents and answer
+    /// the conversations a restart cut short.
     Resume,
     /// Sent by tenants when idle: stop once the messages already queued are answered.
     Passivate,

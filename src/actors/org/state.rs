@@ -31,6 +31,8 @@ pub(crate) struct OrgState {
     pub(super) agent_settings: Option<Box<AgentSettings>>,
     /// Answers being generated, one per conversation at most.
     pub(super) replies: Vec<Running>,
+    /// Whether the work a restart cut short has been looked for since the actor started.
+    pub(super) resumed: bool,
     /// The three records are boxed: the state lives in the actor's task for its whole life,
     /// and most orgs have no plugin and many no settings (360 bytes inline, 24 boxed).
     pub(super) organization: Option<Box<Organization>>,

@@ -11,10 +11,8 @@ use super::{OrgStatus, TenantStats, Tenants};
 use crate::actors::ActorConfig;
 use crate::actors::org::{OrgActor, OrgArgs, OrgMail, OrgMsg};
 use crate::actors::partitions::Ownership;
-use crate::actors::OrgWorkers;
-use crate::bus::events::EventPublisher;
+use crate::actors::OrgServices;
 use crate::clock::Clock;
-use crate::crypto::MasterKey;
 use crate::db::{Fence, Repos};
 use crate::error::ApiError;
 use crate::ids::OrgId;
@@ -27,9 +25,7 @@ pub(crate) struct TenantsArgs {
     repos: Repos,
     config: ActorConfig,
     clock: Clock,
-    master_key: MasterKey,
-    events: EventPublisher,
-    workers: OrgWorkers,
+    services: OrgServices,
     ownership: Ownership,
 }
 
@@ -39,9 +35,7 @@ pub(crate) struct TenantsState {
     repos: Repos,
     config: ActorConfig,
     clock: Clock,
-    master_key: MasterKey,
-    events: EventPublisher,
-    workers: OrgWorkers,
+    services: OrgServices,
     /// The partitions this node holds: an org outside them is not activated here.
     ownership: Ownership,
     /// Each org's phase, recent failures and restarts.
@@ -75,9 +69,7 @@ impl TenantsActor {
         repos: Repos,
         config: ActorConfig,
         clock: Clock,
-        master_key: MasterKey,
-        events: EventPublisher,
-        workers: OrgWorkers,
+        services: OrgServices,
         ownership: Ownership,
     ) -> Result<Tenants, ractor::SpawnErr> {
         let (table, stats) = (Arc::new(Table::new()), Arc::new(TenantStats::default()));
@@ -89,9 +81,7 @@ impl TenantsActor {
             repos,
             config,
             clock,
-            master_key,
-            events,
-            workers,
+            services,
             ownership: ownership.clone(),
         };
         let (actor, _) = Actor::spawn_linked(Some(tenants_name()), TenantsActor, args, supervisor).await?;
@@ -123,9 +113,7 @@ impl Actor for TenantsActor {
             repos: args.repos,
             config: args.config,
             clock: args.clock,
-            master_key: args.master_key,
-            events: args.events,
-            workers: args.workers,
+            services: args.services,
             ownership: args.ownership,
             orgs: Lifecycles::default(),
             by_actor: HashMap::new(),
@@ -223,10 +211,10 @@ impl TenantsState {
             org: org.clone(),
             repos: self.repos.fenced(Fence { org: org.clone(), token }),
             clock: self.clock.clone(),
-            master_key: self.master_key.clone(),
-            events: self.events.clone(),
-            ingestion: self.workers.ingestion.clone(),
-            agent: self.workers.agent.clone(),
+            master_key: self.services.master_key.clone(),
+            events: self.services.events.clone(),
+            ingestion: self.services.ingestion.clone(),
+            agent: self.services.agent.clone(),
         };
         let tenants = myself.clone();
         tokio::spawn(async move {
