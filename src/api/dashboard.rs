@@ -66,7 +66,6 @@ pub(super) async fn conversation_patch(call: Call<'_>) -> Result<Reply, ApiError
     let op = call.operator().await?;
     let id = call.id(ConversationId::parse)?;
     let change: ConversationChange = call.json()?;
-    change.validate()?;
     Reply::json(&call.at().run(move |org| async move { org.change(&op, &id, change).await }.boxed()).await?)
 }
 

@@ -60,8 +60,14 @@ impl Uploads {
             storage: jetstream::stream::StorageType::File,
             ..Default::default()
         };
-        let store = js.create_object_store(config).await.map_err(|e| BusError::JetStream(e.to_string()))?;
-        Ok(Self { store })
+        match js.create_object_store(config).await {
+            Ok(store) => Ok(Self { store }),
+            // Another node starting at the same moment created it first.
+            Err(err) => match js.get_object_store(BUCKET).await {
+                Ok(store) => Ok(Self { store }),
+                Err(_) => Err(BusError::JetStream(err.to_string())),
+            },
+        }
     }
 
     /// Stores `bytes` for `org`; the name to hand to `knowledge.create`.

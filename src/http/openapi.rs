@@ -23,7 +23,7 @@ use crate::api::{Access, Body, Endpoint, Schemas, Served, body};
 use crate::bus::subjects;
 use crate::console::{ConsoleConfig, ConsoleOptions, DemoSession};
 use crate::error::{ErrorBody, ErrorCode};
-use crate::ids::{ContactSessionId, ConversationId, OrgId};
+use crate::ids::{ContactSessionId, ConversationId, DocumentId, OrgId};
 use crate::ops::tree::Tree;
 use crate::webhooks::svix;
 use crate::widget::WidgetConfig;
@@ -69,6 +69,7 @@ fn path_params(path: &str) -> Vec<Parameter> {
                 ("org", _) => reference(&OrgId::name()),
                 ("id", Some("contact-sessions")) => reference(&ContactSessionId::name()),
                 ("id", Some("conversations")) => reference(&ConversationId::name()),
+                ("id", Some("knowledge")) => reference(&DocumentId::name()),
                 _ => String::schema(),
             };
             ParameterBuilder::new()
@@ -344,6 +345,7 @@ pub fn document() -> OpenApi {
     schemas.push((OrgId::name().into_owned(), OrgId::schema()));
     schemas.push((ContactSessionId::name().into_owned(), ContactSessionId::schema()));
     schemas.push((ConversationId::name().into_owned(), ConversationId::schema()));
+    schemas.push((DocumentId::name().into_owned(), DocumentId::schema()));
     let mut components = Components::new();
     components.schemas.extend(schemas);
     let bearer = |format: &str, what: &str| {

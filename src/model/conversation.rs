@@ -148,21 +148,12 @@ impl NewMessage {
 }
 
 /// `PATCH /v1/orgs/{org}/conversations/{id}`: a new status, a new handler (`ai` hands the
-/// conversation back to the agent), or both.
+/// conversation back to the agent), or both; what is absent (or null) stays as it is.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConversationChange {
     pub status: Option<Status>,
     pub handler: Option<Handler>,
-}
-
-impl ConversationChange {
-    pub fn validate(&self) -> Result<(), ApiError> {
-        if self.status.is_none() && self.handler.is_none() {
-            return Err(ApiError::invalid("body", "give a `status`, a `handler`, or both"));
-        }
-        Ok(())
-    }
 }
 
 /// One page, newest first; `nextCursor` is absent on the last page.

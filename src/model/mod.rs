@@ -18,7 +18,8 @@ use crate::error::ApiError;
 /// Decodes a request body, naming the offending field path on failure (`theme.mode: unknown
 /// variant ...`), which serde_json alone does not do for type errors.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    if body.is_empty() {
+    // serde reads a struct from a JSON array too (`[null, null]`); every body is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(ApiError::invalid("body", "a JSON object is required"));
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
@@ -37,4 +38,17 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         };
         ApiError::invalid(&field, problem)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_json_object_is_a_body() {
+        type Object = serde_json::Map<String, serde_json::Value>;
+        for body in ["[null]", "", "  ", "null", "\"x\""] {
+            let err = super::decode::<Object>(body.as_bytes()).unwrap_err();
+            assert_eq!(err.message, "body: a JSON object is required", "{body:?}");
+        }
+        assert!(super::decode::<Object>(b" {}").is_ok());
+    }
 }
