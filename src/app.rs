@@ -164,6 +164,8 @@ impl App {
         let ai = AiGatewayArgs {
             nats: nats.clone(),
             client: AiClient::new(config.ai.clone(), ai_http).with_metrics(metrics.ai()),
+            repos: repos.clone(),
+            master_key: master_key.clone(),
         };
         let children =
             [Child::Ingest(Box::new(ingest)), Child::Vapi(Box::new(gateway)), Child::Ai(Box::new(ai))];

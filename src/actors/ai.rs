@@ -14,13 +14,19 @@ use crate::ai::AiClient;
 use crate::bus::ai::{ChatEvent, ChatRequest, EmbedRequest};
 use crate::bus::envelope::Reply;
 use crate::bus::subjects::{self, AiVerb};
-use crate::error::ApiError;
+use crate::actors::org::ai_key_context;
+use crate::crypto::{MasterKey, Secret};
+use crate::db::Repos;
+use crate::error::{ApiError, Chain};
 use crate::ids::OrgId;
 
 #[derive(Clone)]
 pub(crate) struct AiGatewayArgs {
     pub nats: async_nats::Client,
     pub client: AiClient,
+    /// Where an org's own key is kept, and the key that opens it.
+    pub repos: Repos,
+    pub master_key: MasterKey,
 }
 
 impl Service for AiGatewayArgs {
@@ -40,7 +46,7 @@ impl Service for AiGatewayArgs {
         match subjects::parse_private_ai(message.subject.as_str()) {
             Err(err) => reply(&self.nats, reply_to, Err(err)).await,
             Ok((org, AiVerb::Embed)) => {
-                let result = embed(&self.client, &org, &message.payload).await;
+                let result = embed(&self, &org, &message.payload).await;
                 reply(&self.nats, reply_to, result).await;
             }
             Ok((org, AiVerb::Chat)) => chat(&self, &org, &message.payload, reply_to).await,
@@ -48,9 +54,21 @@ impl Service for AiGatewayArgs {
     }
 }
 
-async fn embed(client: &AiClient, org: &OrgId, payload: &[u8]) -> Result<Reply, ApiError> {
+async fn embed(args: &AiGatewayArgs, org: &OrgId, payload: &[u8]) -> Result<Reply, ApiError> {
     let request: EmbedRequest = crate::model::decode(payload)?;
-    Reply::json(&client.embed(org, &request.input).await?)
+    let own = own_key(args, org).await?;
+    Reply::json(&args.client.embed(org, own.as_ref(), &request.input).await?)
+}
+
+/// The org's own key, opened only for the call; `None` when it uses the deployment's.
+async fn own_key(args: &AiGatewayArgs, org: &OrgId) -> Result<Option<Secret>, ApiError> {
+    let Some(stored) = args.repos.agents().ai_key(org).await? else { return Ok(None) };
+    let key = args.master_key.open(&stored.key_sealed, &ai_key_context(org))?;
+    let key = String::from_utf8(key).map_err(|e| {
+        tracing::error!(cause = %Chain(&e), "internal error");
+        ApiError::internal()
+    })?;
+    Ok(Some(Secret::new(key)))
 }
 
 /// Streams the answer to `to`; stops at the first error, which is sent as the last message.
@@ -59,7 +77,11 @@ async fn chat(args: &AiGatewayArgs, org: &OrgId, payload: &[u8], to: Subject) {
         Ok(request) => request,
         Err(err) => return reply(&args.nats, to, Err(err)).await,
     };
-    let mut events = match args.client.chat(org, &request).await {
+    let own = match own_key(args, org).await {
+        Ok(own) => own,
+        Err(err) => return reply(&args.nats, to, Err(err)).await,
+    };
+    let mut events = match args.client.chat(org, own.as_ref(), &request).await {
         Ok(events) => events,
         Err(err) => return reply(&args.nats, to, Err(err.into())).await,
     };

@@ -61,10 +61,11 @@ impl AiClient {
         self
     }
 
-    /// One vector per text, in order, each of `embedding_dimensions` entries.
-    pub async fn embed(&self, org: &OrgId, input: &[String]) -> Result<EmbedReply, AiError> {
+    /// One vector per text, in order, each of `embedding_dimensions` entries. `own`: the org's
+    /// own key, used instead of the deployment's.
+    pub async fn embed(&self, org: &OrgId, own: Option<&Secret>, input: &[String]) -> Result<EmbedReply, AiError> {
         let started = Instant::now();
-        let result = self.inner.embed(org, input).await;
+        let result = self.inner.embed(org, own, input).await;
         self.metrics.observe(Api::Embeddings, &result.as_ref().map(|reply| reply.usage), started.elapsed());
         result
     }
@@ -74,10 +75,11 @@ impl AiClient {
     pub async fn chat(
         &self,
         org: &OrgId,
+        own: Option<&Secret>,
         request: &ChatRequest,
     ) -> Result<BoxStream<'static, Result<ChatEvent, AiError>>, AiError> {
         let started = Instant::now();
-        let result = self.inner.chat(org, request).await;
+        let result = self.inner.chat(org, own, request).await;
         let call = result.as_ref().map(|_| Usage::default());
         self.metrics.observe(Api::Chat, &call, started.elapsed());
         let (response, slot) = result?;
@@ -87,13 +89,14 @@ impl AiClient {
 }
 
 impl Inner {
-    async fn embed(&self, org: &OrgId, input: &[String]) -> Result<EmbedReply, AiError> {
-        let auth = self.auth(Api::Embeddings)?;
+    async fn embed(&self, org: &OrgId, own: Option<&Secret>, input: &[String]) -> Result<EmbedReply, AiError> {
+        let key = self.key(own)?;
+        let auth = auth(Api::Embeddings, key)?;
         let _slot = self.limits.acquire(org).await;
         let mut reply = EmbedReply { embeddings: Vec::with_capacity(input.len()), usage: Usage::default() };
         for batch in batches(input, self.config.embedding_batch) {
             let body = wire::embeddings_request(&self.config, batch);
-            let answer = self.post(org, Api::Embeddings, &auth, &body, Response::bytes).await?;
+            let answer = self.post(org, Api::Embeddings, (&auth, key), &body, Response::bytes).await?;
             let (vectors, usage) =
                 wire::embeddings(&answer, batch.len(), self.config.embedding_dimensions)
                     .inspect_err(|error| tracing::warn!(%org, %error, "unusable embeddings"))?;
@@ -103,23 +106,19 @@ impl Inner {
         Ok(reply)
     }
 
-    async fn chat(&self, org: &OrgId, request: &ChatRequest) -> Result<(Response, Slot), AiError> {
-        let auth = self.auth(Api::Chat)?;
+    async fn chat(&self, org: &OrgId, own: Option<&Secret>, request: &ChatRequest) -> Result<(Response, Slot), AiError> {
+        let key = self.key(own)?;
+        let auth = auth(Api::Chat, key)?;
         let slot = self.limits.acquire(org).await;
         let body = wire::chat_request(&self.config, request);
-        let response = self.post(org, Api::Chat, &auth, &body, |response| async { Ok(response) }).await?;
+        let response = self.post(org, Api::Chat, (&auth, key), &body, |response| async { Ok(response) }).await?;
         Ok((response, slot))
     }
 
-    fn key(&self) -> Result<&Secret, AiError> {
-        self.config.api_key.as_ref().filter(|key| !key.expose().is_empty()).ok_or(AiError::NotConfigured)
-    }
-
-    fn auth(&self, api: Api) -> Result<HeaderValue, AiError> {
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", self.key()?.expose()))
-            .map_err(|_| AiError::Refused(api, "the configured key cannot be sent in a header".into()))?;
-        auth.set_sensitive(true);
-        Ok(auth)
+    /// The org's own key when it has one, else the deployment's.
+    fn key<'a>(&'a self, own: Option<&'a Secret>) -> Result<&'a Secret, AiError> {
+        let set = |key: &&Secret| !key.expose().is_empty();
+        own.filter(set).or(self.config.api_key.as_ref().filter(set)).ok_or(AiError::NotConfigured)
     }
 
     /// One call with its retries. `read` takes a successful response within the attempt's
@@ -128,7 +127,7 @@ impl Inner {
         &self,
         org: &OrgId,
         api: Api,
-        auth: &HeaderValue,
+        (auth, key): (&HeaderValue, &Secret),
         body: &Value,
         read: impl Fn(Response) -> F,
     ) -> Result<T, AiError>
@@ -141,7 +140,7 @@ impl Inner {
         let open = || AiError::Unavailable(api, "the circuit breaker is open".into());
         let Outcome { result, status, attempts } =
             with_retries(&self.breaker, self.config.max_attempts, path, open, || {
-                self.attempt(api, &url, auth, body, &read)
+                self.attempt(api, &url, (auth, key), body, &read)
             })
             .await;
         let latency_ms = started.elapsed().as_millis() as u64;
@@ -158,7 +157,7 @@ impl Inner {
         &self,
         api: Api,
         url: &str,
-        auth: &HeaderValue,
+        (auth, key): (&HeaderValue, &Secret),
         body: &Value,
         read: &impl Fn(Response) -> F,
     ) -> Tried<T, AiError>
@@ -195,11 +194,16 @@ impl Inner {
                 return fault(AiError::Unavailable(api, format!("no answer within {ms} ms")));
             }
         };
-        // The key was checked before the first attempt.
-        let key = self.key().map_or("", Secret::expose);
-        let next = decide(api, status, &headers, answer, key);
+        let next = decide(api, status, &headers, answer, key.expose());
         Tried { health: Some(health(status)), status: Some(status.as_u16()), next }
     }
+}
+
+fn auth(api: Api, key: &Secret) -> Result<HeaderValue, AiError> {
+    let mut auth = HeaderValue::from_str(&format!("Bearer {}", key.expose()))
+        .map_err(|_| AiError::Refused(api, "the key cannot be sent in a header".into()))?;
+    auth.set_sensitive(true);
+    Ok(auth)
 }
 
 fn path(api: Api) -> &'static str {

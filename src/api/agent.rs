@@ -9,33 +9,51 @@ use super::call::{Call, Context};
 use crate::bus::envelope::Reply;
 use crate::error::ApiError;
 use crate::ids::{ConversationId, OrgId};
-use crate::model::agent::AgentSettings;
+use crate::model::agent::{AgentSettings, AiKey};
 use crate::model::knowledge::{SearchHit, SearchResults};
 
 pub(super) async fn get(call: Call<'_>) -> Result<Reply, ApiError> {
-    call.ai_ready()?;
     let op = call.operator().await?;
+    call.ai_ready().await?;
     Reply::json(&call.at().run(move |org| async move { org.get_agent(&op).await }.boxed()).await?)
 }
 
 pub(super) async fn put(call: Call<'_>) -> Result<Reply, ApiError> {
-    call.ai_ready()?;
     let op = call.operator().await?;
+    call.ai_ready().await?;
     let settings: AgentSettings = call.json()?;
     settings.validate()?;
     Reply::json(&call.at().run(move |org| async move { org.put_agent(&op, settings).await }.boxed()).await?)
 }
 
-pub(super) async fn usage(call: Call<'_>) -> Result<Reply, ApiError> {
-    call.ai_ready()?;
+/// Whether the org brings its own AI key; never the key.
+pub(super) async fn key_get(call: Call<'_>) -> Result<Reply, ApiError> {
     let op = call.operator().await?;
+    Reply::json(&call.at().run(move |org| async move { org.ai_key(&op).await }.boxed()).await?)
+}
+
+pub(super) async fn key_put(call: Call<'_>) -> Result<Reply, ApiError> {
+    let op = call.operator().await?;
+    let key: AiKey = call.json()?;
+    key.validate()?;
+    Reply::json(&call.at().run(move |org| async move { org.put_ai_key(&op, key).await }.boxed()).await?)
+}
+
+pub(super) async fn key_delete(call: Call<'_>) -> Result<Reply, ApiError> {
+    let op = call.operator().await?;
+    Reply::json(&call.at().run(move |org| async move { org.delete_ai_key(&op).await }.boxed()).await?)
+}
+
+pub(super) async fn usage(call: Call<'_>) -> Result<Reply, ApiError> {
+    let op = call.operator().await?;
+    call.ai_ready().await?;
     Reply::json(&call.at().run(move |org| async move { org.agent_usage(&op).await }.boxed()).await?)
 }
 
 /// Drafted on the request's task: the actor only hands over the transcript.
 pub(super) async fn suggestion(call: Call<'_>) -> Result<Reply, ApiError> {
-    call.ai_ready()?;
     let op = call.operator().await?;
+    call.ai_ready().await?;
     let id = call.id(ConversationId::parse)?;
     call.no_body()?;
     let at = call.at();
@@ -54,11 +72,13 @@ pub struct VoiceSearch {
 
 /// Passages for Vapi's `search_knowledge` tool; the edge has checked the org's webhook secret.
 pub(super) async fn voice_search(ctx: &Context, org: OrgId, body: &Bytes) -> Result<Reply, ApiError> {
-    if let Some(setting) = ctx.ai_missing {
-        return Err(ApiError::unavailable(format!("the knowledge base needs an AI provider: set {setting}")));
-    }
     let search: VoiceSearch = crate::model::decode(body)?;
     let at = ctx.tenants.org(&org);
+    if let Some(setting) = ctx.ai_missing
+        && !at.read(|state| async move { state.has_ai_key().await }.boxed()).await?
+    {
+        return Err(ApiError::unavailable(format!("the knowledge base needs an AI provider: set {setting}")));
+    }
     let chunks = at.read(|state| async move { state.voice_knowledge() }.boxed()).await?;
     let reply = crate::bus::ai::embed(&ctx.nats, &org, vec![search.query], ctx.request_timeout).await?;
     let vector = reply.embeddings.into_iter().next().unwrap_or_default();

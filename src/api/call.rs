@@ -2,6 +2,7 @@
 //! credentials and parameters, and the body), read the same way whichever door it came in by.
 
 use async_nats::HeaderMap;
+use futures::FutureExt;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -97,14 +98,17 @@ impl Call<'_> {
         self.ctx.auth.operator(self.header(envelope::AUTHORIZATION), &self.org).await
     }
 
-    /// Refuses while the deployment has no AI provider configured.
-    pub fn ai_ready(&self) -> Result<(), ApiError> {
-        match self.ctx.ai_missing {
-            None => Ok(()),
-            Some(setting) => Err(ApiError::unavailable(format!(
-                "the knowledge base and the agent need an AI provider: set {setting}"
-            ))),
+    /// Refuses while neither the deployment nor the org has a key for the AI provider. Asked
+    /// after the caller is authenticated: an unknown caller never wakes an org.
+    pub async fn ai_ready(&self) -> Result<(), ApiError> {
+        let Some(setting) = self.ctx.ai_missing else { return Ok(()) };
+        let own = self.at().read(|org| async move { org.has_ai_key().await }.boxed()).await?;
+        if own {
+            return Ok(());
         }
+        Err(ApiError::unavailable(format!(
+            "the knowledge base and the agent need an AI provider: set {setting}, or the organization's own key"
+        )))
     }
 
     /// One text's embedding, through the AI gateway on the org's private subject.

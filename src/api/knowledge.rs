@@ -14,8 +14,8 @@ use crate::model::knowledge::{
 
 /// A file the edge stored (`Assist-Upload`), or the JSON form's text, stored here.
 pub(super) async fn create(call: Call<'_>) -> Result<Reply, ApiError> {
-    call.ai_ready()?;
     let op = call.operator().await?;
+    call.ai_ready().await?;
     let upload = call.header(envelope::UPLOAD).map(str::to_owned);
     let new = match upload {
         Some(_) => None,
@@ -45,22 +45,22 @@ pub(super) async fn create(call: Call<'_>) -> Result<Reply, ApiError> {
 }
 
 pub(super) async fn list(call: Call<'_>) -> Result<Reply, ApiError> {
-    call.ai_ready()?;
     let op = call.operator().await?;
+    call.ai_ready().await?;
     let query: DocumentQuery = call.params()?;
     Reply::json(&call.at().run(move |org| async move { org.documents(&op, &query).await }.boxed()).await?)
 }
 
 pub(super) async fn get(call: Call<'_>) -> Result<Reply, ApiError> {
-    call.ai_ready()?;
     let op = call.operator().await?;
+    call.ai_ready().await?;
     let id = call.id(DocumentId::parse)?;
     Reply::json(&call.at().run(move |org| async move { org.document(&op, &id).await }.boxed()).await?)
 }
 
 pub(super) async fn delete(call: Call<'_>) -> Result<Reply, ApiError> {
-    call.ai_ready()?;
     let op = call.operator().await?;
+    call.ai_ready().await?;
     let id = call.id(DocumentId::parse)?;
     Reply::json(&call.at().run(move |org| async move { org.delete_document(&op, &id).await }.boxed()).await?)
 }
@@ -68,8 +68,8 @@ pub(super) async fn delete(call: Call<'_>) -> Result<Reply, ApiError> {
 /// The passages the agent would be given for `query`: the query embedded through the AI
 /// gateway, then ranked against the org's own passages only.
 pub(super) async fn search(call: Call<'_>) -> Result<Reply, ApiError> {
-    call.ai_ready()?;
     let op = call.operator().await?;
+    call.ai_ready().await?;
     let search: SearchRequest = call.json()?;
     let limit = search.validate()?;
     let chunks = call.at().read(move |org| async move { org.knowledge_reader(&op).await }.boxed()).await?;

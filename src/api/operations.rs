@@ -14,7 +14,7 @@ use crate::bus::envelope::Reply;
 use crate::error::ApiError;
 use crate::error::ErrorCode::{Conflict, PaymentRequired, UnsupportedMediaType};
 use crate::model::contact_session::{ContactSession, CreatedSession, CurrentSession, NewContactSession};
-use crate::model::agent::{AgentSettings, AgentUsage, Suggestion};
+use crate::model::agent::{AgentSettings, AgentUsage, AiKey, AiKeyView, Suggestion};
 use crate::model::conversation::{Conversation, ConversationChange, ConversationDetail, Message, NewMessage};
 use crate::model::knowledge::{Document, DocumentQuery, NewDocument, SearchRequest, SearchResults};
 use crate::model::organization::OrganizationView;
@@ -212,6 +212,22 @@ operations! {
         op(GET, "/v1/orgs/{org}/agent/usage", ("agent", "usage"), Operator)
             .summary("This month's AI usage against the budget (admin)")
             .answers(body::<AgentUsage>());
+    /// Whether the org brings its own AI key (never the key).
+    AiKeyGet => agent::key_get,
+        op(GET, "/v1/orgs/{org}/plugins/ai", ("plugin-ai", "get"), Operator)
+            .summary("Whether the org uses its own AI provider key (never the key)")
+            .answers(body::<AiKeyView>());
+    /// An admin sets the org's own AI key, sealed; the org's AI calls use it from now on.
+    AiKeyPut => agent::key_put,
+        op(PUT, "/v1/orgs/{org}/plugins/ai", ("plugin-ai", "put"), Operator)
+            .summary("Use the org's own AI provider key (admin)")
+            .takes(body::<AiKey>(), r#"{"apiKey": "sk-proj-0123456789abcdef"}"#)
+            .answers(body::<AiKeyView>());
+    /// An admin removes it: the deployment's key is used again.
+    AiKeyDelete => agent::key_delete,
+        op(DELETE, "/v1/orgs/{org}/plugins/ai", ("plugin-ai", "delete"), Operator)
+            .summary("Stop using the org's own AI key (admin)")
+            .answers(body::<AiKeyView>());
     /// A drafted operator reply grounded in the knowledge (`id` of the conversation).
     SuggestionCreate => agent::suggestion,
         op(POST, "/v1/orgs/{org}/conversations/{id}/suggestion", ("suggestion", "create"), Operator)

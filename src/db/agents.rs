@@ -10,6 +10,16 @@ use crate::model::agent::AgentSettings;
 
 const SETTINGS: &str = "agent_settings";
 const USAGE: &str = "ai_usage";
+const KEYS: &str = "ai_keys";
+
+/// An org's own key for the AI provider, sealed with the master key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredAiKey {
+    pub key_sealed: String,
+    /// The key's last four characters, to tell keys apart.
+    pub hint: String,
+    pub connected_at: chrono::DateTime<chrono::Utc>,
+}
 
 #[derive(Serialize, Deserialize)]
 struct SettingsRow {
@@ -94,6 +104,38 @@ impl Agents {
             .bind(("month", month.to_owned()))
             .bind(("input", clamp(input)))
             .bind(("output", clamp(output)));
+        self.db.commit(query).await?;
+        Ok(())
+    }
+}
+
+impl Agents {
+    pub async fn ai_key(&self, org: &OrgId) -> Result<Option<StoredAiKey>, DbError> {
+        let rows: Vec<serde_json::Value> = self
+            .db
+            .client()
+            .query("SELECT key_sealed, hint, connected_at FROM $rid")
+            .bind(("rid", RecordId::new(KEYS, org.as_str())))
+            .await?
+            .take(0)?;
+        first_row(KEYS, rows)
+    }
+
+    pub async fn put_ai_key(&self, org: &OrgId, key: &StoredAiKey) -> Result<(), DbError> {
+        let query = self
+            .db
+            .write("UPSERT $rid SET org = $org, key_sealed = $sealed, hint = $hint, connected_at = $at RETURN NONE")
+            .bind(("rid", RecordId::new(KEYS, org.as_str())))
+            .bind(("org", org.as_str().to_owned()))
+            .bind(("sealed", key.key_sealed.clone()))
+            .bind(("hint", key.hint.clone()))
+            .bind(("at", key.connected_at));
+        self.db.commit(query).await?;
+        Ok(())
+    }
+
+    pub async fn delete_ai_key(&self, org: &OrgId) -> Result<(), DbError> {
+        let query = self.db.write("DELETE $rid RETURN NONE").bind(("rid", RecordId::new(KEYS, org.as_str())));
         self.db.commit(query).await?;
         Ok(())
     }

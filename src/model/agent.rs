@@ -50,6 +50,38 @@ pub struct AgentUsage {
     pub budget_tokens: u64,
 }
 
+/// `PUT /v1/orgs/{org}/plugins/ai`: the org's own key for the AI provider, used instead of the
+/// deployment's for every call made for the org.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AiKey {
+    #[schema(min_length = 8, max_length = 512, pattern = "^[!-~]+$")]
+    pub api_key: String,
+}
+
+impl AiKey {
+    pub fn validate(&self) -> Result<(), ApiError> {
+        let length = self.api_key.len();
+        if !(8..=512).contains(&length) {
+            return Err(ApiError::invalid("apiKey", "must be 8 to 512 characters"));
+        }
+        if !self.api_key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::invalid("apiKey", "must be printable ASCII without spaces"));
+        }
+        Ok(())
+    }
+}
+
+/// Whether the org brings its own AI key (never the key itself).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AiKeyView {
+    pub connected: bool,
+    /// The key's last four characters.
+    pub key_hint: Option<String>,
+    pub connected_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// A document an answer drew on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]

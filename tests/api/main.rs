@@ -14,6 +14,7 @@ mod agent_upgrade;
 mod agent_voice;
 mod ai_durability;
 mod ai_gateway;
+mod ai_keys;
 mod auth;
 mod browser;
 mod bus;

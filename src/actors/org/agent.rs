@@ -2,6 +2,7 @@
 //! stopping replies (which run elsewhere, `actors/agent`), and committing what they report.
 
 use super::conversations::audience;
+use super::plugin::ai_key_context;
 use super::state::{OrgState, Running};
 use crate::actors::agent::{Action, Agent, Answer, AnswerReport, Turn};
 use crate::auth::Operator;
@@ -10,7 +11,8 @@ use crate::bus::events::Audience;
 use crate::db::chunks::Chunks;
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::ConversationId;
-use crate::model::agent::{AgentSettings, AgentUsage};
+use crate::db::agents::StoredAiKey;
+use crate::model::agent::{AgentSettings, AgentUsage, AiKey, AiKeyView};
 use crate::model::conversation::{Channel, Conversation, Handler, Message, Role, Status};
 
 impl OrgState {
@@ -221,7 +223,58 @@ impl OrgState {
         Ok(self.repos.chunks())
     }
 
+    pub(crate) async fn ai_key(&mut self, operator: &Operator) -> Result<AiKeyView, ApiError> {
+        self.first_sight(operator).await?;
+        let stored = self.repos.agents().ai_key(&self.org).await?;
+        Ok(ai_key_view(stored))
+    }
+
+    /// An admin's decision: the org's AI calls go out with this key from now on.
+    pub(crate) async fn put_ai_key(&mut self, operator: &Operator, key: AiKey) -> Result<AiKeyView, ApiError> {
+        self.may_change_ai_key(operator).await?;
+        let hint: String = key.api_key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+        let stored = StoredAiKey {
+            key_sealed: self.master_key.seal(key.api_key.as_bytes(), &ai_key_context(&self.org)),
+            hint,
+            connected_at: self.clock.now(),
+        };
+        self.repos.agents().put_ai_key(&self.org, &stored).await?;
+        tracing::info!(org = %self.org, user = %operator.user_id, "own AI key set");
+        let view = ai_key_view(Some(stored));
+        self.emit("ai-key", "updated", Audience::Operators, &view).await;
+        Ok(view)
+    }
+
+    pub(crate) async fn delete_ai_key(&mut self, operator: &Operator) -> Result<AiKeyView, ApiError> {
+        self.may_change_ai_key(operator).await?;
+        self.repos.agents().delete_ai_key(&self.org).await?;
+        tracing::info!(org = %self.org, user = %operator.user_id, "own AI key removed");
+        let view = ai_key_view(None);
+        self.emit("ai-key", "updated", Audience::Operators, &view).await;
+        Ok(view)
+    }
+
+    /// Whether the org brings its own AI key: then it needs no deployment key.
+    pub(crate) async fn has_ai_key(&self) -> Result<bool, ApiError> {
+        Ok(self.repos.agents().ai_key(&self.org).await?.is_some())
+    }
+
+    async fn may_change_ai_key(&mut self, operator: &Operator) -> Result<(), ApiError> {
+        self.first_sight(operator).await?;
+        if !operator.is_admin() {
+            return Err(ApiError::forbidden("only an organization admin may change the AI key"));
+        }
+        Ok(())
+    }
+
     fn month(&self) -> String {
         self.clock.now().format("%Y-%m").to_string()
+    }
+}
+
+fn ai_key_view(stored: Option<StoredAiKey>) -> AiKeyView {
+    match stored {
+        Some(key) => AiKeyView { connected: true, key_hint: Some(key.hint), connected_at: Some(key.connected_at) },
+        None => AiKeyView { connected: false, key_hint: None, connected_at: None },
     }
 }

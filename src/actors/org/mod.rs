@@ -19,6 +19,6 @@ mod voice;
 pub(crate) use actor::{OrgActor, OrgArgs};
 pub use handle::{Org, Refusal};
 pub(crate) use mail::{OrgMail, OrgMsg};
-pub(crate) use plugin::key_context;
+pub(crate) use plugin::{ai_key_context, key_context};
 pub use system::OrgChange;
 pub use tickets::Ticket;

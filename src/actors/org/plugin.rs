@@ -17,6 +17,11 @@ pub(crate) fn key_context(org: &crate::ids::OrgId) -> String {
     format!("vapi-private-key:{org}")
 }
 
+/// The same binding for an org's own AI key.
+pub(crate) fn ai_key_context(org: &crate::ids::OrgId) -> String {
+    format!("ai-api-key:{org}")
+}
+
 impl OrgState {
     pub(super) fn plugin_view(&self) -> PluginView {
         match &self.plugin {
