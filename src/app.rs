@@ -118,6 +118,7 @@ impl App {
         let uploads = Uploads::open(&js).await?;
         let ingestion = Ingestion::new(
             nats.clone(),
+            Repos::new(&db),
             uploads.clone(),
             config.chunking,
             config.request_timeout,

@@ -8,6 +8,11 @@
 //! bounded number at once. A task that dies with its node leaves the document `processing`:
 //! the org actor starts it again when it next activates (`org/knowledge.rs`), and staging
 //! starts over.
+//!
+//! Staging writes are not fenced: every fenced write of an org touches its fence record, so
+//! staging fenced would conflict with the org actor's own writes (and with another document of
+//! the org being staged) and fail them. Staged passages are invisible until the org actor's
+//! fenced commit makes them live.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -53,6 +58,8 @@ pub(crate) struct Ingestion(Arc<Inner>);
 
 struct Inner {
     nats: async_nats::Client,
+    /// The node's unfenced repositories.
+    repos: Repos,
     uploads: Uploads,
     chunking: Chunking,
     /// The longest one embedding call may take, retries included.
@@ -64,6 +71,7 @@ struct Inner {
 impl Ingestion {
     pub(crate) fn new(
         nats: async_nats::Client,
+        repos: Repos,
         uploads: Uploads,
         chunking: Chunking,
         deadline: Duration,
@@ -71,6 +79,7 @@ impl Ingestion {
     ) -> Self {
         Self(Arc::new(Inner {
             nats,
+            repos,
             uploads,
             chunking,
             deadline,
@@ -83,9 +92,8 @@ impl Ingestion {
         &self.0.uploads
     }
 
-    /// Ingests `document` unless this node is ingesting it already. `repos` are the org
-    /// actor's: staging is fenced like its other writes.
-    pub(crate) fn start(&self, org: OrgId, document: StoredDocument, repos: Repos) {
+    /// Ingests `document` unless this node is ingesting it already.
+    pub(crate) fn start(&self, org: OrgId, document: StoredDocument) {
         let id = document.document.id.clone();
         if !self.0.running.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone()) {
             return;
@@ -94,31 +102,26 @@ impl Ingestion {
         tokio::spawn(async move {
             let report = {
                 let _slot = inner.slots.acquire().await;
-                ingest(&inner, &org, &document, &repos).await
+                ingest(&inner, &org, &document).await
             };
-            match report {
-                Some(report) => tell_owner(&inner, &org, &report).await,
-                None => tracing::info!(%org, document = %id, "ingestion stopped: the org moved to another node"),
-            }
+            tell_owner(&inner, &org, &report).await;
             // Only once the owner has the report: an org woken by it must not ingest again.
             inner.running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
         });
     }
 }
 
-/// `None` when the org's fence refused a write: its new owner ingests the document instead.
-async fn ingest(inner: &Inner, org: &OrgId, stored: &StoredDocument, repos: &Repos) -> Option<IngestReport> {
+async fn ingest(inner: &Inner, org: &OrgId, stored: &StoredDocument) -> IngestReport {
     let document = &stored.document;
     let mut usage = Usage::default();
     let outcome = match passages(inner, org, stored).await {
         Err(reason) => Outcome::Failed { reason },
-        Ok(passages) => match embed_and_stage(inner, org, stored, repos, &passages, &mut usage).await {
+        Ok(passages) => match embed_and_stage(inner, org, stored, &passages, &mut usage).await {
             Ok(()) => Outcome::Ready { chunks: u32::try_from(passages.len()).unwrap_or(u32::MAX) },
-            Err(Stop::Fenced) => return None,
-            Err(Stop::Failed(reason)) => Outcome::Failed { reason },
+            Err(reason) => Outcome::Failed { reason },
         },
     };
-    Some(IngestReport { document_id: document.id.clone(), outcome, usage })
+    IngestReport { document_id: document.id.clone(), outcome, usage }
 }
 
 /// The document's passages, or why it has none.
@@ -143,26 +146,20 @@ async fn passages(inner: &Inner, org: &OrgId, stored: &StoredDocument) -> Result
     }
 }
 
-enum Stop {
-    Fenced,
-    Failed(String),
-}
-
 async fn embed_and_stage(
     inner: &Inner,
     org: &OrgId,
     stored: &StoredDocument,
-    repos: &Repos,
     passages: &[String],
     usage: &mut Usage,
-) -> Result<(), Stop> {
-    let (document, chunks) = (&stored.document, repos.chunks());
+) -> Result<(), String> {
+    let (document, chunks) = (&stored.document, inner.repos.chunks());
     chunks.unstage(org, &document.id).await.map_err(stop)?;
     for (batch, texts) in passages.chunks(BATCH).enumerate() {
         let embedded = ai::embed(&inner.nats, org, texts.to_vec(), inner.deadline).await.map_err(refused)?;
         *usage += embedded.usage;
         if embedded.embeddings.len() != texts.len() {
-            return Err(Stop::Failed("the embedding provider answered with the wrong number of vectors".into()));
+            return Err("the embedding provider answered with the wrong number of vectors".into());
         }
         let staged: Vec<NewChunk> = texts
             .iter()
@@ -179,21 +176,16 @@ async fn embed_and_stage(
     Ok(())
 }
 
-fn stop(err: DbError) -> Stop {
-    match err {
-        DbError::Fenced => Stop::Fenced,
-        err => {
-            tracing::error!(error = %err, "staging knowledge chunks");
-            Stop::Failed("the passages could not be stored; add the document again".into())
-        }
-    }
+fn stop(err: DbError) -> String {
+    tracing::error!(error = %err, "staging knowledge chunks");
+    "the passages could not be stored; add the document again".into()
 }
 
-fn refused(err: ApiError) -> Stop {
-    Stop::Failed(match err.code {
+fn refused(err: ApiError) -> String {
+    match err.code {
         ErrorCode::Unavailable => format!("the embedding provider is unavailable ({}); add the document again", err.message),
         _ => format!("the embedding provider refused: {}", err.message),
-    })
+    }
 }
 
 /// Tells the org's owner, retrying while no node owns the org (a handover).

@@ -72,8 +72,9 @@ impl Chunks {
         Self { db }
     }
 
-    /// Stores chunks of a document being ingested, not searchable yet. Checked against the
-    /// org's fence like any write of its owner: ingestion that lost the org stops here.
+    /// Stores chunks of a document being ingested, not searchable yet. Written through the
+    /// node's unfenced connection (see `actors/ingestion.rs`): only the org actor's fenced
+    /// commit makes them live.
     pub async fn stage(&self, org: &OrgId, document: &DocumentId, title: &str, chunks: &[NewChunk]) -> Result<(), DbError> {
         let rows: Vec<StagedRow> = chunks
             .iter()

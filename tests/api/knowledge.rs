@@ -310,3 +310,27 @@ async fn a_document_finishes_while_its_org_is_passivated() {
     assert_eq!(settled(&app, ORG, &id).await["status"], "ready");
     assert_eq!(app.openai.bodies("/v1/embeddings").len(), 1);
 }
+
+#[tokio::test]
+async fn many_documents_of_one_org_are_read_at_once_while_the_org_keeps_writing() {
+    let app = spawn_app().await;
+    let (app, token) = (&app, app.token(ORG));
+    let adds = (0..8).map(|i| {
+        let text = format!("Branch {i} opens at {} in the morning. {RETURNS}", 7 + i);
+        async move { add_text(app, ORG, &format!("Branch {i}"), &text).await }
+    });
+    let settings = crate::helpers::custom_settings();
+    let (added, saved) = tokio::join!(futures::future::join_all(adds), async {
+        let mut statuses = Vec::new();
+        for _ in 0..10 {
+            statuses.push(app.put(&format!("/v1/orgs/{ORG}/widget-settings"), Some(&token), &settings).await.status);
+        }
+        statuses
+    });
+    assert!(saved.iter().all(|s| *s == StatusCode::OK), "the org's own writes go on: {saved:?}");
+    for document in added {
+        assert_eq!(document.status, StatusCode::ACCEPTED, "{}", document.body);
+        let settled = settled(app, ORG, document.body["id"].as_str().unwrap()).await;
+        assert_eq!(settled["status"], "ready", "{settled}");
+    }
+}

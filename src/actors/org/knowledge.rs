@@ -63,7 +63,7 @@ impl OrgState {
         tracing::info!(org = %self.org, document = %stored.document.id, "document added");
         self.emit("knowledge", "updated", Audience::Operators, &stored.document).await;
         let document = stored.document.clone();
-        self.ingestion.start(self.org.clone(), stored, self.repos.clone());
+        self.ingestion.start(self.org.clone(), stored);
         Ok(document)
     }
 
@@ -142,7 +142,7 @@ impl OrgState {
     pub(super) async fn resume_ingestion(&mut self) -> Result<(), ApiError> {
         for stored in self.repos.documents().processing(&self.org).await? {
             tracing::info!(org = %self.org, document = %stored.document.id, "resuming a document's ingestion");
-            self.ingestion.start(self.org.clone(), stored, self.repos.clone());
+            self.ingestion.start(self.org.clone(), stored);
         }
         Ok(())
     }
