@@ -17,6 +17,8 @@ const SMALL_CHUNKS: usize = 1000;
 /// Corpus seeds of the big org and the burst's, apart from the small orgs' 0..n.
 const BIG: usize = 1_000_000;
 const BURST: usize = 2_000_000;
+/// Tries of a document that fails before the scenario gives up on it.
+const ATTEMPTS: usize = 5;
 /// Documents of one org added at once in the burst.
 const BURST_DOCS: usize = 20;
 
@@ -32,7 +34,10 @@ pub(crate) struct Kb<'a> {
 struct Loaded {
     planted: HashMap<String, String>,
     docs: usize,
+    /// Documents that became ready, at one try or another.
+    ready: usize,
     chunks: u64,
+    /// Tries that failed (a document that failed and was added again counts once per failure).
     failed: usize,
     /// The first failed document's reason, for the log.
     why: Option<String>,
@@ -101,15 +106,22 @@ impl Kb<'_> {
                         true => (format!("Guide {d}"), corpus::document(seed, d)),
                         false => ("Shipping".to_owned(), corpus::planted(seed)),
                     };
-                    let id = self.add(&org, &token, &title, text).await;
-                    let doc = loop {
-                        match tokio::time::timeout(Duration::from_secs(120), rx.recv()).await {
-                            Ok(Some((settled, doc))) if settled == id => break doc,
-                            Ok(Some(_)) => {}
-                            _ => panic!("document {id} of {org} still processing after 2 minutes"),
+                    // A failed document is added again, as its error asks; the tries are counted.
+                    for attempt in 1..=ATTEMPTS {
+                        let id = self.add(&org, &token, &title, text.clone()).await;
+                        let doc = loop {
+                            match tokio::time::timeout(Duration::from_secs(120), rx.recv()).await {
+                                Ok(Some((settled, doc))) if settled == id => break doc,
+                                Ok(Some(_)) => {}
+                                _ => panic!("document {id} of {org} still processing after 2 minutes"),
+                            }
+                        };
+                        let ready = doc["status"] == "ready";
+                        done.push((org.clone(), doc));
+                        if ready || attempt == ATTEMPTS {
+                            break;
                         }
-                    };
-                    done.push((org.clone(), doc));
+                    }
                 }
                 done
             })
@@ -118,15 +130,17 @@ impl Kb<'_> {
             .await;
         let secs = start.elapsed().as_secs_f64();
         let all: Vec<(String, Value)> = settled.into_iter().flatten().collect();
+        let ready = all.iter().filter(|(_, doc)| doc["status"] == "ready").count();
         Loaded {
             planted: all
                 .iter()
-                .filter(|(_, doc)| doc["title"] == "Shipping")
+                .filter(|(_, doc)| doc["title"] == "Shipping" && doc["status"] == "ready")
                 .map(|(org, doc)| (org.clone(), doc["id"].as_str().unwrap_or_default().to_owned()))
                 .collect(),
-            docs: all.len(),
+            docs: orgs.iter().map(|(_, _, docs)| docs + 1).sum(),
+            ready,
             chunks: all.iter().filter_map(|(_, doc)| doc["chunks"].as_u64()).sum(),
-            failed: all.iter().filter(|(_, doc)| doc["status"] != "ready").count(),
+            failed: all.len() - ready,
             why: all.iter().find_map(|(_, doc)| doc["error"].as_str().map(str::to_owned)),
             secs,
         }
@@ -275,31 +289,32 @@ pub(crate) async fn run(kb: Kb<'_>, me: &Path, tmp: &Path, rows: &mut Vec<Row>, 
             Some(p99 < 50.0),
         ));
     }
-    let (found, asked) = (big_found + small_found, small_orgs + 1);
+    let (found, asked) = (big_found + small_found, big.planted.len() + small_orgs);
     rows.push(row(
         "Recall@5 of the planted answers",
-        format!("{found} of {asked} orgs"),
+        format!("{found} of {asked} orgs ({} orgs' answer never became ready)", n_orgs + 1 - asked),
         "—".into(),
         format!("{:.0}%", found as f64 * 100.0 / asked as f64),
         "100%",
         Some(found == asked),
     ));
     for (label, loaded) in [("one org", &big), (&*format!("{n_orgs} orgs"), &small)] {
-        let per_min = loaded.docs as f64 * 60.0 / loaded.secs;
+        let per_min = loaded.ready as f64 * 60.0 / loaded.secs;
         rows.push(row(
             &format!(
                 "Documents ingested /min, {label} ({} passages each, one at a time per org)",
                 corpus::PASSAGES_PER_DOC
             ),
             format!(
-                "{per_min:.0}/min, {:.0} passages/s ({} docs, {} failed)",
+                "{per_min:.0}/min, {:.0} passages/s ({} of {} ready; {} tries failed, added again up to {ATTEMPTS})",
                 loaded.chunks as f64 / loaded.secs,
+                loaded.ready,
                 loaded.docs,
                 loaded.failed
             ),
             "target 300/min".into(),
             format!("{:.0}% of target", per_min / 3.0),
-            "≥ 300/min",
+            "≥ 300/min, none failed",
             Some(per_min >= 300.0 && loaded.failed == 0),
         ));
     }
