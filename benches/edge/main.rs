@@ -9,14 +9,19 @@
 //!   request-reply round trip to a responder holding the bytes) and `serve-naive` (an edge that
 //!   reads the settings from SurrealDB on every request);
 //! - the load: `wrk` for the HTTP request/reply scenarios, and this binary re-executed
-//!   (`load-fanout`, `load-webhooks`) for SSE fan-out and signed webhooks.
+//!   (`load-fanout`, `load-webhooks`, `load-agent`) for SSE fan-out, signed webhooks and the
+//!   agent's conversations; `db-search`, SurrealDB alone ranking the knowledge scenario's passages.
 //!
 //! The orchestrating process (this one, with no sub-command) only starts things, serves the
-//! loopback Clerk JWKS, runs `wrk`, and prints the table (also written into `BENCHMARKS.md`).
+//! loopback Clerk JWKS and the tests' fake OpenAI-compatible provider, runs `wrk`, adds the
+//! knowledge scenario's documents, and prints the table (also written into `BENCHMARKS.md`).
 //! Knobs: `BENCH_SECS` (seconds per wrk run, default 10), `BENCH_CONNS` (default 64),
 //! `BENCH_STREAMS` (default 1000), `BENCH_WEBHOOKS` (default 20000), `BENCH_ONLY` (comma list of
-//! `read,writes,webhooks,activation,fanout`; activation needs webhooks), `BENCH_MEMORY_LIMIT`
-//! (run assist in a memory cgroup of that size, e.g. `1G`; see `confine.rs`).
+//! `read,writes,webhooks,activation,fanout,knowledge,agent`; activation needs webhooks),
+//! `BENCH_KB_CHUNKS` (passages of the big org, default 10000), `BENCH_KB_ORGS` (orgs of 1,000
+//! passages, default 100), `BENCH_AGENT_CONVERSATIONS` (default 200), `BENCH_AGENT_ROUNDS`
+//! (answers timed at one conversation, default 30), `BENCH_MEMORY_LIMIT` (run assist in a memory
+//! cgroup of that size, e.g. `1G`; see `confine.rs`).
 
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -78,6 +83,19 @@ fn main() {
         "load-touch" => {
             rt.block_on(load_touch(&args[1], &args[2], args[3].parse().unwrap(), args[4].parse().unwrap()))
         }
+        "db-search" => rt.block_on(db_search(
+            &args[1],
+            args[2].parse().unwrap(),
+            args[3].parse().unwrap(),
+            args[4].parse().unwrap(),
+        )),
+        "load-agent" => rt.block_on(agent::load_agent(
+            &args[1],
+            &args[2],
+            args[3].parse().unwrap(),
+            args[4].parse().unwrap(),
+            args[5].parse().unwrap(),
+        )),
         "load-webhooks" => {
             rt.block_on(load_webhooks(&args[1], &args[2], args[3].parse().unwrap(), args[4].parse().unwrap()))
         }
@@ -85,10 +103,19 @@ fn main() {
     }
 }
 
+mod agent;
 mod confine;
+mod corpus;
+/// The tests' loopback fakes, shared rather than copied: the OpenAI-compatible one serves the
+/// knowledge and agent scenarios.
+#[allow(dead_code, unused_imports)]
+#[path = "../../tests/api/fakes/mod.rs"]
+mod fakes;
+mod knowledge;
 mod load;
 mod references;
 mod scenarios;
+mod sse;
 mod support;
 
 use confine::*;

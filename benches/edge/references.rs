@@ -178,3 +178,77 @@ pub(crate) async fn db_activations(db_dir: &str, n: usize) {
     let results = pass(2, 4).await;
     println!("{}", latency_summary(results, start.elapsed().as_secs_f64()));
 }
+
+/// SurrealDB alone ranking the knowledge scenario's passages: the same corpus (`corpus.rs`),
+/// embedded by the same hashed-word function at 1536 dimensions, stored as SurrealDB number
+/// arrays on surrealkv with an index on the org, and ranked exactly by
+/// `vector::similarity::cosine` over the org's rows, the query's vector given. Prints
+/// `{"big": …, "small": …}` as `latency_summary`, with the load's duration.
+pub(crate) async fn db_search(db_dir: &str, big_chunks: usize, orgs: usize, small_chunks: usize) {
+    let db = surrealdb::engine::any::connect(format!("surrealkv://{db_dir}/db"))
+        .await
+        .expect("open the reference db");
+    db.use_ns("bench").use_db("bench").await.unwrap();
+    db.query(
+        "DEFINE TABLE ref_chunks SCHEMAFULL; DEFINE FIELD org ON ref_chunks TYPE string; \
+         DEFINE FIELD text ON ref_chunks TYPE string; DEFINE FIELD embedding ON ref_chunks TYPE array<float>; \
+         DEFINE INDEX ref_chunks_org ON ref_chunks FIELDS org;",
+    )
+    .await
+    .unwrap()
+    .check()
+    .expect("the reference's schema");
+    let vector = |text: &str| -> Vec<f64> {
+        fakes::openai::embedding(text, 1536).into_iter().map(f64::from).collect()
+    };
+    let start = Instant::now();
+    let big_org = "org_big".to_owned();
+    let mut sets = vec![(1_000_000, big_org.clone(), big_chunks / corpus::PASSAGES_PER_DOC)];
+    sets.extend((0..orgs).map(|i| (i, format!("org_{i}"), small_chunks / corpus::PASSAGES_PER_DOC)));
+    for (seed, org, docs) in &sets {
+        let texts: Vec<String> = (0..*docs)
+            .flat_map(|d| (0..corpus::PASSAGES_PER_DOC).map(move |at| corpus::passage(*seed, d, at)))
+            .chain([corpus::planted(*seed)])
+            .collect();
+        for batch in texts.chunks(250) {
+            let rows = batch
+                .iter()
+                .map(|text| json!({"org": org, "embedding": vector(text), "text": text}))
+                .collect();
+            db.query("INSERT INTO ref_chunks $rows RETURN NONE")
+                .bind(("rows", Value::Array(rows)))
+                .await
+                .unwrap()
+                .check()
+                .expect("load the reference's passages");
+        }
+    }
+    let load_secs = start.elapsed().as_secs_f64();
+    let query = vector(corpus::QUERY);
+    let timed = |orgs: Vec<String>, n: usize| {
+        let (db, query) = (db.clone(), query.clone());
+        async move {
+            let start = Instant::now();
+            let mut results = Vec::with_capacity(n);
+            for i in 0..n {
+                let t = Instant::now();
+                let found: Result<Vec<Value>, surrealdb::Error> = async {
+                    db.query(
+                        "SELECT text, vector::similarity::cosine(embedding, $q) AS score FROM ref_chunks \
+                         WHERE org = $org ORDER BY score DESC LIMIT 5",
+                    )
+                    .bind(("q", query.clone()))
+                    .bind(("org", orgs[i % orgs.len()].clone()))
+                    .await?
+                    .take(0)
+                }
+                .await;
+                results.push((found.is_ok_and(|rows| rows.len() == 5), t.elapsed().as_secs_f64() * 1e3));
+            }
+            latency_summary(results, start.elapsed().as_secs_f64())
+        }
+    };
+    let big = timed(vec![big_org], 30).await;
+    let small = timed((0..orgs).map(|i| format!("org_{i}")).collect(), orgs.max(1)).await;
+    println!("{}", json!({"big": big, "small": small, "load_secs": load_secs}));
+}

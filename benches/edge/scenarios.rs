@@ -11,7 +11,7 @@ pub(crate) async fn orchestrate() {
     // build.
     let n_webhooks: usize = env_or("BENCH_WEBHOOKS", 20_000);
     let only: Vec<String> = std::env::var("BENCH_ONLY")
-        .unwrap_or_else(|_| "read,writes,webhooks,activation,fanout".into())
+        .unwrap_or_else(|_| "read,writes,webhooks,activation,fanout,knowledge,agent".into())
         .split(',')
         .map(|s| s.trim().to_owned())
         .collect();
@@ -26,6 +26,12 @@ pub(crate) async fn orchestrate() {
     // Loopback Clerk and assist itself.
     let jwks = start_jwks().await;
     let limit = MemoryLimit::from_env();
+    // The provider for the knowledge and agent scenarios, at OpenAI's default embedding size.
+    let fake_ai = if want("knowledge") || want("agent") {
+        Some(fakes::openai::FakeOpenAi::start().await)
+    } else {
+        None
+    };
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let assist_cmd = || {
@@ -46,6 +52,11 @@ pub(crate) async fn orchestrate() {
             .env("ASSIST_OPERATOR_STREAMS_PER_ORG", "100000")
             .env("ASSIST_LOG", std::env::var("BENCH_ASSIST_LOG").unwrap_or_else(|_| "warn".into()))
             .env_remove("ASSIST_NATS_URL");
+        if let Some(fake) = &fake_ai {
+            cmd.env("ASSIST_AI_BASE_URL", fake.base_url())
+                .env("ASSIST_AI_API_KEY", fakes::openai::TEST_KEY)
+                .env("ASSIST_AI_EMBEDDING_DIMENSIONS", "1536");
+        }
         match &limit {
             Some(limit) => limit.wrap(&cmd),
             None => cmd,
@@ -520,6 +531,14 @@ pub(crate) async fn orchestrate() {
         ));
     }
 
+    let kb = || knowledge::Kb { http: &http, base: &base, jwks: &jwks, pid: assist.pid() };
+    if want("knowledge") {
+        knowledge::run(kb(), &me, tmp.path(), &mut rows, &mut ctx.log).await;
+    }
+    if let Some(fake) = fake_ai.as_ref().filter(|_| want("agent")) {
+        agent::run(kb(), fake, &me, tmp.path(), &mut rows, &mut ctx.log).await;
+    }
+
     drop(assist);
     if let Some(limit) = &limit {
         notes.push(format!(
@@ -528,7 +547,8 @@ pub(crate) async fn orchestrate() {
             limit.peak().map_or("unknown".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0))
         ));
     }
-    let command = "scripts/bench";
+    let command = std::env::var("BENCH_ONLY")
+        .map_or("scripts/bench".into(), |o| format!("BENCH_ONLY={o} scripts/bench"));
     let mut table = String::new();
     table.push_str(&format!(
         "Machine: {}{}  \nDate: {} UTC  \nCommand: `{command}` (BENCH_SECS={secs}, BENCH_CONNS={conns}, BENCH_WEBHOOKS={n_webhooks}); load from `wrk` and the harness's own load processes on loopback, all on the same machine as assist\n\n",
