@@ -32,8 +32,12 @@ use crate::ids::{DocumentId, OrgId};
 use crate::knowledge::{self, Chunking};
 use crate::model::knowledge::ContentType;
 
-/// Passages embedded per gateway call.
-const BATCH: usize = 64;
+/// Passages embedded per gateway call: their vectors come back in one NATS message, which the
+/// bundled config bounds at 1 MB (1536 numbers in JSON are about 20 KB).
+const BATCH: usize = 16;
+/// Reading a source back is tried this many times, a second apart and more: the object store
+/// refuses reads for a moment when many run at once.
+const READS: u32 = 5;
 
 /// What ingestion tells the org's owner about one document.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -127,10 +131,15 @@ async fn ingest(inner: &Inner, org: &OrgId, stored: &StoredDocument) -> IngestRe
 /// The document's passages, or why it has none.
 async fn passages(inner: &Inner, org: &OrgId, stored: &StoredDocument) -> Result<Vec<String>, String> {
     let source = stored.source.as_deref().ok_or("the document's source is missing; add it again")?;
-    let bytes = match inner.uploads.read(org, source).await {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return Err("the uploaded file expired before it was read; add it again".into()),
-        Err(err) => return Err(err.message),
+    let mut tries = 0;
+    let bytes = loop {
+        tries += 1;
+        match inner.uploads.read(org, source).await {
+            Ok(Some(bytes)) => break bytes,
+            Ok(None) => return Err("the uploaded file expired before it was read; add it again".into()),
+            Err(err) if tries >= READS => return Err(err.message),
+            Err(_) => tokio::time::sleep(Duration::from_secs(u64::from(tries))).await,
+        }
     };
     let content_type = ContentType::from_media_type(&stored.document.content_type)
         .ok_or_else(|| format!("{} cannot be read", stored.document.content_type))?;
