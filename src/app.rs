@@ -12,10 +12,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::actors::ai::AiGatewayArgs;
-use crate::actors::ingest::{IngestArgs, IngestStats, Owners};
 use crate::actors::OrgServices;
 use crate::actors::agent::Agent;
+use crate::actors::ai::AiGatewayArgs;
+use crate::actors::ingest::{IngestArgs, IngestStats, Owners};
 use crate::actors::ingestion::Ingestion;
 use crate::actors::partitions::{Ownership, Partitions, PartitionsArgs};
 use crate::actors::tenants::TenantsActor;
@@ -136,7 +136,12 @@ impl App {
                 master_key: master_key.clone(),
                 events: EventPublisher::new(js.clone()),
                 ingestion,
-                agent: Agent::new(nats.clone(), EventPublisher::new(js.clone()), config.agent, config.request_timeout),
+                agent: Agent::new(
+                    nats.clone(),
+                    EventPublisher::new(js.clone()),
+                    config.agent,
+                    config.request_timeout,
+                ),
             },
             ownership.clone(),
         )

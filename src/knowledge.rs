@@ -89,7 +89,8 @@ mod tests {
 
     #[test]
     fn html_becomes_its_text() {
-        let html = b"<html><body><h1>Returns</h1><p>Within <b>30 days</b>.</p><script>x()</script></body></html>";
+        let html =
+            b"<html><body><h1>Returns</h1><p>Within <b>30 days</b>.</p><script>x()</script></body></html>";
         let text = extract(ContentType::Html, html).unwrap();
         assert!(text.contains("Returns") && text.contains("30 days"), "{text}");
         assert!(!text.contains("<b>"), "{text}");

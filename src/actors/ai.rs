@@ -10,11 +10,11 @@ use async_nats::{Message, Subject};
 use futures::StreamExt;
 
 use super::gateway::{Service, reply};
+use crate::actors::org::ai_key_context;
 use crate::ai::AiClient;
 use crate::bus::ai::{ChatEvent, ChatRequest, EmbedRequest};
 use crate::bus::envelope::Reply;
 use crate::bus::subjects::{self, AiVerb};
-use crate::actors::org::ai_key_context;
 use crate::crypto::{MasterKey, Secret};
 use crate::db::Repos;
 use crate::error::{ApiError, Chain};

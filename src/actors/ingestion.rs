@@ -192,7 +192,9 @@ fn stop(err: DbError) -> String {
 
 fn refused(err: ApiError) -> String {
     match err.code {
-        ErrorCode::Unavailable => format!("the embedding provider is unavailable ({}); add the document again", err.message),
+        ErrorCode::Unavailable => {
+            format!("the embedding provider is unavailable ({}); add the document again", err.message)
+        }
         _ => format!("the embedding provider refused: {}", err.message),
     }
 }
@@ -204,7 +206,8 @@ async fn tell_owner(inner: &Inner, org: &OrgId, report: &IngestReport) {
         Err(err) => return tracing::error!(error = %err, "encoding an ingestion report"),
     };
     let subject = subjects::owner(org, OwnerVerb::Ingested);
-    let sent = crate::bus::request(&inner.nats, subject, Default::default(), body.into(), inner.deadline).await;
+    let sent =
+        crate::bus::request(&inner.nats, subject, Default::default(), body.into(), inner.deadline).await;
     if let Err(err) = sent {
         // The document stays `processing`; its org's next activation ingests it again.
         tracing::warn!(%org, document = %report.document_id, error = %err, "could not report an ingestion");

@@ -63,7 +63,12 @@ impl AiClient {
 
     /// One vector per text, in order, each of `embedding_dimensions` entries. `own`: the org's
     /// own key, used instead of the deployment's.
-    pub async fn embed(&self, org: &OrgId, own: Option<&Secret>, input: &[String]) -> Result<EmbedReply, AiError> {
+    pub async fn embed(
+        &self,
+        org: &OrgId,
+        own: Option<&Secret>,
+        input: &[String],
+    ) -> Result<EmbedReply, AiError> {
         let started = Instant::now();
         let result = self.inner.embed(org, own, input).await;
         self.metrics.observe(Api::Embeddings, &result.as_ref().map(|reply| reply.usage), started.elapsed());
@@ -89,7 +94,12 @@ impl AiClient {
 }
 
 impl Inner {
-    async fn embed(&self, org: &OrgId, own: Option<&Secret>, input: &[String]) -> Result<EmbedReply, AiError> {
+    async fn embed(
+        &self,
+        org: &OrgId,
+        own: Option<&Secret>,
+        input: &[String],
+    ) -> Result<EmbedReply, AiError> {
         let key = self.key(own)?;
         let auth = auth(Api::Embeddings, key)?;
         let _slot = self.limits.acquire(org).await;
@@ -106,12 +116,18 @@ impl Inner {
         Ok(reply)
     }
 
-    async fn chat(&self, org: &OrgId, own: Option<&Secret>, request: &ChatRequest) -> Result<(Response, Slot), AiError> {
+    async fn chat(
+        &self,
+        org: &OrgId,
+        own: Option<&Secret>,
+        request: &ChatRequest,
+    ) -> Result<(Response, Slot), AiError> {
         let key = self.key(own)?;
         let auth = auth(Api::Chat, key)?;
         let slot = self.limits.acquire(org).await;
         let body = wire::chat_request(&self.config, request);
-        let response = self.post(org, Api::Chat, (&auth, key), &body, |response| async { Ok(response) }).await?;
+        let response =
+            self.post(org, Api::Chat, (&auth, key), &body, |response| async { Ok(response) }).await?;
         Ok((response, slot))
     }
 

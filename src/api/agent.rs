@@ -85,7 +85,12 @@ pub(super) async fn voice_search(ctx: &Context, org: OrgId, body: &Bytes) -> Res
     let hits = chunks.search(&org, &vector, crate::model::knowledge::DEFAULT_HITS as usize).await?;
     let items = hits
         .into_iter()
-        .map(|hit| SearchHit { document_id: hit.document, title: hit.title, text: hit.text, score: hit.score })
+        .map(|hit| SearchHit {
+            document_id: hit.document,
+            title: hit.title,
+            text: hit.text,
+            score: hit.score,
+        })
         .collect();
     at.run(move |state| async move { state.add_usage(reply.usage).await }.boxed()).await?;
     Reply::json(&SearchResults { items })

@@ -2,8 +2,8 @@
 //! credentials and parameters, and the body), read the same way whichever door it came in by.
 
 use async_nats::HeaderMap;
-use futures::FutureExt;
 use bytes::Bytes;
+use futures::FutureExt;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -113,10 +113,13 @@ impl Call<'_> {
 
     /// One text's embedding, through the AI gateway on the org's private subject.
     pub async fn embed(&self, text: String) -> Result<Vec<f32>, ApiError> {
-        let reply = crate::bus::ai::embed(&self.ctx.nats, &self.org, vec![text], self.ctx.request_timeout).await?;
-        reply.embeddings.into_iter().next().ok_or_else(|| {
-            ApiError::unavailable("the embedding provider answered without a vector")
-        })
+        let reply =
+            crate::bus::ai::embed(&self.ctx.nats, &self.org, vec![text], self.ctx.request_timeout).await?;
+        reply
+            .embeddings
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::unavailable("the embedding provider answered without a vector"))
     }
 
     /// A request to the Vapi gateway on the org's private subject.

@@ -77,7 +77,12 @@ pub(super) async fn search(call: Call<'_>) -> Result<Reply, ApiError> {
     let hits = chunks.search(&call.org, &query, limit as usize).await?;
     let items = hits
         .into_iter()
-        .map(|hit| SearchHit { document_id: hit.document, title: hit.title, text: hit.text, score: hit.score })
+        .map(|hit| SearchHit {
+            document_id: hit.document,
+            title: hit.title,
+            text: hit.text,
+            score: hit.score,
+        })
         .collect();
     Reply::json(&SearchResults { items })
 }

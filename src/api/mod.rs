@@ -6,8 +6,8 @@
 //! This layer sits above both the bus, which carries requests and knows no actor, and the
 //! actors, which know no operation: it is where the two meet.
 
-mod call;
 mod agent;
+mod call;
 mod dashboard;
 mod knowledge;
 mod operations;

@@ -161,7 +161,8 @@ mod tests {
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json, serde_json::json!({"type": "toolCall", "name": "handoff", "arguments": {}}));
         let done: ChatEvent =
-            serde_json::from_str(r#"{"type": "done", "usage": {"inputTokens": 3, "outputTokens": 4}}"#).unwrap();
+            serde_json::from_str(r#"{"type": "done", "usage": {"inputTokens": 3, "outputTokens": 4}}"#)
+                .unwrap();
         assert_eq!(done, ChatEvent::Done { usage: Usage { input_tokens: 3, output_tokens: 4 } });
     }
 }

@@ -126,9 +126,9 @@ impl Uploads {
 }
 
 fn belongs(org: &OrgId, name: &str) -> bool {
-    name.strip_prefix(org.as_str()).and_then(|rest| rest.strip_prefix('/')).is_some_and(|id| {
-        !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric())
-    })
+    name.strip_prefix(org.as_str())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 fn unavailable(what: &str, err: &dyn std::fmt::Display) -> ApiError {

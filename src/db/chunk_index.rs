@@ -22,8 +22,11 @@ pub(crate) struct OrgVectors {
 impl OrgVectors {
     pub(super) fn from_rows(rows: Vec<VectorRow>) -> Self {
         let dimensions = rows.first().map_or(0, |row| row.embedding.len() / 4);
-        let mut vectors =
-            Self { keys: Vec::with_capacity(rows.len()), dimensions, data: Vec::with_capacity(rows.len() * dimensions) };
+        let mut vectors = Self {
+            keys: Vec::with_capacity(rows.len()),
+            dimensions,
+            data: Vec::with_capacity(rows.len() * dimensions),
+        };
         for row in rows {
             // A vector of another size (the model changed) cannot be compared: left out.
             if row.embedding.len() != dimensions * 4 {

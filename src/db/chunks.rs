@@ -75,7 +75,13 @@ impl Chunks {
     /// Stores chunks of a document being ingested, not searchable yet. Written through the
     /// node's unfenced connection (see `actors/ingestion.rs`): only the org actor's fenced
     /// commit makes them live.
-    pub async fn stage(&self, org: &OrgId, document: &DocumentId, title: &str, chunks: &[NewChunk]) -> Result<(), DbError> {
+    pub async fn stage(
+        &self,
+        org: &OrgId,
+        document: &DocumentId,
+        title: &str,
+        chunks: &[NewChunk],
+    ) -> Result<(), DbError> {
         let rows: Vec<StagedRow> = chunks
             .iter()
             .map(|chunk| StagedRow {

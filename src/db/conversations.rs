@@ -134,7 +134,12 @@ impl Conversations {
     }
 
     /// Writes the conversation's status and handler, and whether the agent owes it an answer.
-    pub async fn set_state(&self, org: &OrgId, conversation: &Conversation, awaiting: bool) -> Result<(), DbError> {
+    pub async fn set_state(
+        &self,
+        org: &OrgId,
+        conversation: &Conversation,
+        awaiting: bool,
+    ) -> Result<(), DbError> {
         let query = self
             .db
             .write(

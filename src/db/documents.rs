@@ -118,7 +118,12 @@ impl Documents {
     }
 
     /// Newest first; one extra row tells whether another page exists.
-    pub async fn list(&self, org: &OrgId, after: Option<&Cursor>, limit: u32) -> Result<Page<Document>, DbError> {
+    pub async fn list(
+        &self,
+        org: &OrgId,
+        after: Option<&Cursor>,
+        limit: u32,
+    ) -> Result<Page<Document>, DbError> {
         let rows = self
             .select(
                 "WHERE org = $org \
@@ -141,7 +146,13 @@ impl Documents {
     }
 
     /// Makes the document's staged chunks searchable and the document ready, at once.
-    pub async fn ready(&self, org: &OrgId, id: &DocumentId, chunks: u32, at: DateTime<Utc>) -> Result<(), DbError> {
+    pub async fn ready(
+        &self,
+        org: &OrgId,
+        id: &DocumentId,
+        chunks: u32,
+        at: DateTime<Utc>,
+    ) -> Result<(), DbError> {
         let query = self
             .db
             .write(
@@ -160,7 +171,13 @@ impl Documents {
     }
 
     /// Marks the document failed with `reason`, dropping whatever chunks were staged for it.
-    pub async fn failed(&self, org: &OrgId, id: &DocumentId, reason: &str, at: DateTime<Utc>) -> Result<(), DbError> {
+    pub async fn failed(
+        &self,
+        org: &OrgId,
+        id: &DocumentId,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), DbError> {
         let query = self
             .db
             .write(

@@ -36,7 +36,12 @@ impl Messages {
 
     /// Appends the message and bumps the conversation's `updated_at` in one transaction; with
     /// `awaiting`, also whether the agent owes the conversation an answer now.
-    pub async fn append(&self, org: &OrgId, message: &Message, awaiting: Option<bool>) -> Result<(), DbError> {
+    pub async fn append(
+        &self,
+        org: &OrgId,
+        message: &Message,
+        awaiting: Option<bool>,
+    ) -> Result<(), DbError> {
         let role = serde_json::to_value(message.role).map_err(shape(TABLE))?;
         let sources = (!message.sources.is_empty())
             .then(|| serde_json::to_value(&message.sources))

@@ -104,7 +104,8 @@ fn public_operation(endpoint: Endpoint, schemas: &mut Schemas) -> Operation {
         let example = spec.example.and_then(|example| serde_json::from_str(example).ok());
         let content =
             ContentBuilder::new().schema(Some(reference(&(request.name)()))).example(example).build();
-        let mut body = RequestBodyBuilder::new().required(Some(Required::True)).content("application/json", content);
+        let mut body =
+            RequestBodyBuilder::new().required(Some(Required::True)).content("application/json", content);
         if spec.served == Served::Upload {
             body = body.content("multipart/form-data", Content::new(Some(upload_form())));
         }

@@ -46,7 +46,9 @@ pub(super) async fn knowledge_create(
             )
         });
         match body {
-            Ok(body) => edge.call_with(Endpoint::KnowledgeCreate, &org, path, query, &headers, None, body).await,
+            Ok(body) => {
+                edge.call_with(Endpoint::KnowledgeCreate, &org, path, query, &headers, None, body).await
+            }
             Err(err) => Err(err),
         }
     };
@@ -82,13 +84,18 @@ async fn upload(
                 file = Some((name, declared, bytes));
             }
             Some("title") => title = Some(field.text().await.map_err(field_error)?),
-            Some(other) => return Err(ApiError::invalid(other, "unknown field; send `file` and optionally `title`")),
+            Some(other) => {
+                return Err(ApiError::invalid(other, "unknown field; send `file` and optionally `title`"));
+            }
             None => return Err(ApiError::invalid("body", "a form field has no name")),
         }
     }
     let (name, declared, bytes) = file.ok_or_else(|| ApiError::invalid("file", "is required"))?;
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(ApiError::new(ErrorCode::PayloadTooLarge, format!("file: must be at most {MAX_FILE_BYTES} bytes")));
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("file: must be at most {MAX_FILE_BYTES} bytes"),
+        ));
     }
     if bytes.is_empty() {
         return Err(ApiError::invalid("file", "is empty"));

@@ -117,7 +117,9 @@ async fn tool_calls(edge: &Edge, org: &OrgId, body: &[u8]) -> Result<serde_json:
             Some(query) => {
                 let asked = serde_json::to_vec(&serde_json::json!({"query": query})).unwrap_or_default();
                 let subject = subjects::owner(org, OwnerVerb::Search);
-                match crate::bus::request(&edge.nats, subject, Default::default(), asked.into(), TOOL_TIMEOUT).await {
+                match crate::bus::request(&edge.nats, subject, Default::default(), asked.into(), TOOL_TIMEOUT)
+                    .await
+                {
                     Ok(reply) => Ok(crate::webhooks::vapi::passages_for_voice(&reply.body)),
                     Err(err) => Err(err.message),
                 }

@@ -19,7 +19,8 @@ const HANDOFF: &str = "One moment: a person from our team will take it from here
 /// A paying org with the agent on and the returns policy in its knowledge.
 pub async fn agent_org(app: &TestApp) {
     paying_org(app).await;
-    let settings = json!({"enabled": true, "instructions": "Answer in one sentence.", "handoffMessage": HANDOFF});
+    let settings =
+        json!({"enabled": true, "instructions": "Answer in one sentence.", "handoffMessage": HANDOFF});
     let put = app.put(&format!("/v1/orgs/{ORG}/agent"), Some(&app.token(ORG)), &settings).await;
     assert_eq!(put.status, StatusCode::OK, "{}", put.body);
     let id = add_text(app, ORG, "Returns policy", RETURNS).await.body["id"].as_str().unwrap().to_owned();
@@ -29,7 +30,8 @@ pub async fn agent_org(app: &TestApp) {
 /// An end-user's session token and a new conversation.
 pub async fn chat(app: &TestApp) -> (String, Value) {
     let (_, token) = app.session(ORG, "Ada").await;
-    let started = app.widget(Method::POST, &format!("/v1/widget/{ORG}/conversations"), Some(&token), None).await;
+    let started =
+        app.widget(Method::POST, &format!("/v1/widget/{ORG}/conversations"), Some(&token), None).await;
     assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
     (token, started.body)
 }
@@ -122,7 +124,10 @@ async fn a_resolve_tool_call_resolves_the_conversation() {
     agent_org(&app).await;
     let (token, started) = chat(&app).await;
     let id = started["id"].as_str().unwrap();
-    app.openai.script(Script::ToolCalls { text: "Glad I could help!".into(), calls: vec![("resolve".into(), "{}".into())] });
+    app.openai.script(Script::ToolCalls {
+        text: "Glad I could help!".into(),
+        calls: vec![("resolve".into(), "{}".into())],
+    });
     say(&app, &token, id, "Thanks, that answers it").await;
     let transcript = transcript_settled(&app, id).await;
     assert_eq!(transcript.last().unwrap()["text"], "Glad I could help!");
@@ -142,14 +147,30 @@ async fn an_operator_reply_silences_the_agent_until_it_is_handed_back() {
     let (token, started) = chat(&app).await;
     let id = started["id"].as_str().unwrap();
     let admin = app.token(ORG);
-    let reply = app.post(&format!("/v1/orgs/{ORG}/conversations/{id}/messages"), Some(&admin), &json!({"text": "Hi, Sam here."})).await;
+    let reply = app
+        .post(
+            &format!("/v1/orgs/{ORG}/conversations/{id}/messages"),
+            Some(&admin),
+            &json!({"text": "Hi, Sam here."}),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED);
     assert_eq!(conversation(&app, id).await["handler"], "human");
     say(&app, &token, id, "Hi Sam").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(app.openai.bodies("/v1/chat/completions").is_empty(), "the agent is silent while a person answers");
+    assert!(
+        app.openai.bodies("/v1/chat/completions").is_empty(),
+        "the agent is silent while a person answers"
+    );
 
-    let back = app.send(Method::PATCH, &format!("/v1/orgs/{ORG}/conversations/{id}"), Some(&admin), Some(&json!({"handler": "ai"}))).await;
+    let back = app
+        .send(
+            Method::PATCH,
+            &format!("/v1/orgs/{ORG}/conversations/{id}"),
+            Some(&admin),
+            Some(&json!({"handler": "ai"})),
+        )
+        .await;
     assert_eq!((back.status, &back.body["handler"]), (StatusCode::OK, &json!("ai")), "{}", back.body);
     app.openai.script(Script::text("Sure, returns take 45 days."));
     say(&app, &token, id, "And returns?").await;
@@ -179,7 +200,10 @@ async fn two_quick_messages_get_one_answer() {
     agent_org(&app).await;
     let (token, started) = chat(&app).await;
     let id = started["id"].as_str().unwrap();
-    let slow = Script::Text { pieces: vec!["Looking ".into(), "into ".into(), "it".into()], delay: Duration::from_millis(300) };
+    let slow = Script::Text {
+        pieces: vec!["Looking ".into(), "into ".into(), "it".into()],
+        delay: Duration::from_millis(300),
+    };
     app.openai.script(slow);
     app.openai.script(Script::text("Both: returns take 45 days and we ship to Norway."));
     say(&app, &token, id, "Do you ship to Norway?").await;
@@ -193,7 +217,10 @@ async fn two_quick_messages_get_one_answer() {
     assert_eq!(answers.len(), 1, "{transcript_later:?}");
     assert!(answers[0]["text"].as_str().unwrap().starts_with("Both"));
     let last_prompt = app.openai.bodies("/v1/chat/completions").pop().unwrap().to_string();
-    assert!(last_prompt.contains("Norway") && last_prompt.contains("returns?"), "the answer takes both into account");
+    assert!(
+        last_prompt.contains("Norway") && last_prompt.contains("returns?"),
+        "the answer takes both into account"
+    );
 }
 
 #[tokio::test]
@@ -241,10 +268,18 @@ async fn an_operator_gets_a_drafted_reply_grounded_in_the_knowledge() {
     say(&app, &token, id, "Can I return a used kettle?").await;
     transcript_settled(&app, id).await;
     app.openai.script(Script::text("Unused items can be returned within 45 days."));
-    let drafted = app.post(&format!("/v1/orgs/{ORG}/conversations/{id}/suggestion"), Some(&app.token(ORG)), &json!({})).await;
+    let drafted = app
+        .post(&format!("/v1/orgs/{ORG}/conversations/{id}/suggestion"), Some(&app.token(ORG)), &json!({}))
+        .await;
     assert_eq!(drafted.status, StatusCode::OK, "{}", drafted.body);
     assert_eq!(drafted.body["text"], "Unused items can be returned within 45 days.");
     assert_eq!(drafted.body["sources"][0]["title"], "Returns policy");
-    let foreign = app.post(&format!("/v1/orgs/org_other/conversations/{id}/suggestion"), Some(&app.token("org_other")), &json!({})).await;
+    let foreign = app
+        .post(
+            &format!("/v1/orgs/org_other/conversations/{id}/suggestion"),
+            Some(&app.token("org_other")),
+            &json!({}),
+        )
+        .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.body);
 }

@@ -45,7 +45,8 @@ async fn a_store_from_before_the_agent_opens_and_serves() {
     assert!(messages.body["items"][0].get("sources").is_none());
 
     let reply = json!({"text": "Yes, it left yesterday."});
-    let sent = app.post(&format!("/v1/orgs/{ORG}/conversations/conv_old/messages"), Some(&token), &reply).await;
+    let sent =
+        app.post(&format!("/v1/orgs/{ORG}/conversations/conv_old/messages"), Some(&token), &reply).await;
     assert_eq!(sent.status, StatusCode::CREATED, "{}", sent.body);
     let listed = app.get(&format!("/v1/orgs/{ORG}/conversations"), Some(&token)).await;
     assert_eq!(listed.body["items"][0]["handler"], "human");

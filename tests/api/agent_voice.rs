@@ -9,8 +9,10 @@ use crate::knowledge::{RETURNS, add_text, settled};
 use crate::vapi::{PRIVATE_KEY, connect, paying_org};
 
 async fn tool_calls(app: &TestApp, secret: &str, calls: Value) -> Answer {
-    let body = json!({"message": {"type": "tool-calls", "toolCallList": calls, "call": {"id": "call-tools-1"}}});
-    let request = app.http.post(app.url("/webhooks/vapi/org_acme")).header("X-Vapi-Secret", secret).json(&body);
+    let body =
+        json!({"message": {"type": "tool-calls", "toolCallList": calls, "call": {"id": "call-tools-1"}}});
+    let request =
+        app.http.post(app.url("/webhooks/vapi/org_acme")).header("X-Vapi-Secret", secret).json(&body);
     answer(request.send().await.unwrap()).await
 }
 
@@ -19,10 +21,15 @@ async fn vapi_search_knowledge_tool_calls_are_answered_with_the_orgs_passages() 
     let app = spawn_app().await;
     paying_org(&app).await;
     app.vapi.add_key(PRIVATE_KEY);
-    let secret = connect(&app, &app.token("org_acme"), PRIVATE_KEY).await.body["webhookSecret"].as_str().unwrap().to_owned();
-    let ours = add_text(&app, "org_acme", "Returns policy", RETURNS).await.body["id"].as_str().unwrap().to_owned();
+    let secret = connect(&app, &app.token("org_acme"), PRIVATE_KEY).await.body["webhookSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ours =
+        add_text(&app, "org_acme", "Returns policy", RETURNS).await.body["id"].as_str().unwrap().to_owned();
     settled(&app, "org_acme", &ours).await;
-    let theirs = add_text(&app, "org_rival", "Rival returns", "Rival returns are accepted within 9 days.").await;
+    let theirs =
+        add_text(&app, "org_rival", "Rival returns", "Rival returns are accepted within 9 days.").await;
     settled(&app, "org_rival", theirs.body["id"].as_str().unwrap()).await;
 
     let calls = json!([

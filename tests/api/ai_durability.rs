@@ -78,7 +78,8 @@ async fn an_answer_cut_short_by_a_sigkill_is_given_after_the_restart() {
     })
     .await;
     let visitor = async |path: &str, contact: &str, body: Value| -> Value {
-        let request = http.post(app.url(&format!("/v1/widget/{ORG}{path}"))).header("X-Contact-Session", contact);
+        let request =
+            http.post(app.url(&format!("/v1/widget/{ORG}{path}"))).header("X-Contact-Session", contact);
         request.json(&body).send().await.unwrap().json().await.unwrap()
     };
     let session = visitor("/sessions", "", json!({"name": "Ada", "email": "ada@example.com"})).await;
@@ -94,14 +95,16 @@ async fn an_answer_cut_short_by_a_sigkill_is_given_after_the_restart() {
         .await
         .unwrap();
     assert_eq!(sent.status(), StatusCode::CREATED);
-    until("the answer is being written", async || !app.openai.bodies("/v1/chat/completions").is_empty()).await;
+    until("the answer is being written", async || !app.openai.bodies("/v1/chat/completions").is_empty())
+        .await;
     app.kill().await;
     app.openai.script(Script::text("Yes, we ship to Norway."));
 
     app.restart(LOG).await;
     let transcript = app.url(&format!("/v1/orgs/{ORG}/conversations/{id}/messages"));
     until("the conversation is answered", async || {
-        let page: Value = http.get(&transcript).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let page: Value =
+            http.get(&transcript).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
         let items = page["items"].as_array().cloned().unwrap_or_default();
         let texts: Vec<&str> = items.iter().filter_map(|m| m["text"].as_str()).collect();
         assert!(!texts.contains(&"Let me"), "nothing half-written: {texts:?}");

@@ -37,7 +37,9 @@ async fn an_org_brings_its_own_ai_key_and_its_calls_use_it() {
 
     let removed = app.send(Method::DELETE, &path, Some(&admin), None).await;
     assert_eq!(removed.body["connected"], false);
-    let refused = app.post(&format!("/v1/orgs/{ORG}/knowledge/search"), Some(&admin), &json!({"query": "returns"})).await;
+    let refused = app
+        .post(&format!("/v1/orgs/{ORG}/knowledge/search"), Some(&admin), &json!({"query": "returns"}))
+        .await;
     assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.body);
     assert!(refused.error_message().contains("ASSIST_AI_API_KEY"));
 }

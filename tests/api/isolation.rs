@@ -37,10 +37,20 @@ async fn world() -> World {
     }
     let a_document = crate::knowledge::add_text(&app, "org_a", "Ours", "secret of org_a").await;
     let b_document = crate::knowledge::add_text(&app, "org_b", "Bob's", "secret of org_b").await;
-    let [a_document, b_document] = [a_document, b_document].map(|d| d.body["id"].as_str().unwrap().to_owned());
+    let [a_document, b_document] =
+        [a_document, b_document].map(|d| d.body["id"].as_str().unwrap().to_owned());
     crate::knowledge::settled(&app, "org_a", &a_document).await;
     crate::knowledge::settled(&app, "org_b", &b_document).await;
-    World { app, a_session, a_other_session, a_conversation, a_document, b_session, b_conversation, b_document }
+    World {
+        app,
+        a_session,
+        a_other_session,
+        a_conversation,
+        a_document,
+        b_session,
+        b_conversation,
+        b_document,
+    }
 }
 
 fn sample_body(endpoint: Endpoint) -> Option<Value> {
@@ -78,7 +88,9 @@ async fn call(w: &World, endpoint: Endpoint, path: &str, jwt: Option<&str>, sess
 /// beyond an id the caller sent itself.
 fn assert_no_b_data(w: &World, answer: &Answer, what: &str, sent: &str) {
     let text = answer.body.to_string();
-    for secret in [w.b_conversation.as_str(), w.b_session.0.as_str(), w.b_document.as_str(), "Bob", "secret of org_b"] {
+    for secret in
+        [w.b_conversation.as_str(), w.b_session.0.as_str(), w.b_document.as_str(), "Bob", "secret of org_b"]
+    {
         assert!(sent.contains(secret) || !text.contains(secret), "{what} leaked {secret}: {text}");
     }
 }
@@ -131,7 +143,8 @@ async fn every_route_refuses_callers_without_the_right_credentials() {
                 }
             }
             Access::Anonymous => {
-                let unknown = path(endpoint, "org_unknown", (&w.a_conversation, &w.a_session.0, &w.a_document));
+                let unknown =
+                    path(endpoint, "org_unknown", (&w.a_conversation, &w.a_session.0, &w.a_document));
                 let answer = call(&w, endpoint, &unknown, None, None).await;
                 assert_eq!(answer.status, StatusCode::NOT_FOUND, "{name} on an unknown org");
             }

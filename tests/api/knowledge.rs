@@ -17,8 +17,12 @@ pub const RETURNS: &str = "Returns are accepted within 45 days of delivery when 
 const SHIPPING: &str = "We ship to Norway, Sweden and Denmark; delivery takes three to five days.";
 
 pub async fn add_text(app: &TestApp, org: &str, title: &str, text: &str) -> Answer {
-    app.post(&format!("/v1/orgs/{org}/knowledge"), Some(&app.token(org)), &json!({"title": title, "text": text}))
-        .await
+    app.post(
+        &format!("/v1/orgs/{org}/knowledge"),
+        Some(&app.token(org)),
+        &json!({"title": title, "text": text}),
+    )
+    .await
 }
 
 pub async fn upload(app: &TestApp, org: &str, token: &str, file: Part, title: Option<&str>) -> Answer {
@@ -56,8 +60,9 @@ pub async fn settled(app: &TestApp, org: &str, id: &str) -> Value {
 }
 
 pub async fn search(app: &TestApp, org: &str, query: &str) -> Vec<Value> {
-    let found =
-        app.post(&format!("/v1/orgs/{org}/knowledge/search"), Some(&app.token(org)), &json!({"query": query})).await;
+    let found = app
+        .post(&format!("/v1/orgs/{org}/knowledge/search"), Some(&app.token(org)), &json!({"query": query}))
+        .await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.body);
     found.body["items"].as_array().expect("items").clone()
 }
@@ -89,7 +94,10 @@ pub fn pdf(lines: &[&str]) -> Vec<u8> {
     for offset in offsets {
         out.extend(format!("{offset:010} 00000 n \n").as_bytes());
     }
-    out.extend(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+    out.extend(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1)
+            .as_bytes(),
+    );
     out
 }
 
@@ -103,7 +111,10 @@ async fn a_document_is_read_embedded_announced_and_found() {
     assert_eq!(added.body["contentType"], "text/plain");
     let id = added.body["id"].as_str().unwrap().to_owned();
     let announced = operators.next().await;
-    assert_eq!((announced.event.as_str(), &announced.data["status"]), ("knowledge.updated", &json!("processing")));
+    assert_eq!(
+        (announced.event.as_str(), &announced.data["status"]),
+        ("knowledge.updated", &json!("processing"))
+    );
     let ready = operators.next().await;
     assert_eq!((ready.event.as_str(), &ready.data["status"]), ("knowledge.updated", &json!("ready")));
     assert_eq!(ready.data["id"], id.as_str());
@@ -127,7 +138,8 @@ async fn a_document_is_read_embedded_announced_and_found() {
 async fn files_of_every_readable_type_become_searchable_documents() {
     let app = spawn_app().await;
     let token = app.token(ORG);
-    let html = format!("<html><body><h1>Shipping</h1><p>{SHIPPING}</p><script>track()</script></body></html>");
+    let html =
+        format!("<html><body><h1>Shipping</h1><p>{SHIPPING}</p><script>track()</script></body></html>");
     let markdown = format!("# Returns\n\n{RETURNS}\n\n## Exchanges\n\nExchanges are free of charge.\n");
     let files = [
         file("shipping.html", "text/html", html.into_bytes()),
@@ -152,7 +164,14 @@ async fn files_of_every_readable_type_become_searchable_documents() {
     assert!(hits[0]["text"].as_str().unwrap().contains("two years"), "{hits:?}");
     let hits = search(&app, ORG, "ship to Norway").await;
     assert!(!hits[0]["text"].as_str().unwrap().contains("track()"), "scripts are not text: {hits:?}");
-    let titled = upload(&app, ORG, &token, file("x.txt", "text/plain", b"Gift cards never expire.".to_vec()), Some("Gift cards")).await;
+    let titled = upload(
+        &app,
+        ORG,
+        &token,
+        file("x.txt", "text/plain", b"Gift cards never expire.".to_vec()),
+        Some("Gift cards"),
+    )
+    .await;
     assert_eq!(titled.body["title"], "Gift cards");
 }
 
@@ -168,10 +187,16 @@ async fn futures_types(app: &TestApp, ids: &[String]) -> Vec<Value> {
 async fn bad_documents_are_refused_naming_the_field_and_members_only_read() {
     let app = spawn_app().await;
     let token = app.token(ORG);
-    let refused = upload(&app, ORG, &token, file("logo.png", "image/png", vec![0x89, b'P', b'N', b'G']), None).await;
-    assert_eq!((refused.status, refused.error_code()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
+    let refused =
+        upload(&app, ORG, &token, file("logo.png", "image/png", vec![0x89, b'P', b'N', b'G']), None).await;
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
     assert!(refused.error_message().contains("image/png"), "{}", refused.body);
-    let big = upload(&app, ORG, &token, file("big.txt", "text/plain", vec![b'a'; 10 * 1024 * 1024 + 1]), None).await;
+    let big =
+        upload(&app, ORG, &token, file("big.txt", "text/plain", vec![b'a'; 10 * 1024 * 1024 + 1]), None)
+            .await;
     assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", big.body);
     let long_text = add_text(&app, ORG, "Long", &"word ".repeat(120_000)).await;
     assert_eq!(long_text.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", long_text.body);
@@ -199,7 +224,9 @@ async fn bad_documents_are_refused_naming_the_field_and_members_only_read() {
     let id = add_text(&app, ORG, "Returns", RETURNS).await.body["id"].as_str().unwrap().to_owned();
     settled(&app, ORG, &id).await;
     let member = app.clerk.token().org(ORG).role("org:member").user("user_member").sign();
-    let denied = app.post(&format!("/v1/orgs/{ORG}/knowledge"), Some(&member), &json!({"title": "t", "text": "t"})).await;
+    let denied = app
+        .post(&format!("/v1/orgs/{ORG}/knowledge"), Some(&member), &json!({"title": "t", "text": "t"}))
+        .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.body);
     let denied = upload(&app, ORG, &member, file("a.txt", "text/plain", b"text".to_vec()), None).await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.body);
@@ -207,9 +234,13 @@ async fn bad_documents_are_refused_naming_the_field_and_members_only_read() {
     let denied = app.send(reqwest::Method::DELETE, &path, Some(&member), None).await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.body);
     assert_eq!(app.get(&path, Some(&member)).await.status, StatusCode::OK);
-    let found = app.post(&format!("/v1/orgs/{ORG}/knowledge/search"), Some(&member), &json!({"query": "returns"})).await;
+    let found = app
+        .post(&format!("/v1/orgs/{ORG}/knowledge/search"), Some(&member), &json!({"query": "returns"}))
+        .await;
     assert_eq!(found.status, StatusCode::OK, "{}", found.body);
-    let bad = app.post(&format!("/v1/orgs/{ORG}/knowledge/search"), Some(&member), &json!({"query": "x", "limit": 50})).await;
+    let bad = app
+        .post(&format!("/v1/orgs/{ORG}/knowledge/search"), Some(&member), &json!({"query": "x", "limit": 50}))
+        .await;
     assert!(bad.error_message().starts_with("limit:"), "{}", bad.body);
 }
 
@@ -262,7 +293,8 @@ async fn a_refusing_provider_fails_the_document_with_its_reason_and_readding_ret
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
 
     app.openai.embeddings_mode(EmbeddingMode::MissingVector);
-    let short = add_text(&app, ORG, "Hours", "Open from nine to six.").await.body["id"].as_str().unwrap().to_owned();
+    let short =
+        add_text(&app, ORG, "Hours", "Open from nine to six.").await.body["id"].as_str().unwrap().to_owned();
     let failed = settled(&app, ORG, &short).await;
     assert_eq!(failed["status"], "failed", "{failed}");
 }
@@ -274,7 +306,14 @@ async fn a_pdf_with_no_text_fails_saying_why() {
     let failed = settled(&app, ORG, added.body["id"].as_str().unwrap()).await;
     assert_eq!(failed["status"], "failed");
     assert!(failed["error"].as_str().unwrap().contains("no text"), "{failed}");
-    let damaged = upload(&app, ORG, &app.token(ORG), file("bad.pdf", "application/pdf", b"%PDF-1.4 nonsense".to_vec()), None).await;
+    let damaged = upload(
+        &app,
+        ORG,
+        &app.token(ORG),
+        file("bad.pdf", "application/pdf", b"%PDF-1.4 nonsense".to_vec()),
+        None,
+    )
+    .await;
     let failed = settled(&app, ORG, damaged.body["id"].as_str().unwrap()).await;
     assert!(failed["error"].as_str().unwrap().contains("PDF"), "{failed}");
 }
@@ -323,7 +362,9 @@ async fn many_documents_of_one_org_are_read_at_once_while_the_org_keeps_writing(
     let (added, saved) = tokio::join!(futures::future::join_all(adds), async {
         let mut statuses = Vec::new();
         for _ in 0..10 {
-            statuses.push(app.put(&format!("/v1/orgs/{ORG}/widget-settings"), Some(&token), &settings).await.status);
+            statuses.push(
+                app.put(&format!("/v1/orgs/{ORG}/widget-settings"), Some(&token), &settings).await.status,
+            );
         }
         statuses
     });

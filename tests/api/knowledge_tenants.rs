@@ -53,7 +53,11 @@ async fn each_org_finds_only_its_own_passages_and_its_planted_answer_first() {
         assert_eq!(hits[0]["documentId"], planted_ids[i].as_str(), "{}: {hits:?}", org(i));
         assert!(hits[0]["text"].as_str().unwrap().contains(&(7000 + i).to_string()));
         for hit in &hits {
-            assert!(ids.contains(hit["documentId"].as_str().unwrap()), "{} got another org's passage", org(i));
+            assert!(
+                ids.contains(hit["documentId"].as_str().unwrap()),
+                "{} got another org's passage",
+                org(i)
+            );
         }
     }
     // Another org's document id reads as missing, and its deletion is refused the same way.
@@ -64,6 +68,8 @@ async fn each_org_finds_only_its_own_passages_and_its_planted_answer_first() {
     assert_eq!(deleted.status, StatusCode::NOT_FOUND);
     let still = search(&app, &org(1), "which code opens the vault").await;
     assert_eq!(still[0]["documentId"], planted_ids[1].as_str());
-    let other = app.post(&format!("/v1/orgs/{}/knowledge/search", org(1)), Some(&token), &json!({"query": "vault"})).await;
+    let other = app
+        .post(&format!("/v1/orgs/{}/knowledge/search", org(1)), Some(&token), &json!({"query": "vault"}))
+        .await;
     assert_eq!(other.status, StatusCode::FORBIDDEN, "org 0's operator cannot search org 1");
 }

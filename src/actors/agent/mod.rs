@@ -21,7 +21,6 @@ use crate::ids::{ConversationId, MessageId, OrgId};
 use crate::model::agent::SourceRef;
 use crate::model::conversation::Message;
 
-
 /// The agent's limits, the same for every org of a deployment.
 #[derive(Clone, Copy, Debug)]
 pub struct AgentConfig {
@@ -101,7 +100,12 @@ impl Inner {
 }
 
 impl Agent {
-    pub(crate) fn new(nats: async_nats::Client, events: EventPublisher, config: AgentConfig, deadline: Duration) -> Self {
+    pub(crate) fn new(
+        nats: async_nats::Client,
+        events: EventPublisher,
+        config: AgentConfig,
+        deadline: Duration,
+    ) -> Self {
         Self(Arc::new(Inner { nats, events, config, deadline, running: Mutex::default() }))
     }
 
@@ -123,7 +127,12 @@ impl Agent {
                 () = stop.cancelled() => None,
             };
             if let Some((answer, usage)) = answered {
-                let report = AnswerReport { conversation_id: conversation.clone(), message_id: id.clone(), answer, usage };
+                let report = AnswerReport {
+                    conversation_id: conversation.clone(),
+                    message_id: id.clone(),
+                    answer,
+                    usage,
+                };
                 reply::tell_owner(&inner.nats, &org, &report, inner.deadline).await;
             }
             let mut running = inner.running();

@@ -55,15 +55,13 @@ pub(crate) fn draft(hits: &[Hit], transcript: &[Message]) -> ChatRequest {
 
 /// What the customer asked since the last answer: the query retrieval searches with.
 pub(crate) fn question(transcript: &[Message]) -> String {
-    let asked: Vec<&str> = transcript
-        .iter()
-        .rev()
-        .take_while(|m| m.role == Role::User)
-        .map(|m| m.text.as_str())
-        .collect();
+    let asked: Vec<&str> =
+        transcript.iter().rev().take_while(|m| m.role == Role::User).map(|m| m.text.as_str()).collect();
     let asked: Vec<&str> = asked.into_iter().rev().collect();
     match asked.is_empty() {
-        true => transcript.iter().rev().find(|m| m.role == Role::User).map_or(String::new(), |m| m.text.clone()),
+        true => {
+            transcript.iter().rev().find(|m| m.role == Role::User).map_or(String::new(), |m| m.text.clone())
+        }
         false => asked.join("\n"),
     }
 }
@@ -85,9 +83,10 @@ fn turns(transcript: &[Message]) -> impl Iterator<Item = ChatMessage> + '_ {
     transcript.iter().filter_map(|m| match m.role {
         Role::User => Some(ChatMessage { role: ChatRole::User, content: m.text.clone() }),
         Role::Assistant => Some(ChatMessage { role: ChatRole::Assistant, content: m.text.clone() }),
-        Role::Operator => {
-            Some(ChatMessage { role: ChatRole::Assistant, content: format!("(a person from the team) {}", m.text) })
-        }
+        Role::Operator => Some(ChatMessage {
+            role: ChatRole::Assistant,
+            content: format!("(a person from the team) {}", m.text),
+        }),
         Role::System => None,
     })
 }

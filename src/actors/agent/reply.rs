@@ -29,7 +29,16 @@ pub(super) async fn run(
     message_id: &MessageId,
 ) -> (Answer, Usage) {
     let mut usage = Usage::default();
-    let hits = match retrieve(nats, &turn.org, &turn.chunks, &turn.transcript, config.passages, deadline, &mut usage).await
+    let hits = match retrieve(
+        nats,
+        &turn.org,
+        &turn.chunks,
+        &turn.transcript,
+        config.passages,
+        deadline,
+        &mut usage,
+    )
+    .await
     {
         Ok(hits) => hits,
         Err(err) => return (Answer::Failed { reason: err.message }, usage),
@@ -58,16 +67,23 @@ pub(super) async fn run(
                 }
             }
             Some(Ok(ChatEvent::ToolCall { name, .. })) if name == HANDOFF => action = Some(Action::Handoff),
-            Some(Ok(ChatEvent::ToolCall { name, .. })) if name == RESOLVE => action = action.or(Some(Action::Resolve)),
+            Some(Ok(ChatEvent::ToolCall { name, .. })) if name == RESOLVE => {
+                action = action.or(Some(Action::Resolve))
+            }
             Some(Ok(ChatEvent::ToolCall { name, .. })) => {
-                return (Answer::Failed { reason: format!("the model called an unknown tool `{name}`") }, usage);
+                return (
+                    Answer::Failed { reason: format!("the model called an unknown tool `{name}`") },
+                    usage,
+                );
             }
             Some(Ok(ChatEvent::Done { usage: used })) => {
                 usage += used;
                 break;
             }
             Some(Err(err)) => return (Answer::Failed { reason: err.message }, usage),
-            None => return (Answer::Failed { reason: "the answer ended before it was complete".into() }, usage),
+            None => {
+                return (Answer::Failed { reason: "the answer ended before it was complete".into() }, usage);
+            }
         }
     }
     out.flush().await;
@@ -130,7 +146,12 @@ impl Deltas<'_> {
 }
 
 /// Tells the org's owner, wherever it lives by then.
-pub(super) async fn tell_owner(nats: &async_nats::Client, org: &OrgId, report: &AnswerReport, deadline: Duration) {
+pub(super) async fn tell_owner(
+    nats: &async_nats::Client,
+    org: &OrgId,
+    report: &AnswerReport,
+    deadline: Duration,
+) {
     let body = match serde_json::to_vec(report) {
         Ok(body) => body,
         Err(err) => return tracing::error!(error = %err, "encoding an answer report"),

@@ -8,10 +8,10 @@ use crate::actors::agent::{Action, Agent, Answer, AnswerReport, Turn};
 use crate::auth::Operator;
 use crate::bus::ai::Usage;
 use crate::bus::events::Audience;
+use crate::db::agents::StoredAiKey;
 use crate::db::chunks::Chunks;
 use crate::error::{ApiError, ErrorCode};
 use crate::ids::ConversationId;
-use crate::db::agents::StoredAiKey;
 use crate::model::agent::{AgentSettings, AgentUsage, AiKey, AiKeyView};
 use crate::model::conversation::{Channel, Conversation, Handler, Message, Role, Status};
 
@@ -31,13 +31,20 @@ impl OrgState {
     }
 
     /// Turning the agent on is an admin's decision and a paid feature, like voice.
-    pub(crate) async fn put_agent(&mut self, operator: &Operator, settings: AgentSettings) -> Result<AgentSettings, ApiError> {
+    pub(crate) async fn put_agent(
+        &mut self,
+        operator: &Operator,
+        settings: AgentSettings,
+    ) -> Result<AgentSettings, ApiError> {
         self.first_sight(operator).await?;
         if !operator.is_admin() {
             return Err(ApiError::forbidden("only an organization admin may change the agent"));
         }
         if !self.subscription_active {
-            return Err(ApiError::new(ErrorCode::PaymentRequired, "the AI agent needs an active subscription"));
+            return Err(ApiError::new(
+                ErrorCode::PaymentRequired,
+                "the AI agent needs an active subscription",
+            ));
         }
         self.repos.agents().put(&self.org, &settings).await?;
         tracing::info!(org = %self.org, user = %operator.user_id, enabled = settings.enabled, "agent settings replaced");
@@ -53,7 +60,12 @@ impl OrgState {
         }
         let month = self.month();
         let (input_tokens, output_tokens) = self.repos.agents().usage(&self.org, &month).await?;
-        Ok(AgentUsage { month, input_tokens, output_tokens, budget_tokens: self.agent.config().budget_tokens })
+        Ok(AgentUsage {
+            month,
+            input_tokens,
+            output_tokens,
+            budget_tokens: self.agent.config().budget_tokens,
+        })
     }
 
     /// Adds a provider call's tokens to the org's count for this month.
@@ -86,7 +98,8 @@ impl OrgState {
     /// Posts the handoff message; the conversation waits for a person.
     pub(super) async fn hand_off(&mut self, conversation: &mut Conversation) -> Result<(), ApiError> {
         let handoff_message = self.agent_settings().await?.handoff_message.clone();
-        self.append_message(conversation, Role::Assistant, handoff_message, Vec::new(), None, Some(false)).await?;
+        self.append_message(conversation, Role::Assistant, handoff_message, Vec::new(), None, Some(false))
+            .await?;
         conversation.handler = Handler::Waiting;
         if conversation.status == Status::Unresolved {
             conversation.status = Status::Escalated;
@@ -134,7 +147,9 @@ impl OrgState {
             Some(at) => drop(self.replies.swap_remove(at)),
             None => {}
         }
-        let Some(mut conversation) = self.repos.conversations().get(&self.org, &report.conversation_id).await? else {
+        let Some(mut conversation) =
+            self.repos.conversations().get(&self.org, &report.conversation_id).await?
+        else {
             return Ok(());
         };
         if conversation.handler != Handler::Ai || conversation.status == Status::Resolved {
@@ -145,7 +160,9 @@ impl OrgState {
             Answer::Answered { text, sources, action } => (text, sources, action),
             Answer::Failed { reason } => {
                 tracing::warn!(org = %self.org, conversation = %conversation.id, %reason, "the agent could not answer");
-                let note = format!("The assistant could not answer ({reason}); the conversation waits for a person.");
+                let note = format!(
+                    "The assistant could not answer ({reason}); the conversation waits for a person."
+                );
                 self.append_message(&conversation, Role::System, note, Vec::new(), None, Some(false)).await?;
                 (String::new(), Vec::new(), Some(Action::Handoff))
             }
@@ -180,7 +197,11 @@ impl OrgState {
     }
 
     /// Writes a conversation's status and handler and tells its audience.
-    pub(super) async fn change_conversation(&mut self, conversation: &mut Conversation, awaiting: bool) -> Result<(), ApiError> {
+    pub(super) async fn change_conversation(
+        &mut self,
+        conversation: &mut Conversation,
+        awaiting: bool,
+    ) -> Result<(), ApiError> {
         conversation.updated_at = self.clock.now();
         self.repos.conversations().set_state(&self.org, conversation, awaiting).await?;
         self.emit("conversation", "updated", audience(conversation), conversation).await;
@@ -230,7 +251,11 @@ impl OrgState {
     }
 
     /// An admin's decision: the org's AI calls go out with this key from now on.
-    pub(crate) async fn put_ai_key(&mut self, operator: &Operator, key: AiKey) -> Result<AiKeyView, ApiError> {
+    pub(crate) async fn put_ai_key(
+        &mut self,
+        operator: &Operator,
+        key: AiKey,
+    ) -> Result<AiKeyView, ApiError> {
         self.may_change_ai_key(operator).await?;
         let hint: String = key.api_key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
         let stored = StoredAiKey {
@@ -274,7 +299,9 @@ impl OrgState {
 
 fn ai_key_view(stored: Option<StoredAiKey>) -> AiKeyView {
     match stored {
-        Some(key) => AiKeyView { connected: true, key_hint: Some(key.hint), connected_at: Some(key.connected_at) },
+        Some(key) => {
+            AiKeyView { connected: true, key_hint: Some(key.hint), connected_at: Some(key.connected_at) }
+        }
         None => AiKeyView { connected: false, key_hint: None, connected_at: None },
     }
 }

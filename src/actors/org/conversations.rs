@@ -6,13 +6,13 @@ use crate::auth::Operator;
 use crate::bus::events::Audience;
 use crate::db::conversations::Filter;
 use crate::error::ApiError;
-use crate::ids::{ConversationId, MessageId};
-use crate::model::contact_session::SessionToken;
 use crate::error::ErrorCode;
+use crate::ids::{ConversationId, MessageId};
 use crate::model::agent::SourceRef;
+use crate::model::contact_session::SessionToken;
 use crate::model::conversation::{
-    Channel, Conversation, ConversationChange, ConversationDetail, Handler, ListQuery, Message, NewMessage, Page,
-    Role, Status,
+    Channel, Conversation, ConversationChange, ConversationDetail, Handler, ListQuery, Message, NewMessage,
+    Page, Role, Status,
 };
 
 /// A conversation's changes go to its end-user's stream too.
@@ -140,8 +140,9 @@ impl OrgState {
         self.first_sight(operator).await?;
         let mut conversation = self.load(id).await?;
         self.stop_reply(id);
-        let sent =
-            self.append_message(&conversation, Role::Operator, message.text, Vec::new(), None, Some(false)).await?;
+        let sent = self
+            .append_message(&conversation, Role::Operator, message.text, Vec::new(), None, Some(false))
+            .await?;
         if conversation.status == Status::Unresolved || conversation.handler != Handler::Human {
             if conversation.status == Status::Unresolved {
                 conversation.status = Status::Escalated;
@@ -168,8 +169,13 @@ impl OrgState {
     ) -> Result<Conversation, ApiError> {
         let session = self.authenticate(token).await?;
         let (handler, note) = self.new_chat_handler().await?;
-        let conversation =
-            Conversation::new(ConversationId::generate(), Channel::Chat, handler, Some(session.id), self.clock.now());
+        let conversation = Conversation::new(
+            ConversationId::generate(),
+            Channel::Chat,
+            handler,
+            Some(session.id),
+            self.clock.now(),
+        );
         let conversation = self.open(conversation).await?;
         if let Some(note) = note {
             self.append_message(&conversation, Role::System, note.into(), Vec::new(), None, None).await?;
@@ -221,14 +227,19 @@ impl OrgState {
             ));
         }
         if conversation.handler != Handler::Ai || conversation.channel != Channel::Chat {
-            return self.append_message(&conversation, Role::User, message.text, Vec::new(), None, None).await;
+            return self
+                .append_message(&conversation, Role::User, message.text, Vec::new(), None, None)
+                .await;
         }
         if !self.agent_can_answer().await? {
-            let sent = self.append_message(&conversation, Role::User, message.text, Vec::new(), None, None).await?;
+            let sent =
+                self.append_message(&conversation, Role::User, message.text, Vec::new(), None, None).await?;
             self.hand_off(&mut conversation).await?;
             return Ok(sent);
         }
-        let sent = self.append_message(&conversation, Role::User, message.text, Vec::new(), None, Some(true)).await?;
+        let sent = self
+            .append_message(&conversation, Role::User, message.text, Vec::new(), None, Some(true))
+            .await?;
         self.answer(&conversation).await?;
         Ok(sent)
     }

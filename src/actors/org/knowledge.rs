@@ -81,13 +81,21 @@ impl OrgState {
         Ok(self.repos.documents().list(&self.org, list.cursor()?.as_ref(), list.limit()?).await?)
     }
 
-    pub(crate) async fn document(&mut self, operator: &Operator, id: &DocumentId) -> Result<Document, ApiError> {
+    pub(crate) async fn document(
+        &mut self,
+        operator: &Operator,
+        id: &DocumentId,
+    ) -> Result<Document, ApiError> {
         self.first_sight(operator).await?;
         Ok(self.load_document(id).await?.document)
     }
 
     /// Deletes the document and its passages; a search right after no longer finds them.
-    pub(crate) async fn delete_document(&mut self, operator: &Operator, id: &DocumentId) -> Result<Document, ApiError> {
+    pub(crate) async fn delete_document(
+        &mut self,
+        operator: &Operator,
+        id: &DocumentId,
+    ) -> Result<Document, ApiError> {
         self.may_change_knowledge(operator).await?;
         let stored = self.load_document(id).await?;
         self.repos.documents().delete(&self.org, id).await?;

@@ -4,8 +4,6 @@ use ractor::RpcReplyPort;
 
 use crate::actors::agent::Agent;
 use crate::actors::ingestion::Ingestion;
-use crate::ids::{ConversationId, MessageId};
-use crate::model::agent::AgentSettings;
 use crate::bus::events::{Audience, EventPublisher};
 use crate::clock::Clock;
 use crate::crypto::MasterKey;
@@ -13,6 +11,8 @@ use crate::db::Repos;
 use crate::db::plugins::StoredPlugin;
 use crate::error::ApiError;
 use crate::ids::OrgId;
+use crate::ids::{ConversationId, MessageId};
+use crate::model::agent::AgentSettings;
 use crate::model::contact_session::{ContactSession, CreatedSession};
 use crate::model::organization::Organization;
 use crate::model::widget_settings::WidgetSettings;

@@ -76,7 +76,12 @@ pub fn passages_for_voice(body: &[u8]) -> String {
     if found.items.is_empty() {
         return "No passage of the knowledge base matches.".into();
     }
-    found.items.iter().map(|hit| format!("From \"{}\": {}", hit.title, hit.text)).collect::<Vec<_>>().join("\n\n")
+    found
+        .items
+        .iter()
+        .map(|hit| format!("From \"{}\": {}", hit.title, hit.text))
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 #[cfg(test)]

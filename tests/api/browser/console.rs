@@ -46,7 +46,8 @@ async fn an_operator_answers_a_visitor_live_and_changes_the_widget_from_the_cons
     // The agent answers the visitor from the org's stock list, streamed piece by piece.
     let agent = json!({"enabled": true, "instructions": "", "handoffMessage": "A person will reply."});
     assert_eq!(app.put(&format!("/v1/orgs/{ORG}/agent"), Some(&token), &agent).await.status, 200);
-    let stock = crate::knowledge::add_text(&app, ORG, "Stock list", "The blue jacket is back in stock.").await;
+    let stock =
+        crate::knowledge::add_text(&app, ORG, "Stock list", "The blue jacket is back in stock.").await;
     crate::knowledge::settled(&app, ORG, stock.body["id"].as_str().unwrap()).await;
     let pieces = ANSWER.iter().map(|p| (*p).to_owned()).collect();
     app.openai.script(Script::Text { pieces, delay: Duration::from_millis(1500) });
