@@ -68,13 +68,15 @@ impl Actor for OrgActor {
         state: &mut OrgState,
     ) -> Result<(), ActorProcessingErr> {
         let (msg, span) = mail.open();
+        let first = !std::mem::replace(&mut state.resumed, true);
+        Box::pin(dispatch(myself.clone(), msg, state)).instrument(span).await?;
         // Work a restart cut short (documents being read, answers owed) goes on, queued behind
-        // the requests that woke the org, so its two reads never delay them.
-        if !state.resumed {
-            state.resumed = true;
-            myself.send_message(OrgMsg::Resume.into())?;
+        // the requests that woke the org and what they queued (a session batch's commit), so
+        // its two reads never delay them. An actor already stopping leaves it to its successor.
+        if first {
+            let _ = myself.send_message(OrgMsg::Resume.into());
         }
-        Box::pin(dispatch(myself, msg, state)).instrument(span).await
+        Ok(())
     }
 
     /// A stop (passivation, shutdown) may overtake the commit message: commit what is queued
