@@ -10,7 +10,7 @@ use crate::bus::envelope::Reply;
 use crate::error::ApiError;
 use crate::ids::{ConversationId, OrgId};
 use crate::model::agent::{AgentSettings, AiKey};
-use crate::model::knowledge::{SearchHit, SearchResults};
+use crate::model::knowledge::{DEFAULT_HITS, SearchResults};
 
 pub(super) async fn get(call: Call<'_>) -> Result<Reply, ApiError> {
     let op = call.operator().await?;
@@ -74,24 +74,11 @@ pub struct VoiceSearch {
 pub(super) async fn voice_search(ctx: &Context, org: OrgId, body: &Bytes) -> Result<Reply, ApiError> {
     let search: VoiceSearch = crate::model::decode(body)?;
     let at = ctx.tenants.org(&org);
-    if let Some(setting) = ctx.ai_missing
-        && !at.read(|state| async move { state.has_ai_key().await }.boxed()).await?
-    {
-        return Err(ApiError::unavailable(format!("the knowledge base needs an AI provider: set {setting}")));
-    }
+    super::call::ai_ready(ctx, &at).await?;
     let chunks = at.read(|state| async move { state.voice_knowledge() }.boxed()).await?;
-    let reply = crate::bus::ai::embed(&ctx.nats, &org, vec![search.query], ctx.request_timeout).await?;
-    let vector = reply.embeddings.into_iter().next().unwrap_or_default();
-    let hits = chunks.search(&org, &vector, crate::model::knowledge::DEFAULT_HITS as usize).await?;
-    let items = hits
-        .into_iter()
-        .map(|hit| SearchHit {
-            document_id: hit.document,
-            title: hit.title,
-            text: hit.text,
-            score: hit.score,
-        })
-        .collect();
-    at.run(move |state| async move { state.add_usage(reply.usage).await }.boxed()).await?;
+    let (vector, usage) =
+        crate::bus::ai::embed_one(&ctx.nats, &org, search.query, ctx.request_timeout).await?;
+    let items = chunks.search(&org, &vector, DEFAULT_HITS as usize).await?;
+    at.run(move |state| async move { state.add_usage(usage).await }.boxed()).await?;
     Reply::json(&SearchResults { items })
 }

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use crate::actors::Tenants;
 use crate::actors::org::Org;
 use crate::auth::{Authenticator, Operator};
+use crate::bus::ai::Usage;
 use crate::bus::envelope::{self, Reply};
 use crate::bus::subjects::{self, VapiVerb};
 use crate::bus::uploads::Uploads;
@@ -101,25 +102,12 @@ impl Call<'_> {
     /// Refuses while neither the deployment nor the org has a key for the AI provider. Asked
     /// after the caller is authenticated: an unknown caller never wakes an org.
     pub async fn ai_ready(&self) -> Result<(), ApiError> {
-        let Some(setting) = self.ctx.ai_missing else { return Ok(()) };
-        let own = self.at().read(|org| async move { org.has_ai_key().await }.boxed()).await?;
-        if own {
-            return Ok(());
-        }
-        Err(ApiError::unavailable(format!(
-            "the knowledge base and the agent need an AI provider: set {setting}, or the organization's own key"
-        )))
+        ai_ready(self.ctx, &self.at()).await
     }
 
-    /// One text's embedding, through the AI gateway on the org's private subject.
-    pub async fn embed(&self, text: String) -> Result<Vec<f32>, ApiError> {
-        let reply =
-            crate::bus::ai::embed(&self.ctx.nats, &self.org, vec![text], self.ctx.request_timeout).await?;
-        reply
-            .embeddings
-            .into_iter()
-            .next()
-            .ok_or_else(|| ApiError::unavailable("the embedding provider answered without a vector"))
+    /// One text's embedding (and its cost), through the AI gateway on the org's private subject.
+    pub async fn embed(&self, text: String) -> Result<(Vec<f32>, Usage), ApiError> {
+        crate::bus::ai::embed_one(&self.ctx.nats, &self.org, text, self.ctx.request_timeout).await
     }
 
     /// A request to the Vapi gateway on the org's private subject.
@@ -134,4 +122,15 @@ impl Call<'_> {
             })?;
         envelope::read_reply(message.headers.as_ref(), message.payload)
     }
+}
+
+/// Whether the org's AI calls have a key: the deployment's, or the org's own.
+pub(super) async fn ai_ready(ctx: &Context, org: &Org<'_>) -> Result<(), ApiError> {
+    let Some(setting) = ctx.ai_missing else { return Ok(()) };
+    if org.read(|state| async move { state.has_ai_key().await }.boxed()).await? {
+        return Ok(());
+    }
+    Err(ApiError::unavailable(format!(
+        "the knowledge base and the agent need an AI provider: set {setting}, or the organization's own key"
+    )))
 }

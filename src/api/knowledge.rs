@@ -8,9 +8,7 @@ use crate::bus::envelope::{self, Reply};
 use crate::bus::uploads::Source;
 use crate::error::ApiError;
 use crate::ids::DocumentId;
-use crate::model::knowledge::{
-    ContentType, DocumentQuery, NewDocument, SearchHit, SearchRequest, SearchResults,
-};
+use crate::model::knowledge::{ContentType, DocumentQuery, NewDocument, SearchRequest, SearchResults};
 
 /// A file the edge stored (`Assist-Upload`), or the JSON form's text, stored here.
 pub(super) async fn create(call: Call<'_>) -> Result<Reply, ApiError> {
@@ -73,16 +71,6 @@ pub(super) async fn search(call: Call<'_>) -> Result<Reply, ApiError> {
     let search: SearchRequest = call.json()?;
     let limit = search.validate()?;
     let chunks = call.at().read(move |org| async move { org.knowledge_reader(&op).await }.boxed()).await?;
-    let query = call.embed(search.query).await?;
-    let hits = chunks.search(&call.org, &query, limit as usize).await?;
-    let items = hits
-        .into_iter()
-        .map(|hit| SearchHit {
-            document_id: hit.document,
-            title: hit.title,
-            text: hit.text,
-            score: hit.score,
-        })
-        .collect();
-    Reply::json(&SearchResults { items })
+    let (query, _) = call.embed(search.query).await?;
+    Reply::json(&SearchResults { items: chunks.search(&call.org, &query, limit as usize).await? })
 }

@@ -112,6 +112,20 @@ pub async fn embed(
     crate::model::decode(&reply.body)
 }
 
+/// One text's embedding for `org`, and the tokens it cost.
+pub async fn embed_one(
+    nats: &async_nats::Client,
+    org: &OrgId,
+    text: String,
+    deadline: Duration,
+) -> Result<(Vec<f32>, Usage), ApiError> {
+    let reply = embed(nats, org, vec![text], deadline).await?;
+    let vector = reply.embeddings.into_iter().next();
+    let vector =
+        vector.ok_or_else(|| ApiError::unavailable("the embedding provider answered without a vector"))?;
+    Ok((vector, reply.usage))
+}
+
 /// A chat answer for `org`, as it is generated. The stream ends after `done` or the first
 /// error; a gap longer than `idle` between two messages ends it with an error.
 pub async fn chat(

@@ -12,6 +12,7 @@ use surrealdb::types::{RecordId, SurrealValue};
 use super::chunk_index::{OrgVectors, normalized};
 use super::{Db, DbError, shape};
 use crate::ids::{DocumentId, OrgId};
+use crate::model::knowledge::SearchHit;
 
 const TABLE: &str = "chunks";
 
@@ -21,15 +22,6 @@ pub struct NewChunk {
     pub seq: u32,
     pub text: String,
     pub embedding: Vec<f32>,
-}
-
-/// A passage that matches a query.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Hit {
-    pub document: DocumentId,
-    pub title: String,
-    pub text: String,
-    pub score: f32,
 }
 
 #[derive(SurrealValue)]
@@ -117,7 +109,7 @@ impl Chunks {
     }
 
     /// The `limit` live passages of `org` closest to `query`, best first.
-    pub async fn search(&self, org: &OrgId, query: &[f32], limit: usize) -> Result<Vec<Hit>, DbError> {
+    pub async fn search(&self, org: &OrgId, query: &[f32], limit: usize) -> Result<Vec<SearchHit>, DbError> {
         let vectors = match self.db.chunk_index().get(org) {
             Some(vectors) => vectors,
             None => {
@@ -148,7 +140,7 @@ impl Chunks {
             .filter_map(|(key, score)| {
                 let at = texts.iter().position(|row| row.chunk == key)?;
                 let row = texts.swap_remove(at);
-                Some(Hit { document: row.document, title: row.title, text: row.text, score })
+                Some(SearchHit { document_id: row.document, title: row.title, text: row.text, score })
             })
             .collect())
     }

@@ -9,11 +9,12 @@ use super::{Action, AgentConfig, Answer, AnswerReport, Turn};
 use crate::bus::ai::{self, ChatEvent, Usage};
 use crate::bus::events::EventPublisher;
 use crate::bus::subjects::{self, OwnerVerb};
-use crate::db::chunks::{Chunks, Hit};
+use crate::db::chunks::Chunks;
 use crate::error::ApiError;
 use crate::ids::{MessageId, OrgId};
 use crate::model::agent::{MessageDelta, Suggestion};
 use crate::model::conversation::Message;
+use crate::model::knowledge::SearchHit;
 
 /// Pieces of text are gathered this long (or to this length) before they go out as one
 /// `message.delta`: each delta is an event stored on the change feed.
@@ -103,14 +104,13 @@ async fn retrieve(
     passages: usize,
     deadline: Duration,
     usage: &mut Usage,
-) -> Result<Vec<Hit>, ApiError> {
+) -> Result<Vec<SearchHit>, ApiError> {
     let question = prompt::question(transcript);
     if question.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let embedded = ai::embed(nats, org, vec![question], deadline).await?;
-    *usage += embedded.usage;
-    let vector = embedded.embeddings.into_iter().next().unwrap_or_default();
+    let (vector, used) = ai::embed_one(nats, org, question, deadline).await?;
+    *usage += used;
     Ok(chunks.search(org, &vector, passages).await?)
 }
 
